@@ -1,0 +1,2 @@
+//! Extraction speed over the 21 real Papers-of-the-Month pages of the corpus.
+fn main() {}

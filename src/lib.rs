@@ -1,0 +1,15 @@
+//! papercast: announces Graphcore Research "Papers of the Month" posts as threads.
+//!
+//! The pipeline follows the data: [`source`] fetches a post page, [`extract`] turns it
+//! into an [`Announcement`], [`compose`] renders one [`compose::Thread`] per platform and
+//! fits every post to that platform's length rules. Pure steps (extract, compose) do no
+//! I/O; fetching, storing and posting live at the edges.
+
+pub mod announcement;
+pub mod compose;
+pub mod config;
+pub mod extract;
+pub mod platform;
+pub mod source;
+
+pub use announcement::{Announcement, Figure, Paper};

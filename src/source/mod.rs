@@ -1,0 +1,211 @@
+//! Getting a post page: over HTTP(S) with `reqwest`, or from a local file.
+//!
+//! Every failure names the URL (or path) and says what went wrong, so that a user
+//! can tell a typo from a server outage.
+
+use crate::config::FetchConfig;
+use std::path::PathBuf;
+use std::time::Duration;
+use thiserror::Error;
+
+/// A fetched page: where it came from and its HTML.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The URL the page was fetched from (after redirects), or `file://` + path.
+    pub url: String,
+    pub html: String,
+}
+
+#[derive(Debug, Error)]
+pub enum SourceError {
+    #[error("{url}: the server answered {status}{hint}")]
+    Status {
+        url: String,
+        status: reqwest::StatusCode,
+        hint: &'static str,
+    },
+    #[error("{url}: could not connect ({reason}); check the address and your network")]
+    Connect { url: String, reason: String },
+    #[error("{url}: no answer within {secs} s; the server is slow or down (fetch.timeout_secs)")]
+    Timeout { url: String, secs: u64 },
+    #[error("{url}: expected an HTML page but got `{content_type}`")]
+    NotHtml { url: String, content_type: String },
+    #[error("{url}: the page is larger than {max} bytes (fetch.max_page_bytes)")]
+    TooLarge { url: String, max: u64 },
+    #[error("{url}: the transfer failed half-way ({reason}); try again")]
+    Body { url: String, reason: String },
+    #[error("{url}: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("{path}: {reason}")]
+    File { path: PathBuf, reason: String },
+}
+
+/// Fetches pages over HTTP with one shared client.
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    timeout: Duration,
+    max_bytes: u64,
+}
+
+impl Fetcher {
+    pub fn new(config: &FetchConfig) -> Result<Self, SourceError> {
+        let timeout = Duration::from_secs(config.timeout_secs);
+        let client = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| SourceError::BadUrl {
+                url: String::new(),
+                reason: e.to_string(),
+            })?;
+        Ok(Fetcher {
+            client,
+            timeout,
+            max_bytes: config.max_page_bytes,
+        })
+    }
+
+    /// Reads a page from a URL (`http://`, `https://`) or a local file path.
+    pub async fn page(&self, location: &str) -> Result<Page, SourceError> {
+        if location.starts_with("http://") || location.starts_with("https://") {
+            self.fetch_html(location).await
+        } else {
+            let path = PathBuf::from(location.strip_prefix("file://").unwrap_or(location));
+            read_file(&path).await
+        }
+    }
+
+    /// Fetches an HTML page, refusing non-HTML answers and oversized bodies.
+    pub async fn fetch_html(&self, url: &str) -> Result<Page, SourceError> {
+        let parsed = url::Url::parse(url).map_err(|e| SourceError::BadUrl {
+            url: url.into(),
+            reason: format!("not a valid URL ({e})"),
+        })?;
+        let mut response = self
+            .client
+            .get(parsed)
+            .header(reqwest::header::ACCEPT, "text/html,application/xhtml+xml")
+            .send()
+            .await
+            .map_err(|e| self.transport_error(url, e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let hint = match status.as_u16() {
+                404 | 410 => {
+                    "; the page does not exist (check the URL, or the post is not published yet)"
+                }
+                401 | 403 => "; the page is not public",
+                429 => "; too many requests, try again later",
+                500..=599 => "; the server has a problem, try again later",
+                _ => "",
+            };
+            return Err(SourceError::Status {
+                url: url.into(),
+                status,
+                hint,
+            });
+        }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if !content_type.is_empty() && !content_type.contains("html") {
+            return Err(SourceError::NotHtml {
+                url: url.into(),
+                content_type,
+            });
+        }
+        if response
+            .content_length()
+            .is_some_and(|len| len > self.max_bytes)
+        {
+            return Err(SourceError::TooLarge {
+                url: url.into(),
+                max: self.max_bytes,
+            });
+        }
+        let final_url = response.url().to_string();
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.body_error(url, e))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() as u64 > self.max_bytes {
+                return Err(SourceError::TooLarge {
+                    url: url.into(),
+                    max: self.max_bytes,
+                });
+            }
+        }
+        let html = String::from_utf8_lossy(&body).into_owned();
+        Ok(Page {
+            url: final_url,
+            html,
+        })
+    }
+
+    fn transport_error(&self, url: &str, error: reqwest::Error) -> SourceError {
+        if error.is_timeout() {
+            SourceError::Timeout {
+                url: url.into(),
+                secs: self.timeout.as_secs(),
+            }
+        } else if error.is_connect() {
+            SourceError::Connect {
+                url: url.into(),
+                reason: root_cause(&error),
+            }
+        } else {
+            SourceError::Body {
+                url: url.into(),
+                reason: root_cause(&error),
+            }
+        }
+    }
+
+    fn body_error(&self, url: &str, error: reqwest::Error) -> SourceError {
+        if error.is_timeout() {
+            SourceError::Timeout {
+                url: url.into(),
+                secs: self.timeout.as_secs(),
+            }
+        } else {
+            SourceError::Body {
+                url: url.into(),
+                reason: root_cause(&error),
+            }
+        }
+    }
+}
+
+async fn read_file(path: &std::path::Path) -> Result<Page, SourceError> {
+    let bytes = tokio::fs::read(path).await.map_err(|e| SourceError::File {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
+    let html = String::from_utf8(bytes).map_err(|_| SourceError::File {
+        path: path.into(),
+        reason: "not a UTF-8 text file; expected a saved HTML page".into(),
+    })?;
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    Ok(Page {
+        url: format!("file://{}", absolute.display()),
+        html,
+    })
+}
+
+/// The innermost cause of an error, which is what a person can act on
+/// ("Connection refused" rather than "error sending request").
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
