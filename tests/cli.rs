@@ -1,0 +1,78 @@
+//! The `papercast` binary end to end: bad input gives a one-line error naming the URL.
+
+mod support;
+
+use support::site::{Links, SiteServer};
+
+fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn a_missing_page_names_the_url_and_the_status() {
+    let site = SiteServer::start(Links::Keep);
+    let url = site.url("/2019-01-01-potm/");
+    let out = support::papercast(&std::env::temp_dir(), &["extract", &url]);
+    assert!(!out.status.success());
+    let err = stderr_of(&out);
+    assert!(err.contains(&url) && err.contains("404"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+}
+
+#[test]
+fn a_non_html_answer_is_refused() {
+    let site = SiteServer::start(Links::Keep);
+    let url = site.url("/_test/json/");
+    let out = support::papercast(&std::env::temp_dir(), &["extract", &url]);
+    assert!(!out.status.success());
+    let err = stderr_of(&out);
+    assert!(
+        err.contains(&url) && err.contains("application/json"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unreachable_host_names_the_url() {
+    // Bind and drop a port so that nothing listens on it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let url = format!("http://127.0.0.1:{port}/2025-10-07-potm/");
+    let out = support::papercast(&std::env::temp_dir(), &["extract", &url]);
+    assert!(!out.status.success());
+    let err = stderr_of(&out);
+    assert!(
+        err.contains(&url) && err.contains("could not connect"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_server_error_names_the_url_and_the_status() {
+    let site = SiteServer::start(Links::Keep);
+    let url = site.url("/_test/error/503/");
+    let out = support::papercast(&std::env::temp_dir(), &["extract", &url]);
+    assert!(!out.status.success());
+    let err = stderr_of(&out);
+    assert!(err.contains(&url) && err.contains("503"), "{err}");
+}
+
+#[test]
+fn a_bad_config_value_exits_2_and_names_the_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("papercast.toml"),
+        "[fetch]\ntimeout_secs = 0\n",
+    )
+    .expect("write");
+    let out = support::papercast(dir.path(), &["extract", "whatever.html"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr_of(&out).contains("fetch.timeout_secs"),
+        "{}",
+        stderr_of(&out)
+    );
+}

@@ -1,0 +1,58 @@
+//! Test support: real servers on loopback for the integration tests.
+//!
+//! Each integration test file includes this module (`mod support;`) and uses what it
+//! needs, so some helpers are unused in some test binaries.
+#![allow(dead_code)]
+
+pub mod site;
+
+use std::path::PathBuf;
+
+/// The real blog corpus (`shared/corpus/graphcore-research`), beside the checkout;
+/// `PAPERCAST_CORPUS` points elsewhere.
+pub fn corpus_dir() -> PathBuf {
+    match std::env::var_os("PAPERCAST_CORPUS") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/graphcore-research")
+        }
+    }
+}
+
+/// The slugs of the corpus's Papers-of-the-Month posts (those with ground truth).
+pub fn potm_slugs() -> Vec<String> {
+    let dir = corpus_dir().join("expected");
+    let mut slugs: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .filter_map(|entry| entry.ok())
+        .filter_map(|entry| {
+            entry
+                .file_name()
+                .to_str()?
+                .strip_suffix(".json")
+                .map(str::to_owned)
+        })
+        .collect();
+    slugs.sort();
+    slugs
+}
+
+/// The ground truth of one corpus post.
+pub fn expected(slug: &str) -> serde_json::Value {
+    let path = corpus_dir().join("expected").join(format!("{slug}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
+}
+
+/// Runs the `papercast` binary with `args`, in `dir`, with a clean PAPERCAST__ environment.
+pub fn papercast(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_papercast"));
+    command.current_dir(dir).args(args);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("PAPERCAST") {
+            command.env_remove(key);
+        }
+    }
+    command.output().expect("running papercast")
+}
