@@ -21,7 +21,10 @@ fn fetcher(timeout_secs: u64) -> Fetcher {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
 }
 
 #[test]
@@ -31,8 +34,13 @@ fn an_unchanged_feed_is_answered_304_and_a_new_entry_changes_it() {
     let fetcher = fetcher(5);
     site.control().hidden.insert(HIDDEN_POST.into());
     runtime().block_on(async {
-        let FeedPoll::Fetched { entries, validators } =
-            fetcher.poll_feed(&url, &Validators::default()).await.expect("first poll")
+        let FeedPoll::Fetched {
+            entries,
+            validators,
+        } = fetcher
+            .poll_feed(&url, &Validators::default())
+            .await
+            .expect("first poll")
         else {
             panic!("the first poll must fetch the feed");
         };
@@ -40,13 +48,21 @@ fn an_unchanged_feed_is_answered_304_and_a_new_entry_changes_it() {
         assert!(entries.iter().all(|e| !e.url.ends_with(HIDDEN_POST)));
         assert!(validators.etag.is_some(), "the server sent an ETag");
 
-        let again = fetcher.poll_feed(&url, &validators).await.expect("second poll");
+        let again = fetcher
+            .poll_feed(&url, &validators)
+            .await
+            .expect("second poll");
         assert_eq!(again, FeedPoll::NotModified);
         assert_eq!(site.control().not_modified.get(FEED), Some(&1));
 
         site.control().hidden.clear();
-        let FeedPoll::Fetched { entries: after, validators: newer } =
-            fetcher.poll_feed(&url, &validators).await.expect("third poll")
+        let FeedPoll::Fetched {
+            entries: after,
+            validators: newer,
+        } = fetcher
+            .poll_feed(&url, &validators)
+            .await
+            .expect("third poll")
         else {
             panic!("a changed feed must be fetched again");
         };
@@ -62,22 +78,44 @@ fn feed_failures_are_errors_that_name_the_feed() {
     let url = site.url(FEED);
     let fetcher = fetcher(1);
     runtime().block_on(async {
-        site.control().faults.insert(FEED.into(), Fault::Status(500));
-        let error = fetcher.poll_feed(&url, &Validators::default()).await.expect_err("500");
-        assert!(matches!(error, PollError::Source(SourceError::Status { .. })), "{error}");
+        site.control()
+            .faults
+            .insert(FEED.into(), Fault::Status(500));
+        let error = fetcher
+            .poll_feed(&url, &Validators::default())
+            .await
+            .expect_err("500");
+        assert!(
+            matches!(error, PollError::Source(SourceError::Status { .. })),
+            "{error}"
+        );
         assert!(error.to_string().contains(&url), "{error}");
 
         site.control().faults.insert(FEED.into(), Fault::Truncate);
-        let error = fetcher.poll_feed(&url, &Validators::default()).await.expect_err("truncated");
+        let error = fetcher
+            .poll_feed(&url, &Validators::default())
+            .await
+            .expect_err("truncated");
         assert!(matches!(error, PollError::Feed(_)), "{error}");
         assert!(error.to_string().contains(&url), "{error}");
 
-        site.control().faults.insert(FEED.into(), Fault::Delay(Duration::from_millis(2500)));
-        let error = fetcher.poll_feed(&url, &Validators::default()).await.expect_err("timeout");
-        assert!(matches!(error, PollError::Source(SourceError::Timeout { .. })), "{error}");
+        site.control()
+            .faults
+            .insert(FEED.into(), Fault::Delay(Duration::from_millis(2500)));
+        let error = fetcher
+            .poll_feed(&url, &Validators::default())
+            .await
+            .expect_err("timeout");
+        assert!(
+            matches!(error, PollError::Source(SourceError::Timeout { .. })),
+            "{error}"
+        );
 
         site.control().faults.clear();
-        let poll = fetcher.poll_feed(&url, &Validators::default()).await.expect("recovered");
+        let poll = fetcher
+            .poll_feed(&url, &Validators::default())
+            .await
+            .expect("recovered");
         assert!(matches!(poll, FeedPoll::Fetched { .. }));
     });
 }
