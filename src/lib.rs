@@ -11,5 +11,6 @@ pub mod config;
 pub mod extract;
 pub mod platform;
 pub mod source;
+pub mod web;
 
 pub use announcement::{Announcement, Figure, Paper};

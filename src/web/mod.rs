@@ -1,0 +1,3 @@
+//! The moderators' web page, the publish hook and the discussion endpoints.
+
+pub mod auth;
