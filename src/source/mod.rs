@@ -4,6 +4,7 @@
 //! can tell a typo from a server outage.
 
 pub mod feed;
+pub mod watch;
 
 use crate::config::FetchConfig;
 use feed::{FeedError, FeedPoll, Validators};
