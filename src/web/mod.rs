@@ -231,7 +231,7 @@ async fn logout(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if let Err(refusal) = require_session(&state, &headers, &form.csrf) {
-        return refusal;
+        return refusal.into_response();
     }
     let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     ([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
