@@ -237,17 +237,33 @@ async fn logout(
     ([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
 }
 
+/// Why a state-changing request was refused.
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    NoSession,
+    BadCsrf,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let (status, text) = match self {
+            Refusal::NoSession => (StatusCode::UNAUTHORIZED, "log in first"),
+            Refusal::BadCsrf => (
+                StatusCode::FORBIDDEN,
+                "the form's CSRF token is missing or stale; reload the page",
+            ),
+        };
+        (status, text).into_response()
+    }
+}
+
 /// Refuses a state-changing request without a valid session and its CSRF token.
-fn require_session(state: &WebState, headers: &HeaderMap, csrf: &str) -> Result<String, Response> {
+fn require_session(state: &WebState, headers: &HeaderMap, csrf: &str) -> Result<String, Refusal> {
     let Some((moderator, session)) = state.session(headers) else {
-        return Err((StatusCode::UNAUTHORIZED, "log in first").into_response());
+        return Err(Refusal::NoSession);
     };
     if !state.sessions.verify_csrf(&session, csrf) {
-        return Err((
-            StatusCode::FORBIDDEN,
-            "the form's CSRF token is missing or stale; reload the page",
-        )
-            .into_response());
+        return Err(Refusal::BadCsrf);
     }
     Ok(moderator)
 }
