@@ -59,6 +59,16 @@ enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Manage moderators of the web page.
+    #[command(subcommand)]
+    Moderators(ModeratorsCommand),
+}
+
+#[derive(Subcommand)]
+enum ModeratorsCommand {
+    /// Read a password from standard input and print its Argon2 hash, for a
+    /// `[[moderators]]` entry's `password_hash` in the config file.
+    HashPassword,
 }
 
 #[derive(Subcommand)]
@@ -180,6 +190,24 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Config(ConfigCommand::Defaults) => print!("{}", papercast::config::DEFAULT_TOML),
+        Command::Moderators(ModeratorsCommand::HashPassword) => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                eprintln!("Type the password and press Enter (it will be shown as you type):");
+            }
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                return Err(
+                    anyhow::anyhow!("the password is empty; give one on standard input").into(),
+                );
+            }
+            let hash =
+                papercast::web::auth::hash_password(password).map_err(anyhow::Error::from)?;
+            println!("{hash}");
+        }
     }
     Ok(())
 }
