@@ -8,6 +8,7 @@
 pub mod announcement;
 pub mod compose;
 pub mod config;
+pub mod discuss;
 pub mod extract;
 pub mod platform;
 pub mod source;
