@@ -530,8 +530,14 @@ mod tests {
         assert_eq!(LengthRules::x().count(&text), 8 + 23);
         assert_eq!(LengthRules::bluesky().count(&text), 8 + url.len());
         // Non-ASCII text around a URL.
-        assert_eq!(mastodon().count("Über—https://arxiv.org/abs/1 日本"), 5 + 23 + 3);
-        assert_eq!(LengthRules::x().count("日本https://arxiv.org/abs/1"), 4 + 23);
+        assert_eq!(
+            mastodon().count("Über—https://arxiv.org/abs/1 日本"),
+            5 + 23 + 3
+        );
+        assert_eq!(
+            LengthRules::x().count("日本https://arxiv.org/abs/1"),
+            4 + 23
+        );
         // A short URL still counts 23 where URLs are shortened.
         assert_eq!(mastodon().count("http://a.io"), 23);
         assert_eq!(
