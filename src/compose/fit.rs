@@ -10,8 +10,9 @@ use crate::platform::LengthRules;
 use unicode_segmentation::UnicodeSegmentation;
 
 /// Stands for the summary in a rendered template until fitting chooses its length.
-/// Private-use characters, so it cannot clash with text from a blog post.
-pub(crate) const SUMMARY_MARK: &str = "\u{F8FF}papercast:summary\u{F8FF}";
+/// Private-use characters only, so it cannot clash with text from a blog post and
+/// filters that change case or trim leave it alone.
+pub(crate) const SUMMARY_MARK: &str = "\u{F8FF}\u{F8FE}\u{F8FD}\u{F8FE}\u{F8FF}";
 
 /// Below this many graphemes a shortened summary says too little: the post is split
 /// instead, and the summary gets the room of a post of its own.

@@ -246,6 +246,55 @@ pub fn compose(
     Ok(Thread { platform, posts })
 }
 
+/// Renders every template once, on every platform, with a stand-in post and paper, so
+/// that a user template that cannot render (a misspelt variable) is reported when the
+/// templates load rather than when a thread is due.
+pub(crate) fn check_templates(templates: &Templates) -> Result<(), ComposeError> {
+    let tags = ["tag".to_owned()];
+    let post = PostView {
+        title: "Title",
+        url: "https://example.org/post/",
+        date: "2026-01-01",
+        slug: "post",
+        tags: &tags,
+    };
+    let papers = [PaperView {
+        position: 0,
+        number: 1,
+        title: "Title",
+        authors: "Authors",
+        orgs: "Organisations",
+        link: "https://example.org/paper",
+        url: "https://example.org/post/#title",
+        anchor: "title",
+        has_figure: true,
+    }];
+    let hashtags = ["#tag".to_owned()];
+    for platform in PlatformKind::ALL {
+        let base = Context {
+            platform: platform.as_str(),
+            post: &post,
+            papers: &papers,
+            count: papers.len(),
+            hashtags: &hashtags,
+            paper: None,
+            summary: "",
+        };
+        templates.render(templates::HEAD, platform, &base)?;
+        templates.render(
+            templates::PAPER,
+            platform,
+            &Context {
+                paper: Some(&papers[0]),
+                summary: SUMMARY_MARK,
+                ..base
+            },
+        )?;
+        templates.render(templates::CLOSING, platform, &base)?;
+    }
+    Ok(())
+}
+
 fn make_post(role: PostRole, text: String, images: Vec<Figure>, rules: &LengthRules) -> Post {
     Post {
         role,

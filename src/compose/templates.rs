@@ -111,6 +111,7 @@ impl Templates {
                 }
             }
         }
+        super::check_templates(&templates)?;
         Ok(templates)
     }
 
@@ -119,7 +120,7 @@ impl Templates {
             .add_template_owned(name.to_owned(), source)
             .map_err(|error| ComposeError::Template {
                 name: describe_origin(name, &origin),
-                message: describe_error(&error),
+                message: describe_error(&error, &origin),
             })?;
         self.origins.insert(name.to_owned(), origin);
         Ok(())
@@ -148,7 +149,7 @@ impl Templates {
             let origin = self.origins.get(failing).unwrap_or(&Origin::Bundled);
             ComposeError::Template {
                 name: describe_origin(failing, origin),
-                message: describe_error(&error),
+                message: describe_error(&error, origin),
             }
         })
     }
@@ -228,13 +229,17 @@ fn describe_origin(name: &str, origin: &Origin) -> String {
     }
 }
 
-fn describe_error(error: &minijinja::Error) -> String {
+fn describe_error(error: &minijinja::Error, origin: &Origin) -> String {
     let what = match error.detail() {
         Some(detail) => format!("{}: {detail}", error.kind()),
         None => error.kind().to_string(),
     };
-    match error.line() {
+    let what = match error.line() {
         Some(line) => format!("line {line}: {what}"),
         None => what,
+    };
+    match origin {
+        Origin::User(_) => format!("{what}; fix the file, or remove it to use the bundled one"),
+        Origin::Bundled => what,
     }
 }
