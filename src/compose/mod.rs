@@ -3,7 +3,7 @@
 //!
 //! A thread is a head post about the blog post, one post per paper (two or more where
 //! a paper's facts do not fit one), and an optional closing post inviting replies.
-//! Templates decide the wording ([`templates`]); fitting ([`fit`]) decides lengths and
+//! Templates decide the wording ([`templates`]); fitting (`fit.rs`) decides lengths and
 //! may shorten only a paper's summary, never a title, a name or a URL.
 
 mod fit;
