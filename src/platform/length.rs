@@ -30,6 +30,7 @@ pub struct LengthRules {
     pub max_bytes: Option<usize>,
     /// Largest allowed image description (alt text) in characters, where the
     /// platform has a limit.
+    #[serde(default)]
     pub max_alt: Option<usize>,
 }
 
@@ -177,7 +178,9 @@ fn x_code_point_weight(c: char) -> usize {
 }
 
 /// Whether a grapheme cluster of several code points is one emoji (which twitter-text
-/// counts as 2 however many code points it has).
+/// counts as 2 however many code points it has): it starts with a pictograph or a
+/// regional indicator, or it is a keycap or a text symbol made emoji by U+FE0F. A
+/// joiner alone does not make an emoji: `क्\u{200D}ष` is Devanagari and counts 4.
 fn is_emoji_sequence(cluster: &str) -> bool {
     let mut chars = cluster.chars();
     let Some(first) = chars.next() else {
@@ -186,17 +189,16 @@ fn is_emoji_sequence(cluster: &str) -> bool {
     if chars.next().is_none() {
         return false;
     }
-    let pictographic_start = matches!(
+    let pictograph = matches!(
         u32::from(first),
         0x1F000..=0x1FAFF | 0x2190..=0x21FF | 0x2300..=0x23FF | 0x2460..=0x27BF | 0x2900..=0x2BFF
     );
-    pictographic_start
-        || cluster.chars().any(|c| {
-            matches!(
-                u32::from(c),
-                0x200D | 0xFE0F | 0x20E3 | 0x1F1E6..=0x1F1FF | 0x1F3FB..=0x1F3FF | 0xE0020..=0xE007F
-            )
-        })
+    let presented = (first.is_ascii_digit()
+        || matches!(first, '#' | '*' | '©' | '®' | '‼' | '⁉' | '™'))
+        && cluster
+            .chars()
+            .any(|c| matches!(c, '\u{FE0F}' | '\u{20E3}'));
+    pictograph || presented
 }
 
 /// A URL found in text.
@@ -520,6 +522,49 @@ mod tests {
         assert_eq!(x.count("❤\u{FE0F}"), 2);
         assert_eq!(x.count("1\u{FE0F}\u{20E3}"), 2);
         assert_eq!(x.count("🧵 thread"), 9);
+    }
+
+    /// Cases from twitter-text's own conformance suite (`conformance/validate.yml`,
+    /// section `WeightedTweetsWithDiscountedEmojiCounterTest`, which uses config v3)
+    /// and its Objective-C test of joiners.
+    #[test]
+    fn x_agrees_with_twitter_text_conformance() {
+        let x = LengthRules::x();
+        let family = "👨\u{200D}👩\u{200D}👧\u{200D}👦";
+        let cases: Vec<(String, usize)> = vec![
+            (family.repeat(140), 280),
+            (
+                "Unicode 10.0 emoji: 🤪; 🧕; 🧕\u{1F3FE}; 🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}".into(),
+                34,
+            ),
+            ("Unicode 9.0 emoji: 🤠; 💃; 💃\u{1F3FE}".into(), 29),
+            (format!("H🐱☺{family}"), 7),
+            ("😷👾😡🔥💩".into(), 10),
+            ("🙋\u{1F3FD}👨\u{200D}🎤".into(), 4),
+            ("1\u{20E3}".into(), 2),
+            ("https://www.twitter.com/aloha ".repeat(10), 240),
+            (
+                "故人西辞黄鹤楼，烟花三月下扬州。孤帆远影碧空尽，唯见长江天际流。".repeat(5),
+                320,
+            ),
+            ("A\u{301}B".into(), 2),
+            ("A\u{FB2C}".into(), 4),
+            (
+                "This is a tweet with general punctuation characters: \u{2000}\u{2001}\u{2002}\u{2003}\u{2004}\u{2005}\u{2006}\u{2007}\u{2008}\u{2009}\u{200A}\u{200B}\u{200C}\u{200D} ‐ ‑ ‒ – — ― ‖  ‗ ‘ ’ ‚ ‛ “ ” „ ‟ ′ ″ ‴ ‵ ‶ ‷".into(),
+                112,
+            ),
+            (
+                "randomurlrandomurlrandomurlrandomurlrandomurlrandomurlrandomurls.com".into(),
+                68,
+            ),
+            (
+                "ZWJ: क्ष -> क्\u{200D}ष; ZWNJ: क्ष -> क्\u{200C}ष".into(),
+                35,
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(x.count(&text), expected, "{text}");
+        }
     }
 
     #[test]
