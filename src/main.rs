@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use papercast::compose::{self, ComposeOptions, Thread};
+use papercast::compose::{self, ComposeOptions, Templates, Thread};
 use papercast::config::{Config, ConfigSources};
 use papercast::platform::{LengthRules, PlatformKind};
 use papercast::source::Fetcher;
@@ -170,6 +170,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             format,
             ..
         } => {
+            let templates = Templates::from_config(&config.compose.templates_dir)
+                .context("loading the thread templates")
+                .map_err(|error| Failure {
+                    code: EXIT_CONFIG,
+                    error,
+                })?;
             let announcement = load_announcement(&config, &location).await?;
             let options = ComposeOptions {
                 closing_post: config.compose.closing_post,
@@ -179,9 +185,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .into_iter()
                 .map(|kind| {
                     let rules = rules_for(&config, kind);
-                    compose::compose(&announcement, &rules, &options).with_context(|| {
-                        format!("composing the {kind} thread for {}", announcement.url)
-                    })
+                    compose::compose(&announcement, &templates, &rules, &options).with_context(
+                        || format!("composing the {kind} thread for {}", announcement.url),
+                    )
                 })
                 .collect::<anyhow::Result<Vec<Thread>>>()?;
             match format {
