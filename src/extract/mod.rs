@@ -25,7 +25,7 @@ pub enum ExtractError {
         "{url}: not a Papers of the Month post ({reason}); only posts in that category are announced"
     )]
     NotPapersOfTheMonth { url: String, reason: String },
-    #[error("{url}: no papers found on the page ({reason}); check that this is a Papers of the Month post")]
+    #[error("{url}: no papers found on the page ({reason}); if the post does review papers, its layout has changed and papercast needs updating")]
     NoPapers { url: String, reason: String },
     #[error("{url}: the page is incomplete ({reason}); fetch it again")]
     Incomplete { url: String, reason: String },

@@ -4,7 +4,7 @@
 //! Each review is an `<h2 id=…>` followed by a `div.potm-meta-row` holding the authors,
 //! the organisations and the link to the paper; the review runs to the next `<h2>`.
 
-use super::text::{plain, text_of};
+use super::text::{fold, plain, text_of};
 use scraper::ElementRef;
 
 /// What the page says about one reviewed paper, before URLs are made absolute.
@@ -45,19 +45,18 @@ fn review<'a>(heading: ElementRef<'a>, body: &[ElementRef<'a>]) -> Option<Review
         .iter()
         .flat_map(|block| self_and_descendants(*block))
         .find(|e| has_class(*e, "potm-meta-row"))?;
+    let title = plain(heading);
     let mut review = Review {
         anchor,
-        // A theme's permalink marker ("¶") is not part of the title.
-        title: text_of(heading, &|name| name == "a"),
+        // A theme's permalink marker ("¶"), if the site turns it on, is not part of the
+        // title.
+        title: title.trim_end_matches(['¶', ' ']).to_owned(),
         authors: String::new(),
         orgs: String::new(),
         link: None,
         figure: None,
         key_idea: String::new(),
     };
-    if review.title.is_empty() {
-        review.title = plain(heading);
-    }
     for field in meta.child_elements().filter(|e| has_class(*e, "potm-meta")) {
         let icon = field
             .descendent_elements()
@@ -85,7 +84,7 @@ fn review<'a>(heading: ElementRef<'a>, body: &[ElementRef<'a>]) -> Option<Review
     review.figure = body
         .iter()
         .flat_map(|block| self_and_descendants(*block))
-        .find(|e| e.value().name() == "img" && e.value().attr("src").is_some())
+        .find(|e| e.value().name() == "img" && e.value().attr("src").is_some() && !is_emoji(*e))
         .and_then(|img| {
             let src = img.value().attr("src")?;
             let alt = super::text::normalise(img.value().attr("alt").unwrap_or(""));
@@ -100,7 +99,9 @@ fn review<'a>(heading: ElementRef<'a>, body: &[ElementRef<'a>]) -> Option<Review
 fn key_idea(body: &[ElementRef<'_>]) -> String {
     let Some((at, level)) = body.iter().enumerate().find_map(|(i, e)| {
         let level = heading_level(*e)?;
-        (plain(*e).eq_ignore_ascii_case("the key idea")).then_some((i, level))
+        let title = fold(&plain(*e));
+        let title = title.strip_prefix("the").unwrap_or(&title);
+        matches!(title, "keyidea" | "keyideas").then_some((i, level))
     }) else {
         return String::new();
     };
@@ -131,6 +132,13 @@ fn heading_level(element: ElementRef<'_>) -> Option<u8> {
         "h6" => Some(6),
         _ => None,
     }
+}
+
+/// Material for MkDocs renders emoji shortcodes as small images; they are not figures.
+fn is_emoji(img: ElementRef<'_>) -> bool {
+    img.value()
+        .classes()
+        .any(|c| matches!(c, "twemoji" | "emojione" | "gemoji"))
 }
 
 fn has_class(element: ElementRef<'_>, class: &str) -> bool {
