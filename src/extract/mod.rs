@@ -51,38 +51,21 @@ pub fn extract(html: &str, page_url: &str) -> Result<Announcement, ExtractError>
     }
     let document = Html::parse_document(html);
     let page = Page::read(&document);
+    check_category(&page.categories, page_url)?;
     let malformed = |reason: &str| ExtractError::Malformed {
         url: page_url.into(),
         reason: reason.into(),
     };
 
-    match &page.categories[..] {
-        [] => {
-            return Err(ExtractError::NotPapersOfTheMonth {
-                url: page_url.into(),
-                reason: "the page names no blog category".into(),
-            })
-        }
-        categories if !categories.iter().any(|c| c.eq_ignore_ascii_case(CATEGORY)) => {
-            return Err(ExtractError::NotPapersOfTheMonth {
-                url: page_url.into(),
-                reason: format!("its category is {}", categories.join(", ")),
-            })
-        }
-        _ => {}
-    }
-
     let base = Url::parse(page_url)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"));
-    let canonical = page
+    let mut post_url = page
         .canonical
         .and_then(|href| resolve(base.as_ref(), href))
         .or_else(|| base.clone())
         .ok_or_else(|| malformed("no canonical link and the page's own URL is not http(s)"))?;
-    let mut post_url = canonical.clone();
     post_url.set_fragment(None);
-    let figure_base = base.unwrap_or_else(|| canonical.clone());
     let slug = post_url
         .path_segments()
         .and_then(|mut segments| segments.rfind(|s| !s.is_empty()))
@@ -105,14 +88,74 @@ pub fn extract(html: &str, page_url: &str) -> Result<Announcement, ExtractError>
         .or_else(|| date_prefix(&slug))
         .ok_or_else(|| malformed("the post has no publication date"))?;
 
-    let reviews = review::reviews(&blocks);
-    if reviews.is_empty() {
-        return Err(ExtractError::NoPapers {
+    let papers = papers(
+        &blocks,
+        &post_url,
+        &slug,
+        base.as_ref().unwrap_or(&post_url),
+    )
+    .map_err(|problem| match problem {
+        Problem::NoReviews => ExtractError::NoPapers {
             url: page_url.into(),
             reason: "no section has a paper's authors-and-link row".into(),
-        });
+        },
+        Problem::NoLink(title) => malformed(&format!(
+            "the review of \"{title}\" has no link to the paper"
+        )),
+    })?;
+
+    let mut tags = page.tags;
+    tags.sort();
+    tags.dedup();
+    Ok(Announcement {
+        slug,
+        title,
+        date,
+        tags,
+        social_image: page
+            .social_image
+            .and_then(|href| resolve(Some(&post_url), href))
+            .map(Into::into),
+        papers,
+        url: post_url.into(),
+    })
+}
+
+fn check_category(categories: &[String], page_url: &str) -> Result<(), ExtractError> {
+    let reason = if categories.is_empty() {
+        "the page names no blog category".to_owned()
+    } else if !categories.iter().any(|c| c.eq_ignore_ascii_case(CATEGORY)) {
+        format!("its category is {}", categories.join(", "))
+    } else {
+        return Ok(());
+    };
+    Err(ExtractError::NotPapersOfTheMonth {
+        url: page_url.into(),
+        reason,
+    })
+}
+
+/// Why a post's papers could not be read.
+enum Problem {
+    NoReviews,
+    /// The title of a review without a link to its paper.
+    NoLink(String),
+}
+
+/// The reviewed papers, in page order, with their intro summaries. Links resolve
+/// against the post, figures against `figure_base`.
+fn papers(
+    blocks: &[ElementRef<'_>],
+    post_url: &Url,
+    slug: &str,
+    figure_base: &Url,
+) -> Result<Vec<Paper>, Problem> {
+    let reviews = review::reviews(blocks);
+    if reviews.is_empty() {
+        return Err(Problem::NoReviews);
     }
 
+    // The intro runs from the title to the first section.
     let intro_end = blocks
         .iter()
         .position(|e| e.value().name() == "h2")
@@ -128,56 +171,41 @@ pub fn extract(html: &str, page_url: &str) -> Result<Announcement, ExtractError>
             title: &r.title,
         })
         .collect();
-    let local_anchor = |href: &str| local_anchor(href, &post_url, &slug);
+    let local_anchor = |href: &str| local_anchor(href, post_url, slug);
     let summaries = intro::summaries(&blocks[intro_start..intro_end], &known, &local_anchor);
 
-    let mut papers = Vec::with_capacity(reviews.len());
-    for (position, (review, intro_summary)) in reviews.into_iter().zip(summaries).enumerate() {
-        let link = review
-            .link
-            .as_deref()
-            .and_then(|href| resolve(Some(&canonical), href))
-            .ok_or_else(|| {
-                malformed(&format!(
-                    "the review of \"{}\" has no link to the paper",
-                    review.title
-                ))
-            })?;
-        let figure = review.figure.and_then(|(src, alt)| {
-            Some(Figure {
-                url: resolve(Some(&figure_base), src)?.into(),
-                alt,
+    reviews
+        .into_iter()
+        .zip(summaries)
+        .enumerate()
+        .map(|(position, (review, intro_summary))| {
+            let Some(link) = review
+                .link
+                .as_deref()
+                .and_then(|href| resolve(Some(post_url), href))
+            else {
+                return Err(Problem::NoLink(review.title));
+            };
+            let figure = review.figure.and_then(|(src, alt)| {
+                Some(Figure {
+                    url: resolve(Some(figure_base), src)?.into(),
+                    alt,
+                })
+            });
+            Ok(Paper {
+                position,
+                url: format!("{post_url}#{}", review.anchor),
+                title: review.title,
+                authors: review.authors,
+                orgs: review.orgs,
+                link: link.into(),
+                anchor: review.anchor,
+                intro_summary,
+                key_idea: review.key_idea,
+                figure,
             })
-        });
-        papers.push(Paper {
-            position,
-            url: format!("{post_url}#{}", review.anchor),
-            title: review.title,
-            authors: review.authors,
-            orgs: review.orgs,
-            link: link.into(),
-            anchor: review.anchor,
-            intro_summary,
-            key_idea: review.key_idea,
-            figure,
-        });
-    }
-
-    let mut tags = page.tags;
-    tags.sort();
-    tags.dedup();
-    Ok(Announcement {
-        url: post_url.into(),
-        slug,
-        title,
-        date,
-        tags,
-        social_image: page
-            .social_image
-            .and_then(|href| resolve(Some(&canonical), href))
-            .map(Into::into),
-        papers,
-    })
+        })
+        .collect()
 }
 
 /// Whether the document ends with `</html>` (any case, white space and comments aside).

@@ -294,3 +294,40 @@ fn a_prose_sentence_holding_maths_gives_way_to_the_key_idea() {
         Some("Finally, EPFL share a flow-matching GNN model for generating small molecules for drug design (drug-generating).")
     );
 }
+
+#[test]
+fn a_review_without_its_paper_link_is_reported_by_title() {
+    let real = page("2025-10-07-potm");
+    let url = page_url("2025-10-07-potm");
+    let flowrl_link = "<a href=\"https://arxiv.org/abs/2509.15207\" target=\"_blank\">";
+    assert_eq!(
+        real.matches(flowrl_link).count(),
+        2,
+        "metadata row and footer"
+    );
+
+    // Without the metadata row's link, the footer's "See the paper" stands in.
+    let got = extract(&real.replacen(flowrl_link, "<a>", 1), &url).expect("extracts");
+    assert_eq!(got.papers[0].link, "https://arxiv.org/abs/2509.15207");
+
+    let err = extract(&real.replace(flowrl_link, "<a>"), &url).expect_err("no link");
+    assert!(
+        matches!(&err, ExtractError::Malformed { reason, .. } if reason.contains("FlowRL: Matching")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn dates_are_read_only_when_well_formed() {
+    assert_eq!(
+        date_prefix("2025-10-07 00:00:00+00:00").as_deref(),
+        Some("2025-10-07")
+    );
+    assert_eq!(
+        date_prefix("2025-10-07-potm").as_deref(),
+        Some("2025-10-07")
+    );
+    assert_eq!(date_prefix("2025-13-07"), None);
+    assert_eq!(date_prefix("October 7, 2025"), None);
+    assert_eq!(date_prefix("2025-1é-07"), None);
+}
