@@ -130,6 +130,9 @@ fn differences(slug: &str) -> Vec<String> {
                 Some(summary),
             );
         }
+        if paper.summary().is_empty() {
+            d.push(format!("{at}: nothing to announce as its summary"));
+        }
         let has_key_idea = want["has_key_idea"].as_bool().unwrap_or(false);
         if has_key_idea == paper.key_idea.is_empty() {
             d.push(format!(
