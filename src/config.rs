@@ -25,6 +25,9 @@ pub struct Config {
     /// The accounts threads are posted to (none by default).
     #[serde(default)]
     pub accounts: Vec<AccountConfig>,
+    pub web: WebConfig,
+    #[serde(default)]
+    pub moderators: Vec<ModeratorConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -195,6 +198,33 @@ impl AccountConfig {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    pub listen: String,
+    pub session_secret_env: String,
+    pub session_hours: u64,
+    pub hook_secret_env: String,
+}
+
+/// A person who may log in to the moderators' page.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModeratorConfig {
+    pub name: String,
+    /// Argon2 PHC string; see `papercast moderators hash-password`.
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for ModeratorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModeratorConfig")
+            .field("name", &self.name)
+            .field("password_hash", &"<hidden>")
+            .finish()
+    }
+}
+
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("config file {path}: {message}")]
@@ -286,6 +316,33 @@ impl Config {
                 return Err(ConfigError::Invalid(format!(
                     "two accounts are named `{}`; give each a different name",
                     account.name
+                )));
+            }
+        }
+        if self.web.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "web.listen is `{}`; give an address and port, e.g. 127.0.0.1:8080",
+                self.web.listen
+            )));
+        }
+        if self.web.session_hours == 0 {
+            return Err(ConfigError::Invalid(
+                "web.session_hours is 0; set it to e.g. 12".into(),
+            ));
+        }
+        let mut names = std::collections::HashSet::new();
+        for moderator in &self.moderators {
+            if !names.insert(moderator.name.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "moderator `{}` is listed twice",
+                    moderator.name
+                )));
+            }
+            if !moderator.password_hash.starts_with("$argon2") {
+                return Err(ConfigError::Invalid(format!(
+                    "moderators: `{}` has a password_hash that is not an Argon2 hash; make one \
+                     with `papercast moderators hash-password`",
+                    moderator.name
                 )));
             }
         }

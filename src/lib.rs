@@ -9,10 +9,12 @@
 pub mod announcement;
 pub mod compose;
 pub mod config;
+pub mod discuss;
 pub mod extract;
 pub mod platform;
 pub mod publish;
 pub mod source;
 pub mod store;
+pub mod web;
 
 pub use announcement::{Announcement, Figure, Paper};

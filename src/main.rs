@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use papercast::compose::{self, ComposeOptions, Thread};
+use papercast::compose::{self, ComposeOptions, Templates, Thread};
 use papercast::config::{AccountConfig, Config, ConfigSources, TokenSource};
 use papercast::platform::mastodon::{ClientSettings, Mastodon};
 use papercast::platform::{LengthRules, Platform, PlatformError, PlatformKind, Secret};
@@ -84,6 +84,16 @@ enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Manage moderators of the web page.
+    #[command(subcommand)]
+    Moderators(ModeratorsCommand),
+}
+
+#[derive(Subcommand)]
+enum ModeratorsCommand {
+    /// Read a password from standard input and print its Argon2 hash, for a
+    /// `[[moderators]]` entry's `password_hash` in the config file.
+    HashPassword,
 }
 
 #[derive(Subcommand)]
@@ -207,6 +217,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             format,
             ..
         } => {
+            let templates = Templates::from_config(&config.compose.templates_dir)
+                .context("loading the thread templates")
+                .map_err(|error| Failure {
+                    code: EXIT_CONFIG,
+                    error,
+                })?;
             let announcement = load_announcement(&config, &location).await?;
             let options = ComposeOptions {
                 closing_post: config.compose.closing_post,
@@ -216,9 +232,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .into_iter()
                 .map(|kind| {
                     let rules = rules_for(&config, kind);
-                    compose::compose(&announcement, &rules, &options).with_context(|| {
-                        format!("composing the {kind} thread for {}", announcement.url)
-                    })
+                    compose::compose(&announcement, &templates, &rules, &options).with_context(
+                        || format!("composing the {kind} thread for {}", announcement.url),
+                    )
                 })
                 .collect::<anyhow::Result<Vec<Thread>>>()?;
             match format {
@@ -237,6 +253,24 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             accounts_login(&config, &name).await?
         }
         Command::Config(ConfigCommand::Defaults) => print!("{}", papercast::config::DEFAULT_TOML),
+        Command::Moderators(ModeratorsCommand::HashPassword) => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                eprintln!("Type the password and press Enter (it will be shown as you type):");
+            }
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                return Err(
+                    anyhow::anyhow!("the password is empty; give one on standard input").into(),
+                );
+            }
+            let hash =
+                papercast::web::auth::hash_password(password).map_err(anyhow::Error::from)?;
+            println!("{hash}");
+        }
     }
     Ok(())
 }
@@ -332,7 +366,11 @@ async fn announce(
     let options = ComposeOptions {
         closing_post: config.compose.closing_post,
     };
-    let composer = |rules: &LengthRules| compose::compose(&announcement, rules, &options);
+    let templates = Templates::from_config(&config.compose.templates_dir)
+        .context("loading the thread templates")
+        .map_err(Failure::config)?;
+    let composer =
+        |rules: &LengthRules| compose::compose(&announcement, &templates, rules, &options);
     let settings = PublishSettings::from(&config.publish);
 
     if dry_run {

@@ -50,18 +50,18 @@ pub enum PublishError {
     GaveUp {
         account: String,
         attempts: u32,
-        last: PlatformError,
+        last: Box<PlatformError>,
     },
     #[error(
         "{error}; that is longer than papercast waits (publish.max_rate_limit_wait_secs). \
          The thread is kept; run `papercast announce` again after that"
     )]
-    RateLimitTooLong { error: PlatformError },
+    RateLimitTooLong { error: Box<PlatformError> },
     #[error("account `{account}`: the post {key} is still too long after refitting: {last}")]
     StillTooLong {
         account: String,
         key: String,
-        last: PlatformError,
+        last: Box<PlatformError>,
     },
 }
 
@@ -501,7 +501,7 @@ impl AccountRun<'_> {
                     return Err(PublishError::StillTooLong {
                         account,
                         key: post.key.clone(),
-                        last: error,
+                        last: Box::new(error),
                     })
                 }
                 error if error.is_transient() => {
@@ -551,7 +551,7 @@ impl AccountRun<'_> {
             return Err(PublishError::GaveUp {
                 account: self.account().into(),
                 attempts: failures,
-                last: error,
+                last: Box::new(error),
             });
         }
         let wait = pace::backoff(
@@ -580,7 +580,9 @@ impl AccountRun<'_> {
             pace::rate_limit_wait(retry_at, Utc::now(), self.settings.max_rate_limit_wait)
         };
         match decision {
-            RateLimitWait::GiveUp => Err(PublishError::RateLimitTooLong { error }),
+            RateLimitWait::GiveUp => Err(PublishError::RateLimitTooLong {
+                error: Box::new(error),
+            }),
             RateLimitWait::Sleep(wait) => {
                 tracing::warn!(
                     account = %self.account(),
@@ -620,7 +622,7 @@ impl AccountRun<'_> {
         let still_too_long = |error| PublishError::StillTooLong {
             account: self.account().into(),
             key: post.key.clone(),
-            last: error,
+            last: Box::new(error),
         };
         let thread = match self.composer.compose(&rules) {
             Ok(thread) => thread,

@@ -3,10 +3,32 @@
 //! Every failure names the URL (or path) and says what went wrong, so that a user
 //! can tell a typo from a server outage.
 
+pub mod feed;
+pub mod watch;
+
 use crate::config::FetchConfig;
+use feed::{FeedError, FeedPoll, Validators};
 use std::path::PathBuf;
 use std::time::Duration;
 use thiserror::Error;
+
+/// A failed feed poll: the transfer or the document.
+#[derive(Debug, Error)]
+pub enum PollError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Feed(#[from] FeedError),
+}
+
+fn content_type(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
 
 /// A fetched page: where it came from and its HTML.
 #[derive(Debug, Clone)]
@@ -79,46 +101,114 @@ impl Fetcher {
 
     /// Fetches an HTML page, refusing non-HTML answers and oversized bodies.
     pub async fn fetch_html(&self, url: &str) -> Result<Page, SourceError> {
-        let parsed = url::Url::parse(url).map_err(|e| SourceError::BadUrl {
-            url: url.into(),
-            reason: format!("not a valid URL ({e})"),
-        })?;
-        let mut response = self
-            .client
-            .get(parsed)
-            .header(reqwest::header::ACCEPT, "text/html,application/xhtml+xml")
-            .send()
-            .await
-            .map_err(|e| self.transport_error(url, e))?;
-        let status = response.status();
-        if !status.is_success() {
-            let hint = match status.as_u16() {
-                404 | 410 => {
-                    "; the page does not exist (check the URL, or the post is not published yet)"
-                }
-                401 | 403 => "; the page is not public",
-                429 => "; too many requests, try again later",
-                500..=599 => "; the server has a problem, try again later",
-                _ => "",
-            };
-            return Err(SourceError::Status {
-                url: url.into(),
-                status,
-                hint,
-            });
-        }
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let response = self
+            .get(url, "text/html,application/xhtml+xml", None)
+            .await?;
+        let content_type = content_type(&response);
         if !content_type.is_empty() && !content_type.contains("html") {
             return Err(SourceError::NotHtml {
                 url: url.into(),
                 content_type,
             });
         }
+        let final_url = response.url().to_string();
+        let body = self.read_body(url, response).await?;
+        Ok(Page {
+            url: final_url,
+            html: String::from_utf8_lossy(&body).into_owned(),
+        })
+    }
+
+    /// Polls a feed with a conditional GET: a 304 answer costs no download and no parsing.
+    pub async fn poll_feed(
+        &self,
+        url: &str,
+        validators: &Validators,
+    ) -> Result<FeedPoll, PollError> {
+        let response = self
+            .get(
+                url,
+                "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, */*;q=0.5",
+                Some(validators),
+            )
+            .await?;
+        if response.status() == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(FeedPoll::NotModified);
+        }
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let fresh = Validators {
+            etag: header(reqwest::header::ETAG),
+            last_modified: header(reqwest::header::LAST_MODIFIED),
+        };
+        let body = self.read_body(url, response).await?;
+        let entries = feed::parse_feed(&body, url)?;
+        Ok(FeedPoll::Fetched {
+            entries,
+            validators: fresh,
+        })
+    }
+
+    /// Sends a GET and turns transport failures and error statuses into [`SourceError`]s.
+    async fn get(
+        &self,
+        url: &str,
+        accept: &str,
+        validators: Option<&Validators>,
+    ) -> Result<reqwest::Response, SourceError> {
+        let parsed = url::Url::parse(url).map_err(|e| SourceError::BadUrl {
+            url: url.into(),
+            reason: format!("not a valid URL ({e})"),
+        })?;
+        let mut request = self
+            .client
+            .get(parsed)
+            .header(reqwest::header::ACCEPT, accept);
+        if let Some(validators) = validators {
+            if let Some(etag) = &validators.etag {
+                request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+            }
+            if let Some(since) = &validators.last_modified {
+                request = request.header(reqwest::header::IF_MODIFIED_SINCE, since);
+            }
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.transport_error(url, e))?;
+        let status = response.status();
+        if status.is_success()
+            || status == reqwest::StatusCode::NOT_MODIFIED && validators.is_some()
+        {
+            return Ok(response);
+        }
+        let hint = match status.as_u16() {
+            404 | 410 => {
+                "; the page does not exist (check the URL, or the post is not published yet)"
+            }
+            401 | 403 => "; the page is not public",
+            429 => "; too many requests, try again later",
+            500..=599 => "; the server has a problem, try again later",
+            _ => "",
+        };
+        Err(SourceError::Status {
+            url: url.into(),
+            status,
+            hint,
+        })
+    }
+
+    /// Reads a body, stopping as soon as it passes the size cap.
+    async fn read_body(
+        &self,
+        url: &str,
+        mut response: reqwest::Response,
+    ) -> Result<Vec<u8>, SourceError> {
         if response
             .content_length()
             .is_some_and(|len| len > self.max_bytes)
@@ -128,7 +218,6 @@ impl Fetcher {
                 max: self.max_bytes,
             });
         }
-        let final_url = response.url().to_string();
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -143,11 +232,7 @@ impl Fetcher {
                 });
             }
         }
-        let html = String::from_utf8_lossy(&body).into_owned();
-        Ok(Page {
-            url: final_url,
-            html,
-        })
+        Ok(body)
     }
 
     /// Fetches a file (a figure) of at most `max_bytes`, with its `Content-Type`.

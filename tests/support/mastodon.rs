@@ -59,13 +59,6 @@ fn installed() -> PathBuf {
     program
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
 /// A running mock server; stopped when dropped.
 pub struct MastodonMock {
     child: Child,
@@ -100,7 +93,7 @@ impl MastodonMock {
                 ),
             )
             .expect("writing mock.toml");
-            let port = free_port();
+            let port = super::free_port();
             let log = std::fs::File::create(dir.path().join("mock.log")).expect("log file");
             let child = Command::new(&program)
                 .args(["serve", "--config"])

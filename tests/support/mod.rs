@@ -4,6 +4,7 @@
 //! needs, so some helpers are unused in some test binaries.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod mastodon;
 pub mod site;
 
@@ -79,4 +80,12 @@ pub fn papercast_env(
         .stdin(std::process::Stdio::null())
         .output()
         .expect("running papercast")
+}
+
+/// A TCP port on loopback that nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free loopback port")
 }

@@ -5,10 +5,18 @@
 //! - `/_test/truncated/<slug>/`: the first half of the real page;
 //! - `/_test/json/`: a JSON document (`feed_json_created.json`) served as `application/json`;
 //! - `/_test/error/<code>/`: an empty answer with that status code.
+//!
+//! Every file is served with an `ETag` (a hash of its bytes) and answers a matching
+//! `If-None-Match` with 304. [`SiteServer::control`] changes what the server does while
+//! a test runs: hide feed entries (as if the post were not published yet), or make a
+//! path fail.
 
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
+use std::time::Duration;
 
 /// The canonical origin of the real blog, as written in the corpus pages.
 pub const BLOG_ORIGIN: &str = "https://graphcore-research.github.io";
@@ -23,9 +31,33 @@ pub enum Links {
     Loopback,
 }
 
+/// How a path fails while a test wants it to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this status and an empty body.
+    Status(u16),
+    /// Wait this long before answering normally (a request held past a timeout).
+    Delay(Duration),
+    /// Answer 200 with the first third of the file (a truncated, malformed document).
+    Truncate,
+}
+
+/// What the server does, changeable while it runs.
+#[derive(Debug, Default)]
+pub struct Control {
+    /// Post URL paths (e.g. `/2026-03-03-potm/`) whose entries are removed from feeds.
+    pub hidden: HashSet<String>,
+    /// Path → fault, applied to every request for that path.
+    pub faults: HashMap<String, Fault>,
+    /// Requests seen, per path, and how many of them were answered 304.
+    pub requests: HashMap<String, usize>,
+    pub not_modified: HashMap<String, usize>,
+}
+
 pub struct SiteServer {
     server: Arc<tiny_http::Server>,
     worker: Option<thread::JoinHandle<()>>,
+    control: Arc<Mutex<Control>>,
     pub origin: String,
 }
 
@@ -36,21 +68,36 @@ impl SiteServer {
         let port = server.server_addr().to_ip().expect("an IP address").port();
         let origin = format!("http://127.0.0.1:{port}");
         let root = super::corpus_dir().join("site");
+        let control = Arc::new(Mutex::new(Control::default()));
         let worker = {
             let server = Arc::clone(&server);
             let origin = origin.clone();
+            let control = Arc::clone(&control);
             thread::spawn(move || {
                 for request in server.incoming_requests() {
-                    let response = answer(&root, request.url(), links, &origin);
-                    let _ = request.respond(response);
+                    // One thread per request, so that a delayed answer holds up no other.
+                    let (root, origin, control) =
+                        (root.clone(), origin.clone(), Arc::clone(&control));
+                    thread::spawn(move || {
+                        let response = respond(&root, &request, links, &origin, &control);
+                        let _ = request.respond(response);
+                    });
                 }
             })
         };
         SiteServer {
             server,
             worker: Some(worker),
+            control,
             origin,
         }
+    }
+
+    /// The server's behaviour, to change while it runs.
+    pub fn control(&self) -> MutexGuard<'_, Control> {
+        self.control
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The URL of a path on this server (`path` starts with `/`).
@@ -70,18 +117,105 @@ impl Drop for SiteServer {
 
 type Response = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
 
-fn answer(root: &Path, url: &str, links: Links, origin: &str) -> Response {
-    let path = url.split(['?', '#']).next().unwrap_or("/");
+fn respond(
+    root: &Path,
+    request: &tiny_http::Request,
+    links: Links,
+    origin: &str,
+    control: &Mutex<Control>,
+) -> Response {
+    let path = request
+        .url()
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("/")
+        .to_owned();
+    let (fault, hidden) = {
+        let mut control = control
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *control.requests.entry(path.clone()).or_default() += 1;
+        (control.faults.get(&path).cloned(), control.hidden.clone())
+    };
+    match fault {
+        Some(Fault::Status(code)) => return status(code),
+        Some(Fault::Delay(delay)) => thread::sleep(delay),
+        _ => {}
+    }
     if let Some(rest) = path.strip_prefix("/_test/") {
         return test_answer(root, rest, links, origin);
     }
-    match resolve(root, path) {
-        Some(file) => match std::fs::read(&file) {
-            Ok(bytes) => with_type(rewrite(bytes, &file, links, origin), &file),
-            Err(_) => status(404),
-        },
-        None => status(404),
+    let Some(file) = resolve(root, &path) else {
+        return status(404);
+    };
+    let Ok(bytes) = std::fs::read(&file) else {
+        return status(404);
+    };
+    let mut bytes = rewrite(bytes, &file, links, origin);
+    if !hidden.is_empty()
+        && file
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("feed_"))
+    {
+        bytes = hide_entries(&bytes, &hidden);
     }
+    if fault == Some(Fault::Truncate) {
+        bytes.truncate(bytes.len() / 3);
+    }
+    let etag = etag_of(&bytes);
+    let matches = request
+        .headers()
+        .iter()
+        .any(|h| h.field.equiv("If-None-Match") && h.value.as_str() == etag);
+    if matches {
+        let mut control = control
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *control.not_modified.entry(path).or_default() += 1;
+        return status(304);
+    }
+    let header = tiny_http::Header::from_bytes("ETag", etag.as_bytes()).expect("a valid header");
+    with_type(bytes, &file).with_header(header)
+}
+
+fn etag_of(bytes: &[u8]) -> String {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    format!("\"{:016x}\"", hasher.finish())
+}
+
+/// Removes the entries of hidden posts from an RSS (`<item>`) or JSON feed (`items`).
+fn hide_entries(bytes: &[u8], hidden: &HashSet<String>) -> Vec<u8> {
+    let text = String::from_utf8_lossy(bytes);
+    let is_hidden = |entry: &str| {
+        hidden.iter().any(|path| {
+            entry.contains(&format!("{path}</link>")) || entry.contains(&format!("{path}\""))
+        })
+    };
+    if text.trim_start().starts_with('{') {
+        let Ok(mut feed) = serde_json::from_str::<serde_json::Value>(&text) else {
+            return bytes.to_vec();
+        };
+        if let Some(items) = feed.get_mut("items").and_then(|i| i.as_array_mut()) {
+            items.retain(|item| !is_hidden(&item.to_string()));
+        }
+        return feed.to_string().into_bytes();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest: &str = &text;
+    while let Some(start) = rest.find("<item>") {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find("</item>") else {
+            break;
+        };
+        let item = &rest[start..start + len + "</item>".len()];
+        if !is_hidden(item) {
+            out.push_str(item);
+        }
+        rest = &rest[start + item.len()..];
+    }
+    out.push_str(rest);
+    out.into_bytes()
 }
 
 fn test_answer(root: &Path, rest: &str, links: Links, origin: &str) -> Response {

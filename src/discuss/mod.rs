@@ -1,0 +1,297 @@
+//! Replies to papercast's threads as discussion links: which post or paper each reply
+//! answers, and the published discussion as JSON and an embeddable HTML fragment (pure).
+
+use crate::announcement::Announcement;
+use crate::compose::PostRole;
+use crate::platform::PlatformKind;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// One post of a thread as it stands on a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedPost {
+    pub account: String,
+    pub platform: PlatformKind,
+    /// The server's id of the post.
+    pub remote_id: String,
+    /// The post's public URL.
+    pub url: String,
+    pub role: PostRole,
+}
+
+/// A reply as collected from a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectedReply {
+    pub account: String,
+    /// The server's id of the reply.
+    pub remote_id: String,
+    /// The id of the post it answers (a thread post or another reply).
+    pub in_reply_to: String,
+    pub author_name: String,
+    /// `@user@server`.
+    pub author_handle: String,
+    pub author_url: String,
+    pub avatar: Option<String>,
+    pub url: String,
+    /// RFC 3339.
+    pub created_at: String,
+    pub edited_at: Option<String>,
+    /// The reply's HTML as the server gave it (not yet sanitised).
+    pub content_html: String,
+    /// Hidden by a moderator or a rule: never published.
+    pub hidden: bool,
+}
+
+/// What a reply is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// The whole blog post (a reply to the head or closing post).
+    Post,
+    /// The paper at this position.
+    Paper(usize),
+}
+
+/// Finds what each reply is about by walking up its chain of replies to the thread
+/// post it hangs from. Replies whose chain does not reach a thread post (their parent
+/// was deleted, or is not collected) are left out of the map.
+pub fn attribute(posts: &[PostedPost], replies: &[CollectedReply]) -> HashMap<String, Subject> {
+    let key = |account: &str, id: &str| format!("{account}\u{0}{id}");
+    let roots: HashMap<String, Subject> = posts
+        .iter()
+        .map(|p| {
+            let subject = match p.role {
+                PostRole::Paper { position } => Subject::Paper(position),
+                PostRole::Head | PostRole::Closing => Subject::Post,
+            };
+            (key(&p.account, &p.remote_id), subject)
+        })
+        .collect();
+    let parents: HashMap<String, String> = replies
+        .iter()
+        .map(|r| {
+            (
+                key(&r.account, &r.remote_id),
+                key(&r.account, &r.in_reply_to),
+            )
+        })
+        .collect();
+    let mut subjects = HashMap::new();
+    for reply in replies {
+        let mut at = key(&reply.account, &reply.in_reply_to);
+        // Bounded by the number of replies, so that a cycle in bad data cannot hang us.
+        for _ in 0..=replies.len() {
+            if let Some(subject) = roots.get(&at) {
+                subjects.insert(reply.remote_id.clone(), *subject);
+                break;
+            }
+            match parents.get(&at) {
+                Some(parent) => at = parent.clone(),
+                None => break,
+            }
+        }
+    }
+    subjects
+}
+
+/// The published discussion of one blog post.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Discussion {
+    pub post_url: String,
+    pub title: String,
+    /// The head post of each account's thread.
+    pub threads: Vec<ThreadLink>,
+    /// Visible replies about the whole post.
+    pub replies: Vec<Reply>,
+    pub papers: Vec<PaperDiscussion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ThreadLink {
+    pub account: String,
+    pub platform: PlatformKind,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaperDiscussion {
+    pub anchor: String,
+    pub url: String,
+    pub title: String,
+    /// The paper's own post in each account's thread.
+    pub threads: Vec<ThreadLink>,
+    pub replies: Vec<Reply>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reply {
+    /// The author's display name (or handle when it has none).
+    pub author: String,
+    pub handle: String,
+    pub author_url: String,
+    pub avatar: Option<String>,
+    pub url: String,
+    pub created_at: String,
+    pub edited_at: Option<String>,
+    /// The reply as plain text.
+    pub text: String,
+    /// The reply as safe HTML: links, paragraphs and line breaks only.
+    pub html: String,
+    pub platform: PlatformKind,
+}
+
+/// Builds the discussion of `post` from its posted threads and collected replies;
+/// hidden replies, and replies that answer a hidden one, are left out.
+pub fn build(post: &Announcement, posts: &[PostedPost], replies: &[CollectedReply]) -> Discussion {
+    let subjects = attribute(posts, replies);
+    let hidden: std::collections::HashSet<(&str, &str)> = replies
+        .iter()
+        .filter(|r| r.hidden)
+        .map(|r| (r.account.as_str(), r.remote_id.as_str()))
+        .collect();
+    let parents: HashMap<(&str, &str), &str> = replies
+        .iter()
+        .map(|r| {
+            (
+                (r.account.as_str(), r.remote_id.as_str()),
+                r.in_reply_to.as_str(),
+            )
+        })
+        .collect();
+    let under_hidden = |reply: &CollectedReply| {
+        let mut at = (reply.account.as_str(), reply.remote_id.as_str());
+        for _ in 0..=replies.len() {
+            if hidden.contains(&at) {
+                return true;
+            }
+            match parents.get(&at) {
+                Some(parent) => at = (reply.account.as_str(), parent),
+                None => return false,
+            }
+        }
+        false
+    };
+    let platform_of: HashMap<&str, PlatformKind> = posts
+        .iter()
+        .map(|p| (p.account.as_str(), p.platform))
+        .collect();
+
+    let mut visible: Vec<(&CollectedReply, Subject)> = replies
+        .iter()
+        .filter(|r| !under_hidden(r))
+        .filter_map(|r| subjects.get(&r.remote_id).map(|s| (r, *s)))
+        .collect();
+    visible.sort_by(|(a, _), (b, _)| {
+        a.created_at
+            .cmp(&b.created_at)
+            .then(a.remote_id.cmp(&b.remote_id))
+    });
+    let to_reply = |r: &CollectedReply| Reply {
+        author: if r.author_name.trim().is_empty() {
+            r.author_handle.clone()
+        } else {
+            r.author_name.clone()
+        },
+        handle: r.author_handle.clone(),
+        author_url: r.author_url.clone(),
+        avatar: r.avatar.clone(),
+        url: r.url.clone(),
+        created_at: r.created_at.clone(),
+        edited_at: r.edited_at.clone(),
+        text: plain_text(&r.content_html),
+        html: safe_html(&r.content_html),
+        platform: platform_of
+            .get(r.account.as_str())
+            .copied()
+            .unwrap_or(PlatformKind::Mastodon),
+    };
+    let links = |wanted: &dyn Fn(PostRole) -> bool| {
+        posts
+            .iter()
+            .filter(|p| wanted(p.role))
+            .map(|p| ThreadLink {
+                account: p.account.clone(),
+                platform: p.platform,
+                url: p.url.clone(),
+            })
+            .fold(Vec::<ThreadLink>::new(), |mut acc, link| {
+                // A paper split over two posts links its first one.
+                if !acc.iter().any(|l| l.account == link.account) {
+                    acc.push(link);
+                }
+                acc
+            })
+    };
+    Discussion {
+        post_url: post.url.clone(),
+        title: post.title.clone(),
+        threads: links(&|role| role == PostRole::Head),
+        replies: visible
+            .iter()
+            .filter(|(_, s)| *s == Subject::Post)
+            .map(|(r, _)| to_reply(r))
+            .collect(),
+        papers: post
+            .papers
+            .iter()
+            .map(|paper| PaperDiscussion {
+                anchor: paper.anchor.clone(),
+                url: paper.url.clone(),
+                title: paper.title.clone(),
+                threads: links(&|role| {
+                    role == PostRole::Paper {
+                        position: paper.position,
+                    }
+                }),
+                replies: visible
+                    .iter()
+                    .filter(|(_, s)| *s == Subject::Paper(paper.position))
+                    .map(|(r, _)| to_reply(r))
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// Reply HTML reduced to what is safe to embed on the blog: paragraphs, line breaks
+/// and http(s) links that open as `nofollow`; everything else becomes text or goes.
+pub fn safe_html(html: &str) -> String {
+    ammonia::Builder::empty()
+        .add_tags(["p", "br", "a"])
+        .add_tag_attributes("a", ["href"])
+        .url_schemes(["http", "https"].into_iter().collect())
+        .link_rel(Some("nofollow noopener noreferrer ugc"))
+        .clean(html)
+        .to_string()
+}
+
+/// Reply HTML as plain text: paragraphs and breaks become line breaks.
+pub fn plain_text(html: &str) -> String {
+    let spaced = html
+        .replace("<br>", "\n")
+        .replace("<br/>", "\n")
+        .replace("<br />", "\n")
+        .replace("</p>", "</p>\n\n");
+    let fragment = scraper::Html::parse_fragment(&spaced);
+    let text: String = fragment.root_element().text().collect();
+    text.lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_owned()
+}
+
+/// The embeddable HTML fragment: "Discuss on Mastodon — N replies", per paper.
+pub fn render_html(discussion: &Discussion) -> Result<String, minijinja::Error> {
+    let mut env = minijinja::Environment::new();
+    env.add_template(
+        "discussion.html",
+        include_str!("../../templates/discussion.html"),
+    )?;
+    env.get_template("discussion.html")?.render(
+        minijinja::context! { d => minijinja::Value::from(minijinja::value::Serde(discussion)) },
+    )
+}
+
+#[cfg(test)]
+mod tests;

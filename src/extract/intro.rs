@@ -1,0 +1,253 @@
+//! The post's intro: finding the team's one-line summary of each paper.
+//!
+//! The intro has taken several shapes over the years: bullets whose text links to the
+//! paper's section, a "bullet list" the markdown renderer left inside a paragraph,
+//! bullets that open with the paper's title in italics, and plain prose. A bullet is the
+//! team's summary; in prose, the sentence that links to the paper (and to no other) is
+//! the next best thing, as the corpus README suggests.
+
+use super::text::{fold, normalise, Linked};
+use scraper::ElementRef;
+
+/// A paper as the intro knows it.
+pub struct Reviewed<'p> {
+    pub anchor: &'p str,
+    pub title: &'p str,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Bullet,
+    Sentence,
+}
+
+struct Candidate {
+    kind: Kind,
+    /// The papers this passage links to (by anchor), each once.
+    anchors: Vec<String>,
+    /// The emphasised text the passage opens with.
+    lead: Option<String>,
+    text: String,
+}
+
+/// The intro summary of each paper, in the order of `papers`.
+pub fn summaries(
+    intro: &[ElementRef<'_>],
+    papers: &[Reviewed<'_>],
+    local_anchor: &dyn Fn(&str) -> Option<String>,
+) -> Vec<Option<String>> {
+    let mut candidates = Vec::new();
+    let is_paper = |anchor: &str| papers.iter().any(|p| p.anchor == anchor);
+    let mut collect = |kind: Kind, linked: &Linked, start: usize, end: usize| {
+        let mut anchors: Vec<String> = Vec::new();
+        for href in linked.links_in(start, end) {
+            if let Some(anchor) = local_anchor(href) {
+                if is_paper(&anchor) && !anchors.contains(&anchor) {
+                    anchors.push(anchor);
+                }
+            }
+        }
+        // Raw TeX reads badly in a post; a review's key idea serves better than
+        // a prose sentence holding some. (A bullet is the team's own summary: kept.)
+        if kind == Kind::Sentence && linked.has_math(start, end) {
+            return;
+        }
+        let text = normalise(&linked.text[start..end]);
+        if text.is_empty() {
+            return;
+        }
+        candidates.push(Candidate {
+            kind,
+            anchors,
+            lead: linked.leading_emphasis(start, end).map(str::to_owned),
+            text,
+        });
+    };
+    for element in intro {
+        visit(*element, &mut collect);
+    }
+
+    papers
+        .iter()
+        .map(|paper| {
+            let by_link = |kind: Kind| {
+                candidates.iter().find(|c| {
+                    c.kind == kind && c.anchors.len() == 1 && c.anchors[0] == paper.anchor
+                })
+            };
+            let by_title = || {
+                candidates.iter().find(|c| {
+                    c.kind == Kind::Bullet
+                        && c.lead
+                            .as_deref()
+                            .is_some_and(|lead| names(lead, paper.title))
+                })
+            };
+            by_link(Kind::Bullet)
+                .or_else(by_title)
+                .or_else(|| by_link(Kind::Sentence))
+                .map(|c| c.text.clone())
+        })
+        .collect()
+}
+
+/// Whether the emphasised `lead` of a bullet is the paper's title (or the part of it
+/// before the colon), give or take case and punctuation.
+fn names(lead: &str, title: &str) -> bool {
+    let lead = fold(lead);
+    if lead.is_empty() {
+        return false;
+    }
+    lead == fold(title)
+        || title
+            .split_once(':')
+            .is_some_and(|(short, _)| fold(short) == lead)
+}
+
+type Collect<'c> = dyn FnMut(Kind, &Linked, usize, usize) + 'c;
+
+fn visit(element: ElementRef<'_>, collect: &mut Collect<'_>) {
+    match element.value().name() {
+        "li" => {
+            let linked = Linked::of(element, &|_| false);
+            collect(Kind::Bullet, &linked, 0, linked.text.len());
+        }
+        "p" => paragraph(element, collect),
+        _ => {
+            for child in element.child_elements() {
+                visit(child, collect);
+            }
+        }
+    }
+}
+
+/// A paragraph is prose, unless it holds a markdown list the renderer did not turn into
+/// one (lines starting "- "): then each such line is a bullet.
+fn paragraph(element: ElementRef<'_>, collect: &mut Collect<'_>) {
+    let linked = Linked::of(element, &|_| false);
+    let markers = bullet_markers(&linked.text);
+    let prose_end = markers
+        .first()
+        .map_or(linked.text.len(), |(start, _)| *start);
+    for (start, end) in sentences(&linked.text[..prose_end]) {
+        collect(Kind::Sentence, &linked, start, end);
+    }
+    for (i, (_, text_start)) in markers.iter().enumerate() {
+        let end = markers
+            .get(i + 1)
+            .map_or(linked.text.len(), |(next, _)| *next);
+        collect(Kind::Bullet, &linked, *text_start, end);
+    }
+}
+
+/// Where each line that starts a markdown bullet (`- `, `* ` or `+ `) begins, and where
+/// its text begins.
+fn bullet_markers(text: &str) -> Vec<(usize, usize)> {
+    let mut markers = Vec::new();
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_start_matches([' ', '\t']);
+        let indent = line.len() - body.len();
+        if let Some(rest) = body
+            .strip_prefix("- ")
+            .or_else(|| body.strip_prefix("* "))
+            .or_else(|| body.strip_prefix("+ "))
+        {
+            let text_start = line_start + line.len() - rest.len();
+            markers.push((line_start + indent, text_start));
+        }
+        line_start += line.len();
+    }
+    markers
+}
+
+/// Splits prose into sentences: a sentence ends at `.`, `!` or `?` (and any closing
+/// quotes or brackets) followed by white space and a capital letter, digit or quote.
+/// Abbreviations such as "e.g. the" stay inside their sentence.
+fn sentences(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        if !matches!(c, '.' | '!' | '?') {
+            continue;
+        }
+        while let Some(&(_, next)) = chars.peek() {
+            if matches!(next, '"' | '\'' | '”' | '’' | ')' | ']') {
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let end = chars.peek().map_or(text.len(), |&(at, _)| at);
+        let rest = &text[end..];
+        let after = rest.trim_start();
+        if after.len() == rest.len() {
+            continue;
+        }
+        let opens = after.chars().next().is_some_and(|next| {
+            next.is_uppercase() || next.is_ascii_digit() || matches!(next, '"' | '“' | '‘')
+        });
+        if opens {
+            spans.push((start, end));
+            start = end;
+        }
+    }
+    if start < text.len() {
+        spans.push((start, text.len()));
+    }
+    spans
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pieces<'t>(text: &'t str, spans: &[(usize, usize)]) -> Vec<&'t str> {
+        spans.iter().map(|(s, e)| text[*s..*e].trim()).collect()
+    }
+
+    #[test]
+    fn sentences_end_at_a_stop_before_a_capital() {
+        let text = "First, A does x (e.g. y). Then \"B\" does z! Finally C? 4 more.";
+        assert_eq!(
+            pieces(text, &sentences(text)),
+            [
+                "First, A does x (e.g. y).",
+                "Then \"B\" does z!",
+                "Finally C?",
+                "4 more."
+            ]
+        );
+    }
+
+    #[test]
+    fn markdown_bullets_left_in_a_paragraph_are_found() {
+        let text = "Our picks:\n- A that does x;\n  - B that does y; and\n* C.";
+        let markers = bullet_markers(text);
+        let bullets: Vec<&str> = markers
+            .iter()
+            .enumerate()
+            .map(|(i, (_, start))| {
+                let end = markers.get(i + 1).map_or(text.len(), |(next, _)| *next);
+                text[*start..end].trim()
+            })
+            .collect();
+        assert_eq!(bullets, ["A that does x;", "B that does y; and", "C."]);
+        assert_eq!(&text[..markers[0].0], "Our picks:\n");
+    }
+
+    #[test]
+    fn an_italic_lead_names_a_title_with_or_without_its_subtitle() {
+        assert!(names(
+            "How to Set the Batch Size?",
+            "How to Set the Batch Size?"
+        ));
+        assert!(names(
+            "LTX-2.",
+            "LTX-2: Efficient Joint Audio-Visual Foundation Model"
+        ));
+        assert!(!names("whole scene", "Factored Latent Action World Models"));
+        assert!(!names("", "Anything"));
+    }
+}

@@ -1,0 +1,296 @@
+//! The moderators' web page, the publish hook and the discussion endpoints (axum).
+//!
+//! Server-rendered HTML (minijinja, auto-escaped), sessions in signed `HttpOnly`,
+//! `SameSite=Strict` cookies, a CSRF token in every form, and loopback by default.
+
+pub mod auth;
+
+use crate::config::{Config, ModeratorConfig};
+use auth::Sessions;
+use axum::extract::{Form, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use thiserror::Error;
+use tokio::sync::Notify;
+
+const SESSION_COOKIE: &str = "papercast_session";
+
+#[derive(Debug, Error)]
+pub enum WebError {
+    #[error("cannot listen on {address}: {reason}; change web.listen")]
+    Listen { address: String, reason: String },
+    #[error("web page template `{name}`: {reason}")]
+    Template { name: String, reason: String },
+    #[error(transparent)]
+    Auth(#[from] auth::AuthError),
+}
+
+/// Everything the handlers share.
+pub struct WebState {
+    sessions: Sessions,
+    moderators: Vec<ModeratorConfig>,
+    hook_secret: Option<Vec<u8>>,
+    /// Wakes the feed watcher (the publish hook).
+    pub poll_now: Arc<Notify>,
+    pages: minijinja::Environment<'static>,
+}
+
+/// The secrets the web server needs, read from the environment variables that the
+/// configuration names.
+#[derive(Clone, Default)]
+pub struct WebSecrets {
+    /// Signs session cookies and CSRF tokens; `None` = a random one per start.
+    pub session: Option<String>,
+    /// The publish hook's shared secret; `None` = the hook is off.
+    pub hook: Option<String>,
+}
+
+impl std::fmt::Debug for WebSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebSecrets(<hidden>)")
+    }
+}
+
+impl WebSecrets {
+    pub fn from_env(config: &crate::config::WebConfig) -> Self {
+        let read = |name: &str| std::env::var(name).ok().filter(|s| !s.is_empty());
+        WebSecrets {
+            session: read(&config.session_secret_env),
+            hook: read(&config.hook_secret_env),
+        }
+    }
+}
+
+impl WebState {
+    pub fn new(
+        config: &Config,
+        secrets: WebSecrets,
+        poll_now: Arc<Notify>,
+    ) -> Result<Self, WebError> {
+        let secret = match secrets.session {
+            Some(secret) => secret,
+            None => auth::random_hex(32)?,
+        };
+        Ok(WebState {
+            sessions: Sessions::new(
+                secret.as_bytes(),
+                Duration::from_secs(config.web.session_hours * 3600),
+            ),
+            moderators: config.moderators.clone(),
+            hook_secret: secrets.hook.map(String::into_bytes),
+            poll_now,
+            pages: pages()?,
+        })
+    }
+
+    fn render(&self, name: &str, context: minijinja::Value) -> Response {
+        match self
+            .pages
+            .get_template(name)
+            .and_then(|t| t.render(context))
+        {
+            Ok(html) => Html(html).into_response(),
+            Err(error) => {
+                tracing::error!("rendering {name}: {error:#}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the page could not be rendered; see the server log",
+                )
+                    .into_response()
+            }
+        }
+    }
+
+    /// The logged-in moderator and the session cookie, if any.
+    fn session(&self, headers: &HeaderMap) -> Option<(String, String)> {
+        let cookie = cookie(headers, SESSION_COOKIE)?;
+        let name = self.sessions.verify(&cookie, SystemTime::now())?;
+        self.moderators
+            .iter()
+            .any(|m| m.name == name)
+            .then_some((name, cookie))
+    }
+}
+
+fn pages() -> Result<minijinja::Environment<'static>, WebError> {
+    let mut env = minijinja::Environment::new();
+    for (name, source) in [
+        ("base.html", include_str!("../../templates/web/base.html")),
+        ("login.html", include_str!("../../templates/web/login.html")),
+    ] {
+        env.add_template(name, source)
+            .map_err(|e| WebError::Template {
+                name: name.into(),
+                reason: e.to_string(),
+            })?;
+    }
+    Ok(env)
+}
+
+/// The routes of the web server.
+pub fn router(state: Arc<WebState>) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/hooks/publish", post(publish_hook))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<WebState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Binds the configured address, with an error that says what to change.
+pub async fn bind(address: &str) -> Result<tokio::net::TcpListener, WebError> {
+    tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| WebError::Listen {
+            address: address.into(),
+            reason: e.to_string(),
+        })
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+async fn home(State(state): State<Arc<WebState>>, headers: HeaderMap) -> Response {
+    let Some((moderator, session)) = state.session(&headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    let csrf = state.sessions.csrf_token(&session);
+    state.render(
+        "base.html",
+        minijinja::context! { moderator, csrf, flash => "Logged in. The queue appears here." },
+    )
+}
+
+async fn login_page(State(state): State<Arc<WebState>>) -> Response {
+    state.render("login.html", minijinja::context! {})
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    name: String,
+    password: String,
+}
+
+async fn login(State(state): State<Arc<WebState>>, Form(form): Form<LoginForm>) -> Response {
+    let moderator = state.moderators.iter().find(|m| m.name == form.name);
+    let verified = match moderator {
+        Some(m) => {
+            auth::verify_password(&m.name, &m.password_hash, &form.password).unwrap_or_else(|e| {
+                tracing::error!("{e}");
+                false
+            })
+        }
+        None => false,
+    };
+    if !verified {
+        tracing::warn!(name = %form.name, "failed moderator login");
+        let page = state.render(
+            "login.html",
+            minijinja::context! { flash => "Wrong name or password.", flash_error => true },
+        );
+        return (StatusCode::UNAUTHORIZED, page).into_response();
+    }
+    let session = state.sessions.issue(&form.name, SystemTime::now());
+    let cookie = format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict");
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<Arc<WebState>>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Err(refusal) = require_session(&state, &headers, &form.csrf) {
+        return refusal.into_response();
+    }
+    let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
+}
+
+/// Why a state-changing request was refused.
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    NoSession,
+    BadCsrf,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let (status, text) = match self {
+            Refusal::NoSession => (StatusCode::UNAUTHORIZED, "log in first"),
+            Refusal::BadCsrf => (
+                StatusCode::FORBIDDEN,
+                "the form's CSRF token is missing or stale; reload the page",
+            ),
+        };
+        (status, text).into_response()
+    }
+}
+
+/// Refuses a state-changing request without a valid session and its CSRF token.
+fn require_session(state: &WebState, headers: &HeaderMap, csrf: &str) -> Result<String, Refusal> {
+    let Some((moderator, session)) = state.session(headers) else {
+        return Err(Refusal::NoSession);
+    };
+    if !state.sessions.verify_csrf(&session, csrf) {
+        return Err(Refusal::BadCsrf);
+    }
+    Ok(moderator)
+}
+
+async fn publish_hook(
+    State(state): State<Arc<WebState>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(secret) = &state.hook_secret else {
+        return (
+            StatusCode::NOT_FOUND,
+            "the publish hook is off (no secret configured)",
+        )
+            .into_response();
+    };
+    let signature = headers
+        .get("X-Hub-Signature-256")
+        .and_then(|v| v.to_str().ok());
+    if !auth::verify_hub_signature(secret, &body, signature) {
+        tracing::warn!("publish hook: refused a request with a missing or wrong signature");
+        return (
+            StatusCode::UNAUTHORIZED,
+            "bad or missing X-Hub-Signature-256",
+        )
+            .into_response();
+    }
+    state.poll_now.notify_one();
+    (StatusCode::ACCEPTED, "polling the feeds now").into_response()
+}
