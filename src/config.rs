@@ -20,6 +20,11 @@ pub const LOCAL_FILE: &str = "papercast.toml";
 pub struct Config {
     pub fetch: FetchConfig,
     pub compose: ComposeConfig,
+    pub store: StoreConfig,
+    pub publish: PublishConfig,
+    /// The accounts threads are posted to (none by default).
+    #[serde(default)]
+    pub accounts: Vec<AccountConfig>,
     pub web: WebConfig,
     #[serde(default)]
     pub moderators: Vec<ModeratorConfig>,
@@ -41,6 +46,156 @@ pub struct ComposeConfig {
     pub closing_post: bool,
     pub mastodon_max_characters: usize,
     pub mastodon_characters_reserved_per_url: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The SQLite database file.
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishConfig {
+    pub request_timeout_secs: u64,
+    pub max_attempts: u32,
+    pub backoff_initial_ms: u64,
+    pub backoff_max_secs: u64,
+    pub max_rate_limit_wait_secs: u64,
+    pub lookup_recent_statuses: u32,
+    pub max_image_bytes: u64,
+}
+
+/// One account that threads are posted to. It names where its token is, never the
+/// token itself, so that this struct (and its `Debug`) holds no secret.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    pub name: String,
+    pub platform: AccountPlatform,
+    /// The server's base URL, e.g. `https://sigmoid.social`.
+    pub server: String,
+    /// The environment variable holding the access token.
+    pub token_env: Option<String>,
+    /// A file holding the access token.
+    pub token_file: Option<PathBuf>,
+    #[serde(default)]
+    pub visibility: Visibility,
+    /// ISO 639 language code of the posts.
+    pub language: Option<String>,
+}
+
+/// The server software of an account. All of these speak the Mastodon API family
+/// (through `megalodon`); Akkoma is served by `pleroma`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountPlatform {
+    Mastodon,
+    #[serde(alias = "akkoma")]
+    Pleroma,
+    Gotosocial,
+    Friendica,
+    Firefish,
+    Pixelfed,
+}
+
+impl AccountPlatform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountPlatform::Mastodon => "mastodon",
+            AccountPlatform::Pleroma => "pleroma",
+            AccountPlatform::Gotosocial => "gotosocial",
+            AccountPlatform::Friendica => "friendica",
+            AccountPlatform::Firefish => "firefish",
+            AccountPlatform::Pixelfed => "pixelfed",
+        }
+    }
+}
+
+/// Who sees a post (Mastodon's `visibility`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    #[default]
+    Public,
+    Unlisted,
+    Private,
+    Direct,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Unlisted => "unlisted",
+            Visibility::Private => "private",
+            Visibility::Direct => "direct",
+        }
+    }
+}
+
+/// Where an account's token is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    Env(String),
+    File(PathBuf),
+}
+
+impl std::fmt::Display for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenSource::Env(name) => write!(f, "environment variable {name}"),
+            TokenSource::File(path) => write!(f, "token file {}", path.display()),
+        }
+    }
+}
+
+impl AccountConfig {
+    /// Where the token is; validation has made sure there is exactly one place.
+    pub fn token_source(&self) -> TokenSource {
+        match (&self.token_env, &self.token_file) {
+            (_, Some(path)) => TokenSource::File(path.clone()),
+            (Some(name), None) => TokenSource::Env(name.clone()),
+            (None, None) => TokenSource::Env(String::new()),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let name = &self.name;
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ConfigError::Invalid(format!(
+                "account name `{name}`: use letters, digits, `-` and `_` only"
+            )));
+        }
+        match url::Url::parse(&self.server) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+            _ => {
+                return Err(ConfigError::Invalid(format!(
+                    "account `{name}`: server `{}` is not an http(s) URL; write it like \
+                     https://mastodon.social",
+                    self.server
+                )))
+            }
+        }
+        match (&self.token_env, &self.token_file) {
+            (Some(_), Some(_)) => Err(ConfigError::Invalid(format!(
+                "account `{name}`: set token_env or token_file, not both"
+            ))),
+            (None, None) => Err(ConfigError::Invalid(format!(
+                "account `{name}`: no token; set token_env (the name of an environment \
+                 variable holding it) or token_file (a file holding it)"
+            ))),
+            (Some(var), None) if var.is_empty() || var.contains('=') => Err(ConfigError::Invalid(
+                format!("account `{name}`: token_env must be the name of an environment variable"),
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,6 +303,21 @@ impl Config {
                  (the default is 500)",
                 self.compose.mastodon_max_characters
             )));
+        }
+        if self.publish.request_timeout_secs == 0 || self.publish.max_attempts == 0 {
+            return Err(ConfigError::Invalid(
+                "publish.request_timeout_secs and publish.max_attempts must be at least 1".into(),
+            ));
+        }
+        let mut names = std::collections::HashSet::new();
+        for account in &self.accounts {
+            account.validate()?;
+            if !names.insert(account.name.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "two accounts are named `{}`; give each a different name",
+                    account.name
+                )));
+            }
         }
         if self.web.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError::Invalid(format!(
@@ -268,6 +438,57 @@ mod tests {
         assert!(error.to_string().contains("fetch.timeout_secs"), "{error}");
         let error = load(Some("[fetch]\ntimeout_secs = \"soon\"\n"), &[], &[]).expect_err("string");
         assert!(error.to_string().contains("timeout_secs"), "{error}");
+    }
+
+    const ACCOUNT: &str = "[[accounts]]\nname = \"gc\"\nplatform = \"gotosocial\"\n\
+                           server = \"https://example.social\"\n";
+
+    #[test]
+    fn no_accounts_by_default() {
+        let config = load(None, &[], &[]).expect("defaults");
+        assert!(config.accounts.is_empty());
+        assert_eq!(config.store.path, PathBuf::from("papercast.db"));
+    }
+
+    #[test]
+    fn an_account_is_read_with_its_defaults() {
+        let file = format!("{ACCOUNT}token_env = \"GC_TOKEN\"\nlanguage = \"en\"\n");
+        let config = load(Some(&file), &[], &[]).expect("config");
+        let account = &config.accounts[0];
+        assert_eq!(account.platform, AccountPlatform::Gotosocial);
+        assert_eq!(account.visibility, Visibility::Public);
+        assert_eq!(account.token_source(), TokenSource::Env("GC_TOKEN".into()));
+        assert_eq!(account.language.as_deref(), Some("en"));
+    }
+
+    #[test]
+    fn an_account_needs_exactly_one_token_source() {
+        let error = load(Some(ACCOUNT), &[], &[]).expect_err("no token");
+        assert!(error.to_string().contains("token_env"), "{error}");
+        let both = format!("{ACCOUNT}token_env = \"A\"\ntoken_file = \"/t\"\n");
+        let error = load(Some(&both), &[], &[]).expect_err("both");
+        assert!(error.to_string().contains("not both"), "{error}");
+    }
+
+    #[test]
+    fn a_token_in_the_file_is_an_unknown_key() {
+        let file = format!("{ACCOUNT}token = \"secret\"\n");
+        let error = load(Some(&file), &[], &[]).expect_err("token itself");
+        assert!(error.to_string().contains("token"), "{error}");
+    }
+
+    #[test]
+    fn account_names_are_unique_and_platforms_known() {
+        let file = format!("{ACCOUNT}token_env = \"A\"\n{ACCOUNT}token_env = \"B\"\n");
+        let error = load(Some(&file), &[], &[]).expect_err("duplicate");
+        assert!(error.to_string().contains("`gc`"), "{error}");
+        let file = ACCOUNT.replace("gotosocial", "myspace") + "token_env = \"A\"\n";
+        let error = load(Some(&file), &[], &[]).expect_err("unknown platform");
+        assert!(error.to_string().contains("myspace"), "{error}");
+        let file =
+            ACCOUNT.replace("https://example.social", "example.social") + "token_env = \"A\"\n";
+        let error = load(Some(&file), &[], &[]).expect_err("bad server");
+        assert!(error.to_string().contains("example.social"), "{error}");
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! The pipeline follows the data: [`source`] fetches a post page, [`extract`] turns it
 //! into an [`Announcement`], [`compose`] renders one [`compose::Thread`] per platform and
-//! fits every post to that platform's length rules. Pure steps (extract, compose) do no
-//! I/O; fetching, storing and posting live at the edges.
+//! fits every post to that platform's length rules, and [`publish`] posts each account's
+//! thread exactly once, recording every step in the [`store`]. Pure steps (extract,
+//! compose, planning) do no I/O; fetching, storing and posting live at the edges.
 
 pub mod announcement;
 pub mod compose;
@@ -11,7 +12,9 @@ pub mod config;
 pub mod discuss;
 pub mod extract;
 pub mod platform;
+pub mod publish;
 pub mod source;
+pub mod store;
 pub mod web;
 
 pub use announcement::{Announcement, Figure, Paper};

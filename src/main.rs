@@ -3,17 +3,23 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use papercast::compose::{self, ComposeOptions, Templates, Thread};
-use papercast::config::{Config, ConfigSources};
-use papercast::platform::{LengthRules, PlatformKind};
+use papercast::config::{AccountConfig, Config, ConfigSources, TokenSource};
+use papercast::platform::mastodon::{ClientSettings, Mastodon};
+use papercast::platform::{LengthRules, Platform, PlatformError, PlatformKind, Secret};
+use papercast::publish::{Outcome, PublishSettings, Publisher, Target};
 use papercast::source::Fetcher;
+use papercast::store::{SqliteStore, Store};
 use papercast::{extract, Announcement};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Exit code for a configuration error (bad file, unknown key, bad value).
 const EXIT_CONFIG: u8 = 2;
 /// Exit code for any other failure.
 const EXIT_FAILURE: u8 = 1;
+/// Exit code when some account failed (its state is kept for the next run).
+const EXIT_ACCOUNT_FAILED: u8 = 3;
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +62,25 @@ enum Command {
         #[arg(long)]
         no_closing: bool,
     },
+    /// Post the thread for a post to every configured account (or the named ones), and
+    /// print the link of each thread. Running it again resumes what is unfinished and
+    /// never posts anything twice.
+    Announce {
+        /// The post's URL (http:// or https://) or a path to a saved page.
+        location: String,
+        /// Post only to this account (repeat for several). Default: every account.
+        #[arg(long = "account", value_name = "NAME")]
+        accounts: Vec<String>,
+        /// Show what would be posted; post and record nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Post a new thread even though this post was announced before.
+        #[arg(long)]
+        again: bool,
+    },
+    /// Check or set up the accounts threads are posted to.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -69,6 +94,18 @@ enum ModeratorsCommand {
     /// Read a password from standard input and print its Argon2 hash, for a
     /// `[[moderators]]` entry's `password_hash` in the config file.
     HashPassword,
+}
+
+#[derive(Subcommand)]
+enum AccountsCommand {
+    /// Check every account: its token, and the server's limits.
+    Check,
+    /// Get a token for an account: register papercast on its server, open the printed
+    /// address, and paste the code the server shows.
+    Login {
+        /// The account's name in the configuration.
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -117,8 +154,18 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+impl Failure {
+    fn config(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code: EXIT_CONFIG,
+            error: error.into(),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -195,6 +242,16 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 Format::Text => print!("{}", render_threads(&threads)),
             }
         }
+        Command::Announce {
+            location,
+            accounts,
+            dry_run,
+            again,
+        } => announce(&config, &location, &accounts, dry_run, again).await?,
+        Command::Accounts(AccountsCommand::Check) => accounts_check(&config).await?,
+        Command::Accounts(AccountsCommand::Login { name }) => {
+            accounts_login(&config, &name).await?
+        }
         Command::Config(ConfigCommand::Defaults) => print!("{}", papercast::config::DEFAULT_TOML),
         Command::Moderators(ModeratorsCommand::HashPassword) => {
             if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
@@ -216,6 +273,415 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// Logs go to stderr; `RUST_LOG` changes what is shown (default: papercast's info).
+fn init_logging() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,papercast=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
+}
+
+/// The accounts named on the command line (all when none), or a config error.
+fn select_accounts<'a>(
+    config: &'a Config,
+    names: &[String],
+) -> Result<Vec<&'a AccountConfig>, Failure> {
+    if config.accounts.is_empty() {
+        return Err(Failure::config(anyhow::anyhow!(
+            "no accounts are configured; add an [[accounts]] table to your config file \
+             (see `papercast config defaults`)"
+        )));
+    }
+    if names.is_empty() {
+        return Ok(config.accounts.iter().collect());
+    }
+    names
+        .iter()
+        .map(|name| {
+            config
+                .accounts
+                .iter()
+                .find(|a| &a.name == name)
+                .ok_or_else(|| {
+                    let known: Vec<&str> =
+                        config.accounts.iter().map(|a| a.name.as_str()).collect();
+                    Failure::config(anyhow::anyhow!(
+                        "no account is named `{name}`; configured: {}",
+                        known.join(", ")
+                    ))
+                })
+        })
+        .collect()
+}
+
+fn client_settings(config: &Config) -> ClientSettings {
+    ClientSettings {
+        user_agent: config.fetch.user_agent.clone(),
+        timeout: Duration::from_secs(config.publish.request_timeout_secs),
+        lookup_limit: config.publish.lookup_recent_statuses,
+    }
+}
+
+/// A client for each account. A token that cannot be read fails that account only,
+/// unless `token_optional` (for `--dry-run`, which reads only public limits).
+fn targets(config: &Config, accounts: &[&AccountConfig], token_optional: bool) -> Vec<Target> {
+    let settings = client_settings(config);
+    accounts
+        .iter()
+        .map(|account| {
+            let token = Secret::load(&account.name, &account.token_source());
+            let platform = match token {
+                Ok(token) => Mastodon::new(account, Some(token), &settings),
+                Err(error) if token_optional => {
+                    eprintln!("papercast: {error}");
+                    Mastodon::new(account, None, &settings)
+                }
+                Err(error) => Err(error),
+            };
+            Target {
+                account: account.name.clone(),
+                platform: platform.map(|p| Box::new(p) as Box<dyn Platform>),
+            }
+        })
+        .collect()
+}
+
+async fn announce(
+    config: &Config,
+    location: &str,
+    names: &[String],
+    dry_run: bool,
+    again: bool,
+) -> Result<(), Failure> {
+    let accounts = select_accounts(config, names)?;
+    let announcement = load_announcement(config, location).await?;
+    let fetcher = Fetcher::new(&config.fetch).map_err(anyhow::Error::from)?;
+    let options = ComposeOptions {
+        closing_post: config.compose.closing_post,
+    };
+    let templates = Templates::from_config(&config.compose.templates_dir)
+        .context("loading the thread templates")
+        .map_err(Failure::config)?;
+    let composer =
+        |rules: &LengthRules| compose::compose(&announcement, &templates, rules, &options);
+    let settings = PublishSettings::from(&config.publish);
+
+    if dry_run {
+        // Nothing is written: the store is read only if it exists already.
+        let store = if config.store.path.exists() {
+            Some(open_store(config)?)
+        } else {
+            None
+        };
+        let recorded = match &store {
+            Some(store) if !again => store
+                .announcement(&announcement.url)
+                .map_err(anyhow::Error::from)?,
+            _ => None,
+        };
+        let empty;
+        let store_ref: &dyn Store = match &store {
+            Some(store) => store,
+            None => {
+                empty = SqliteStore::in_memory().map_err(anyhow::Error::from)?;
+                &empty
+            }
+        };
+        let publisher = Publisher {
+            store: store_ref,
+            fetcher: &fetcher,
+            settings: &settings,
+        };
+        let previews = publisher
+            .preview(
+                recorded.as_ref(),
+                targets(config, &accounts, true),
+                &composer,
+            )
+            .await;
+        print!("{}", render_previews(&announcement, &previews));
+        return Ok(());
+    }
+
+    let store = open_store(config)?;
+    let publisher = Publisher {
+        store: &store,
+        fetcher: &fetcher,
+        settings: &settings,
+    };
+    if !again {
+        if let Some(recorded) = store
+            .announcement(&announcement.url)
+            .map_err(anyhow::Error::from)?
+        {
+            let threads = store.threads(recorded.id).map_err(anyhow::Error::from)?;
+            let done: Vec<_> = accounts
+                .iter()
+                .filter_map(|a| {
+                    threads.iter().find(|t| {
+                        t.account == a.name && papercast::publish::plan::plan(t).is_complete()
+                    })
+                })
+                .collect();
+            if done.len() == accounts.len() {
+                for thread in done {
+                    let link = thread.head().map(|h| h.url.clone().unwrap_or(h.id.clone()));
+                    println!(
+                        "{}: {} (already announced; nothing posted)",
+                        thread.account,
+                        link.unwrap_or_default()
+                    );
+                }
+                eprintln!(
+                    "papercast: {} was already announced on {}; nothing to do \
+                     (use --again to post a new thread)",
+                    announcement.url,
+                    if accounts.len() == 1 {
+                        "its account"
+                    } else {
+                        "every account"
+                    }
+                );
+                return Ok(());
+            }
+        }
+    }
+    let recorded = store
+        .record_announcement(&announcement, again)
+        .map_err(anyhow::Error::from)?;
+    let reports = publisher
+        .announce(&recorded, targets(config, &accounts, false), &composer)
+        .await;
+    let mut failed = 0;
+    for report in &reports {
+        match &report.outcome {
+            Outcome::Posted { link, posts, sent } => println!(
+                "{}: {} ({})",
+                report.account,
+                link.as_deref().unwrap_or("?"),
+                if sent == posts {
+                    format!("posted {posts} posts")
+                } else {
+                    format!("posted the {sent} missing of {posts} posts")
+                }
+            ),
+            Outcome::AlreadyPosted { link } => println!(
+                "{}: {} (already announced; nothing posted)",
+                report.account,
+                link.as_deref().unwrap_or("?")
+            ),
+            Outcome::Failed { error, sent, posts } => {
+                failed += 1;
+                eprintln!("papercast: {error}");
+                if *posts > 0 {
+                    eprintln!(
+                        "papercast: account `{}`: {sent} post(s) sent in this run, thread of \
+                         {posts}; run `papercast announce` again to resume",
+                        report.account
+                    );
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(Failure {
+            code: EXIT_ACCOUNT_FAILED,
+            error: anyhow::anyhow!("{failed} of {} account(s) failed", reports.len()),
+        });
+    }
+    Ok(())
+}
+
+fn open_store(config: &Config) -> Result<SqliteStore, Failure> {
+    SqliteStore::open(&config.store.path).map_err(|e| Failure::from(anyhow::Error::from(e)))
+}
+
+fn render_previews(
+    announcement: &Announcement,
+    previews: &[papercast::publish::Preview],
+) -> String {
+    use papercast::publish::plan::Step;
+    let mut out = format!(
+        "dry run: nothing is posted or recorded\n{}\n",
+        announcement.url
+    );
+    for preview in previews {
+        out.push_str(&format!("\n== {}", preview.account));
+        match &preview.limits {
+            Ok(limits) => out.push_str(&format!(
+                " (server limit {} characters, URLs count {})\n",
+                limits.max_characters, limits.characters_reserved_per_url
+            )),
+            Err(error) => out.push_str(&format!(
+                " (server limits unknown: {error}; using Mastodon's defaults)\n"
+            )),
+        }
+        let (posts, plan) = match &preview.thread {
+            Ok(thread) => thread,
+            Err(error) => {
+                out.push_str(&format!("   cannot plan: {error}\n"));
+                continue;
+            }
+        };
+        for (post, step) in posts.iter().zip(&plan.steps) {
+            let what = match step {
+                Step::Keep { remote, .. } => {
+                    format!(
+                        "already posted: {}",
+                        remote.url.as_deref().unwrap_or(&remote.id)
+                    )
+                }
+                Step::Check { .. } => "sent before, fate unknown: would look it up first".into(),
+                Step::Send { .. } => "would post".into(),
+            };
+            out.push_str(&format!(
+                "-- {}/{} [{what}]\n{}\n",
+                post.index + 1,
+                posts.len(),
+                post.text
+            ));
+            for image in &post.images {
+                out.push_str(&format!("   [image: {} | alt: {}]\n", image.url, image.alt));
+            }
+        }
+    }
+    out
+}
+
+async fn accounts_check(config: &Config) -> Result<(), Failure> {
+    let accounts = select_accounts(config, &[])?;
+    let settings = client_settings(config);
+    let mut failed = 0;
+    for account in &accounts {
+        let result = async {
+            let token = Secret::load(&account.name, &account.token_source())?;
+            let client = Mastodon::new(account, Some(token), &settings)?;
+            let identity = client.verify().await?;
+            let limits = client.limits().await?;
+            Ok::<_, PlatformError>((identity, limits))
+        }
+        .await;
+        match result {
+            Ok((identity, limits)) => println!(
+                "{}: ok: {} on {} ({}); posts up to {} characters (URLs count {}), {} images \
+                 per post{}",
+                account.name,
+                identity.handle,
+                account.server,
+                account.platform.as_str(),
+                limits.max_characters,
+                limits.characters_reserved_per_url,
+                limits.max_media_attachments,
+                limits
+                    .image_size_limit
+                    .map(|b| format!(" of up to {:.1} MB", b as f64 / 1e6))
+                    .unwrap_or_default()
+            ),
+            Err(error) => {
+                failed += 1;
+                println!("{}: FAILED: {error}", account.name);
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(Failure {
+            code: EXIT_ACCOUNT_FAILED,
+            error: anyhow::anyhow!("{failed} of {} account(s) failed the check", accounts.len()),
+        });
+    }
+    Ok(())
+}
+
+async fn accounts_login(config: &Config, name: &str) -> Result<(), Failure> {
+    use megalodon::megalodon::AppInputOptions;
+    let account = select_accounts(config, &[name.to_owned()])?[0];
+    let server = account.server.trim_end_matches('/').to_owned();
+    let timeout = Duration::from_secs(config.publish.request_timeout_secs);
+    let client = megalodon::generator(
+        papercast::platform::mastodon::sns(account.platform),
+        server.clone(),
+        None,
+        Some(config.fetch.user_agent.clone()),
+    )
+    .with_context(|| format!("setting up a client for {server}"))?;
+    let options = AppInputOptions {
+        scopes: Some(vec!["read".into(), "write".into()]),
+        redirect_uris: None,
+        website: Some("https://graphcore-research.github.io/".into()),
+    };
+    let app = tokio::time::timeout(timeout, client.register_app("papercast".into(), &options))
+        .await
+        .map_err(|_| anyhow::anyhow!("{server}: no answer within {} s", timeout.as_secs()))?
+        .with_context(|| format!("registering papercast as an app on {server}"))?;
+    let Some(url) = app.url.clone() else {
+        return Err(anyhow::anyhow!("{server} gave no authorization address").into());
+    };
+    println!("1. Open this address, logged in as the account `{name}`, and authorize papercast:");
+    println!("   {url}");
+    println!("2. Paste the code the server shows, then press Enter:");
+    let mut code = String::new();
+    std::io::stdin()
+        .read_line(&mut code)
+        .context("reading the code from standard input")?;
+    let code = code.trim();
+    if code.is_empty() {
+        return Err(anyhow::anyhow!(
+            "no code was entered; run `papercast accounts login {name}` again"
+        )
+        .into());
+    }
+    let redirect = app
+        .redirect_uri
+        .clone()
+        .unwrap_or_else(|| "urn:ietf:wg:oauth:2.0:oob".into());
+    let token = tokio::time::timeout(
+        timeout,
+        client.fetch_access_token(
+            app.client_id.clone(),
+            app.client_secret.clone(),
+            code.into(),
+            redirect,
+        ),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("{server}: no answer within {} s", timeout.as_secs()))?
+    .with_context(|| {
+        format!("exchanging the code for a token on {server} (was the code right?)")
+    })?;
+    match account.token_source() {
+        TokenSource::File(path) => {
+            write_secret_file(&path, &token.access_token)
+                .with_context(|| format!("writing the token to {}", path.display()))?;
+            println!("The token is in {} (readable by you only).", path.display());
+        }
+        TokenSource::Env(variable) => {
+            println!("Set this in papercast's environment (keep it secret):");
+            println!("   {variable}={}", token.access_token);
+        }
+    }
+    println!("Then check it with `papercast accounts check`.");
+    Ok(())
+}
+
+fn write_secret_file(path: &std::path::Path, token: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(token.as_bytes())?;
+    file.write_all(b"\n")
 }
 
 fn rules_for(config: &Config, kind: PlatformKind) -> LengthRules {

@@ -1,11 +1,19 @@
-//! The networks papercast posts to, and each one's rules for counting a post's length.
+//! The networks papercast posts to: one [`Platform`] implementation per network, and
+//! each one's rules for counting a post's length.
 
+use crate::config::TokenSource;
+use crate::store::RemotePost;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use thiserror::Error;
 
 pub mod length;
+pub mod mastodon;
+mod ratelimit;
 
 pub use length::LengthRules;
+pub use ratelimit::retry_at;
 
 /// A kind of network. Mastodon covers the whole Mastodon API family (Pleroma,
 /// Akkoma, GoToSocial, Friendica, Firefish, Pixelfed).
@@ -37,4 +45,265 @@ impl fmt::Display for PlatformKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// An access token. Its `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+
+    /// The token itself, for the one place that sends it (an `Authorization` header).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Reads an account's token from where the configuration says it is.
+    pub fn load(account: &str, source: &TokenSource) -> Result<Secret, PlatformError> {
+        let missing = |reason: String| PlatformError::Token {
+            account: account.into(),
+            reason,
+        };
+        let value = match source {
+            TokenSource::Env(name) => std::env::var(name).map_err(|_| {
+                missing(format!(
+                    "the environment variable {name} is not set; set it to the account's \
+                     access token (`papercast accounts login {account}` gets one)"
+                ))
+            })?,
+            TokenSource::File(path) => std::fs::read_to_string(path).map_err(|e| {
+                missing(format!(
+                    "cannot read the token file {} ({e}); `papercast accounts login {account}` \
+                     writes one",
+                    path.display()
+                ))
+            })?,
+        };
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(missing(format!("{source} is empty")));
+        }
+        Ok(Secret(value.to_owned()))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Who an account is on its server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub id: String,
+    /// `@user` as the server shows it.
+    pub handle: String,
+    pub url: Option<String>,
+}
+
+/// What a server allows, from its instance information.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerLimits {
+    pub max_characters: usize,
+    pub characters_reserved_per_url: usize,
+    pub max_media_attachments: usize,
+    /// Largest image upload in bytes, when the server says.
+    pub image_size_limit: Option<u64>,
+    /// Longest alt text.
+    pub description_limit: usize,
+    /// MIME types the server accepts; empty = it did not say.
+    pub supported_mime_types: Vec<String>,
+}
+
+impl ServerLimits {
+    /// Mastodon's documented defaults, for servers that do not say.
+    pub fn mastodon_defaults() -> Self {
+        ServerLimits {
+            max_characters: 500,
+            characters_reserved_per_url: 23,
+            max_media_attachments: 4,
+            image_size_limit: None,
+            description_limit: 1500,
+            supported_mime_types: Vec::new(),
+        }
+    }
+
+    pub fn length_rules(&self) -> LengthRules {
+        LengthRules::mastodon(self.max_characters, self.characters_reserved_per_url)
+    }
+
+    /// Whether the server takes images of this MIME type.
+    pub fn accepts(&self, mime: &str) -> bool {
+        self.supported_mime_types.is_empty() || self.supported_mime_types.iter().any(|m| m == mime)
+    }
+}
+
+/// An image to upload.
+#[derive(Clone)]
+pub struct MediaUpload {
+    pub bytes: Vec<u8>,
+    /// A file name with an extension matching `mime` (servers guess the type from it).
+    pub file_name: String,
+    pub mime: String,
+    /// The alt text.
+    pub description: String,
+}
+
+impl fmt::Debug for MediaUpload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MediaUpload")
+            .field("file_name", &self.file_name)
+            .field("mime", &self.mime)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// A post to send.
+#[derive(Debug, Clone)]
+pub struct NewPost<'a> {
+    pub text: &'a str,
+    pub in_reply_to: Option<&'a str>,
+    pub media_ids: &'a [String],
+    /// Sent as `Idempotency-Key`: a repeat with the same key returns the first post.
+    pub idempotency_key: &'a str,
+}
+
+/// What to look for when the fate of a sent post is unknown.
+#[derive(Debug, Clone)]
+pub struct PostLookup<'a> {
+    pub text: &'a str,
+    /// The post it must reply to (`None` = a post that replies to nothing).
+    pub in_reply_to: Option<&'a str>,
+    /// Ignore posts created before this time (an earlier announcement of the same text).
+    pub not_before: Option<DateTime<Utc>>,
+    /// Posts already recorded as other posts of papercast's: never a match.
+    pub exclude: &'a [String],
+}
+
+#[derive(Debug, Error)]
+pub enum PlatformError {
+    #[error("account `{account}`: no token: {reason}")]
+    Token { account: String, reason: String },
+    #[error(
+        "account `{account}`: the server answered {status} to {what}: the token is wrong, \
+         expired or lacks permission; check {token_source}, or get a new token with \
+         `papercast accounts login {account}`"
+    )]
+    Unauthorized {
+        account: String,
+        what: String,
+        status: u16,
+        token_source: String,
+    },
+    #[error("account `{account}`: rate-limited while {what}{}", until(.retry_at))]
+    RateLimited {
+        account: String,
+        what: String,
+        retry_at: Option<DateTime<Utc>>,
+    },
+    #[error("account `{account}`: the server refused the post as too long ({message})")]
+    TooLong {
+        account: String,
+        /// The limit the server named, if it did.
+        max: Option<usize>,
+        message: String,
+    },
+    #[error("account `{account}`: the server refused {what} ({status}: {message})")]
+    Refused {
+        account: String,
+        what: String,
+        status: u16,
+        message: String,
+    },
+    #[error("account `{account}`: the server failed while {what} ({status}: {message})")]
+    Server {
+        account: String,
+        what: String,
+        status: u16,
+        message: String,
+    },
+    #[error("account `{account}`: no answer within {secs} s while {what} (publish.request_timeout_secs)")]
+    Timeout {
+        account: String,
+        what: String,
+        secs: u64,
+    },
+    #[error("account `{account}`: {what}: {reason}")]
+    Transport {
+        account: String,
+        what: String,
+        reason: String,
+        /// The connection was never made, so nothing reached the server.
+        connect: bool,
+    },
+    #[error("account `{account}`: the server's answer to {what} was not understood ({reason})")]
+    Malformed {
+        account: String,
+        what: String,
+        reason: String,
+    },
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+fn until(retry_at: &Option<DateTime<Utc>>) -> String {
+    match retry_at {
+        Some(time) => format!(
+            " until {}",
+            time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+        None => String::new(),
+    }
+}
+
+impl PlatformError {
+    /// The request may have done its work before it failed: a post may exist.
+    pub fn is_ambiguous(&self) -> bool {
+        match self {
+            PlatformError::Server { .. }
+            | PlatformError::Timeout { .. }
+            | PlatformError::Malformed { .. } => true,
+            PlatformError::Transport { connect, .. } => !connect,
+            _ => false,
+        }
+    }
+
+    /// Trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            PlatformError::Server { .. }
+                | PlatformError::Timeout { .. }
+                | PlatformError::Malformed { .. }
+                | PlatformError::Transport { .. }
+        )
+    }
+}
+
+/// One account on one network.
+#[async_trait::async_trait]
+pub trait Platform: Send + Sync {
+    /// The account's name in the configuration.
+    fn account(&self) -> &str;
+
+    /// Checks the token and says who the account is.
+    async fn verify(&self) -> Result<Identity, PlatformError>;
+
+    /// The server's limits (length, media).
+    async fn limits(&self) -> Result<ServerLimits, PlatformError>;
+
+    /// Uploads an image with its alt text; returns the media id to attach.
+    async fn upload_media(&self, media: &MediaUpload) -> Result<String, PlatformError>;
+
+    /// Sends one post.
+    async fn post(&self, post: &NewPost<'_>) -> Result<RemotePost, PlatformError>;
+
+    /// Finds a post of this account matching `lookup`, if it exists.
+    async fn find_post(&self, lookup: &PostLookup<'_>)
+        -> Result<Option<RemotePost>, PlatformError>;
 }

@@ -235,6 +235,56 @@ impl Fetcher {
         Ok(body)
     }
 
+    /// Fetches a file (a figure) of at most `max_bytes`, with its `Content-Type`.
+    pub async fn bytes(
+        &self,
+        url: &str,
+        max_bytes: u64,
+    ) -> Result<(Vec<u8>, Option<String>), SourceError> {
+        let parsed = url::Url::parse(url).map_err(|e| SourceError::BadUrl {
+            url: url.into(),
+            reason: format!("not a valid URL ({e})"),
+        })?;
+        let mut response = self
+            .client
+            .get(parsed)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(url, e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(SourceError::Status {
+                url: url.into(),
+                status,
+                hint: "",
+            });
+        }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase());
+        let too_large = || SourceError::TooLarge {
+            url: url.into(),
+            max: max_bytes,
+        };
+        if response.content_length().is_some_and(|len| len > max_bytes) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.body_error(url, e))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() as u64 > max_bytes {
+                return Err(too_large());
+            }
+        }
+        Ok((body, content_type))
+    }
+
     fn transport_error(&self, url: &str, error: reqwest::Error) -> SourceError {
         if error.is_timeout() {
             SourceError::Timeout {

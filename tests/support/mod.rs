@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod mastodon;
 pub mod site;
 
 use std::path::PathBuf;
@@ -48,14 +49,37 @@ pub fn expected(slug: &str) -> serde_json::Value {
 
 /// Runs the `papercast` binary with `args`, in `dir`, with a clean PAPERCAST__ environment.
 pub fn papercast(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    papercast_env(dir, args, &[])
+}
+
+/// The `papercast` command with `args` in `dir`: a clean PAPERCAST environment plus `env`.
+pub fn command(
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_papercast"));
     command.current_dir(dir).args(args);
     for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("PAPERCAST") {
+        let name = key.to_string_lossy();
+        if name.starts_with("PAPERCAST") || name == "RUST_LOG" {
             command.env_remove(key);
         }
     }
-    command.output().expect("running papercast")
+    command.envs(env.iter().copied());
+    command
+}
+
+/// Runs the `papercast` binary like [`papercast`], with extra environment variables.
+pub fn papercast_env(
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    command(dir, args, env)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running papercast")
 }
 
 /// A TCP port on loopback that nothing listens on right now.

@@ -1,0 +1,605 @@
+//! Mastodon-family servers (Mastodon, Pleroma/Akkoma, GoToSocial, Friendica, Firefish,
+//! Pixelfed) through `megalodon`, with `reqwest` where megalodon cannot do what is
+//! needed (each such place says why).
+//!
+//! megalodon's HTTP client has no timeout of its own, so every call is wrapped in
+//! `tokio::time::timeout`.
+
+use super::{
+    Identity, MediaUpload, NewPost, Platform, PlatformError, PostLookup, Secret, ServerLimits,
+};
+use crate::config::{AccountConfig, AccountPlatform, TokenSource};
+use crate::store::RemotePost;
+use megalodon::error::Error as MegalodonError;
+use reqwest::header::HeaderMap;
+use serde::Deserialize;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The longest part of a server's error body quoted in a message.
+const MAX_MESSAGE: usize = 300;
+
+/// One account on a Mastodon-family server.
+pub struct Mastodon {
+    account: String,
+    base_url: String,
+    token: Option<Secret>,
+    token_source: TokenSource,
+    visibility: &'static str,
+    language: Option<String>,
+    client: Box<dyn megalodon::Megalodon + Send + Sync>,
+    http: reqwest::Client,
+    timeout: Duration,
+    lookup_limit: u32,
+    identity: Mutex<Option<Identity>>,
+}
+
+impl std::fmt::Debug for Mastodon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mastodon")
+            .field("account", &self.account)
+            .field("server", &self.base_url)
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
+/// How a [`Mastodon`] client behaves, from the configuration.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub user_agent: String,
+    pub timeout: Duration,
+    pub lookup_limit: u32,
+}
+
+/// megalodon's name for a server kind.
+pub fn sns(platform: AccountPlatform) -> megalodon::SNS {
+    match platform {
+        AccountPlatform::Mastodon => megalodon::SNS::Mastodon,
+        AccountPlatform::Pleroma => megalodon::SNS::Pleroma,
+        AccountPlatform::Gotosocial => megalodon::SNS::Gotosocial,
+        AccountPlatform::Friendica => megalodon::SNS::Friendica,
+        AccountPlatform::Firefish => megalodon::SNS::Firefish,
+        AccountPlatform::Pixelfed => megalodon::SNS::Pixelfed,
+    }
+}
+
+impl Mastodon {
+    /// A client for `account`. Without a token it can only read public information
+    /// (the server's limits), which is what `--dry-run` needs.
+    pub fn new(
+        account: &AccountConfig,
+        token: Option<Secret>,
+        settings: &ClientSettings,
+    ) -> Result<Self, PlatformError> {
+        let base_url = account.server.trim_end_matches('/').to_owned();
+        let setup_error = |reason: String| {
+            PlatformError::Unsupported(format!(
+                "account `{}`: cannot set up a client for {base_url}: {reason}",
+                account.name
+            ))
+        };
+        let client = megalodon::generator(
+            sns(account.platform),
+            base_url.clone(),
+            token.as_ref().map(|t| t.expose().to_owned()),
+            Some(settings.user_agent.clone()),
+        )
+        .map_err(|e| setup_error(e.to_string()))?;
+        let http = reqwest::Client::builder()
+            .user_agent(settings.user_agent.clone())
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| setup_error(e.to_string()))?;
+        Ok(Mastodon {
+            account: account.name.clone(),
+            base_url,
+            token,
+            token_source: account.token_source(),
+            visibility: account.visibility.as_str(),
+            language: account.language.clone(),
+            client,
+            http,
+            timeout: settings.timeout,
+            lookup_limit: settings.lookup_limit,
+            identity: Mutex::new(None),
+        })
+    }
+
+    fn token(&self) -> Result<&Secret, PlatformError> {
+        self.token.as_ref().ok_or_else(|| PlatformError::Token {
+            account: self.account.clone(),
+            reason: format!("{} holds none", self.token_source),
+        })
+    }
+
+    /// Runs a megalodon call under papercast's timeout and maps its error.
+    async fn call<T>(
+        &self,
+        what: &str,
+        future: impl Future<Output = Result<megalodon::response::Response<T>, MegalodonError>>,
+    ) -> Result<T, PlatformError> {
+        match tokio::time::timeout(self.timeout, future).await {
+            Err(_) => Err(self.timeout_error(what)),
+            Ok(Ok(response)) => Ok(response.json),
+            Ok(Err(error)) => Err(self.megalodon_error(what, error)),
+        }
+    }
+
+    fn timeout_error(&self, what: &str) -> PlatformError {
+        PlatformError::Timeout {
+            account: self.account.clone(),
+            what: what.into(),
+            secs: self.timeout.as_secs(),
+        }
+    }
+
+    fn megalodon_error(&self, what: &str, error: MegalodonError) -> PlatformError {
+        match error {
+            MegalodonError::OwnError(own) => match own.status {
+                Some(status) => self.status_error(what, status, own.header.as_ref(), &own.message),
+                None => PlatformError::Malformed {
+                    account: self.account.clone(),
+                    what: what.into(),
+                    reason: own.message,
+                },
+            },
+            MegalodonError::RequestError(error) => self.reqwest_error(what, error),
+            MegalodonError::JsonError(error) => PlatformError::Malformed {
+                account: self.account.clone(),
+                what: what.into(),
+                reason: error.to_string(),
+            },
+            other => PlatformError::Transport {
+                account: self.account.clone(),
+                what: what.into(),
+                reason: other.to_string(),
+                connect: false,
+            },
+        }
+    }
+
+    fn reqwest_error(&self, what: &str, error: reqwest::Error) -> PlatformError {
+        if error.is_timeout() {
+            self.timeout_error(what)
+        } else if error.is_decode() {
+            PlatformError::Malformed {
+                account: self.account.clone(),
+                what: what.into(),
+                reason: root_cause(&error),
+            }
+        } else {
+            PlatformError::Transport {
+                account: self.account.clone(),
+                what: what.into(),
+                reason: format!("{} ({})", root_cause(&error), self.base_url),
+                connect: error.is_connect(),
+            }
+        }
+    }
+
+    /// Maps an HTTP error answer to what papercast does about it.
+    fn status_error(
+        &self,
+        what: &str,
+        status: u16,
+        headers: Option<&HeaderMap>,
+        body: &str,
+    ) -> PlatformError {
+        let account = self.account.clone();
+        let message = error_message(body);
+        match status {
+            401 | 403 => PlatformError::Unauthorized {
+                account,
+                what: what.into(),
+                status,
+                token_source: self.token_source.to_string(),
+            },
+            429 => PlatformError::RateLimited {
+                account,
+                what: what.into(),
+                retry_at: headers.and_then(|h| super::retry_at(h, chrono::Utc::now())),
+            },
+            422 if is_too_long(&message) => PlatformError::TooLong {
+                account,
+                max: limit_in(&message),
+                message,
+            },
+            500..=599 => PlatformError::Server {
+                account,
+                what: what.into(),
+                status,
+                message,
+            },
+            _ => PlatformError::Refused {
+                account,
+                what: what.into(),
+                status,
+                message,
+            },
+        }
+    }
+
+    /// Sends a request built with `reqwest` and reads its JSON answer.
+    async fn send_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        what: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, PlatformError> {
+        let exchange = async {
+            let response = request
+                .send()
+                .await
+                .map_err(|e| self.reqwest_error(what, e))?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| self.reqwest_error(what, e))?;
+            if !status.is_success() {
+                return Err(self.status_error(
+                    what,
+                    status.as_u16(),
+                    Some(&headers),
+                    &String::from_utf8_lossy(&body),
+                ));
+            }
+            serde_json::from_slice::<T>(&body).map_err(|e| PlatformError::Malformed {
+                account: self.account.clone(),
+                what: what.into(),
+                reason: e.to_string(),
+            })
+        };
+        match tokio::time::timeout(self.timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(self.timeout_error(what)),
+        }
+    }
+
+    async fn identity(&self) -> Result<Identity, PlatformError> {
+        if let Some(identity) = self.identity.lock().ok().and_then(|i| i.clone()) {
+            return Ok(identity);
+        }
+        let identity = self.verify().await?;
+        if let Ok(mut slot) = self.identity.lock() {
+            *slot = Some(identity.clone());
+        }
+        Ok(identity)
+    }
+
+    /// The server's limits from `/api/v2/instance`, called with `reqwest` because
+    /// megalodon 1.3 only reads `/api/v1/instance`, which lacks the media limits.
+    async fn limits_v2(&self) -> Result<ServerLimits, PlatformError> {
+        let request = self.http.get(format!("{}/api/v2/instance", self.base_url));
+        let instance: InstanceV2 = self
+            .send_json("reading the server's limits", request)
+            .await?;
+        let defaults = ServerLimits::mastodon_defaults();
+        let statuses = instance.configuration.statuses;
+        let media = instance.configuration.media_attachments;
+        Ok(ServerLimits {
+            max_characters: statuses.max_characters.unwrap_or(defaults.max_characters),
+            characters_reserved_per_url: statuses
+                .characters_reserved_per_url
+                .unwrap_or(defaults.characters_reserved_per_url),
+            max_media_attachments: statuses
+                .max_media_attachments
+                .unwrap_or(defaults.max_media_attachments),
+            image_size_limit: media.image_size_limit,
+            description_limit: media
+                .description_limit
+                .unwrap_or(defaults.description_limit),
+            supported_mime_types: media.supported_mime_types,
+        })
+    }
+
+    /// Own statuses and replies in the thread that match `lookup`, oldest first.
+    fn matches(
+        &self,
+        me: &Identity,
+        statuses: Vec<megalodon::entities::Status>,
+        lookup: &PostLookup<'_>,
+    ) -> Vec<megalodon::entities::Status> {
+        let wanted = squash(lookup.text);
+        let mut found: Vec<_> = statuses
+            .into_iter()
+            .filter(|s| s.account.id == me.id)
+            .filter(|s| s.in_reply_to_id.as_deref() == lookup.in_reply_to)
+            .filter(|s| !lookup.exclude.contains(&s.id))
+            .filter(|s| lookup.not_before.is_none_or(|t| s.created_at >= t))
+            .filter(|s| squash(&html_text(&s.content)) == wanted)
+            .collect();
+        found.sort_by_key(|s| s.created_at);
+        found
+    }
+}
+
+#[async_trait::async_trait]
+impl Platform for Mastodon {
+    fn account(&self) -> &str {
+        &self.account
+    }
+
+    async fn verify(&self) -> Result<Identity, PlatformError> {
+        self.token()?;
+        let account = self
+            .call(
+                "checking the account's credentials",
+                self.client.verify_account_credentials(),
+            )
+            .await?;
+        Ok(Identity {
+            id: account.id,
+            handle: format!("@{}", account.acct),
+            url: Some(account.url),
+        })
+    }
+
+    async fn limits(&self) -> Result<ServerLimits, PlatformError> {
+        match self.limits_v2().await {
+            Ok(limits) => Ok(limits),
+            // Older servers (and some of the family) have only the v1 endpoint.
+            Err(PlatformError::Refused {
+                status: 404 | 410, ..
+            })
+            | Err(PlatformError::Malformed { .. }) => {
+                let instance = self
+                    .call("reading the server's limits", self.client.get_instance())
+                    .await?;
+                let statuses = instance.configuration.statuses;
+                let defaults = ServerLimits::mastodon_defaults();
+                Ok(ServerLimits {
+                    max_characters: statuses.max_characters as usize,
+                    characters_reserved_per_url: statuses
+                        .characters_reserved_per_url
+                        .map_or(defaults.characters_reserved_per_url, |n| n as usize),
+                    max_media_attachments: statuses
+                        .max_media_attachments
+                        .map_or(defaults.max_media_attachments, |n| n as usize),
+                    ..defaults
+                })
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn upload_media(&self, media: &MediaUpload) -> Result<String, PlatformError> {
+        self.token()?;
+        let what = format!("uploading {}", media.file_name);
+        let options = megalodon::megalodon::UploadMediaInputOptions {
+            description: Some(media.description.clone()),
+            focus: None,
+        };
+        // megalodon takes the MIME type from this name's extension.
+        let reader = Box::new(std::io::Cursor::new(media.bytes.clone()));
+        let uploaded = self
+            .call(
+                &what,
+                self.client.upload_media_reader(
+                    reader,
+                    Some(&options),
+                    Some(media.file_name.clone()),
+                ),
+            )
+            .await?;
+        Ok(match uploaded {
+            megalodon::entities::UploadMedia::Attachment(a) => a.id,
+            megalodon::entities::UploadMedia::AsyncAttachment(a) => a.id,
+        })
+    }
+
+    async fn post(&self, post: &NewPost<'_>) -> Result<RemotePost, PlatformError> {
+        let token = self.token()?;
+        // Sent with reqwest: megalodon's post_status cannot add the Idempotency-Key
+        // header, and that header is what makes a retry after a lost answer safe.
+        let mut body = serde_json::json!({
+            "status": post.text,
+            "visibility": self.visibility,
+        });
+        if let Some(parent) = post.in_reply_to {
+            body["in_reply_to_id"] = parent.into();
+        }
+        if !post.media_ids.is_empty() {
+            body["media_ids"] = post.media_ids.into();
+        }
+        if let Some(language) = &self.language {
+            body["language"] = language.as_str().into();
+        }
+        let request = self
+            .http
+            .post(format!("{}/api/v1/statuses", self.base_url))
+            .bearer_auth(token.expose())
+            .header("Idempotency-Key", post.idempotency_key)
+            .json(&body);
+        let status: PostedStatus = self.send_json("posting", request).await?;
+        if status.id.is_empty() {
+            return Err(PlatformError::Malformed {
+                account: self.account.clone(),
+                what: "posting".into(),
+                reason: "the answer has no status id".into(),
+            });
+        }
+        Ok(RemotePost {
+            id: status.id,
+            url: status.url.or(status.uri),
+        })
+    }
+
+    async fn find_post(
+        &self,
+        lookup: &PostLookup<'_>,
+    ) -> Result<Option<RemotePost>, PlatformError> {
+        let me = self.identity().await?;
+        let what = "looking for a post whose fate is unknown";
+        // A reply shows in its parent's context even when the account has posted a lot
+        // since; the recent statuses cover the head post (and servers without context).
+        if let Some(parent) = lookup.in_reply_to {
+            let context = self
+                .call(
+                    what,
+                    self.client.get_status_context(parent.to_owned(), None),
+                )
+                .await?;
+            if let Some(status) = self
+                .matches(&me, context.descendants, lookup)
+                .into_iter()
+                .next()
+            {
+                return Ok(Some(remote(status)));
+            }
+        }
+        let options = megalodon::megalodon::GetAccountStatusesInputOptions {
+            limit: Some(self.lookup_limit),
+            ..Default::default()
+        };
+        let statuses = self
+            .call(
+                what,
+                self.client
+                    .get_account_statuses(me.id.clone(), Some(&options)),
+            )
+            .await?;
+        let found = self.matches(&me, statuses, lookup);
+        if found.len() > 1 {
+            tracing::warn!(
+                account = %self.account,
+                "{} posts with the same text exist; keeping the oldest",
+                found.len()
+            );
+        }
+        Ok(found.into_iter().next().map(remote))
+    }
+}
+
+fn remote(status: megalodon::entities::Status) -> RemotePost {
+    RemotePost {
+        id: status.id,
+        url: status.url.or(Some(status.uri)),
+    }
+}
+
+#[derive(Deserialize)]
+struct PostedStatus {
+    #[serde(default)]
+    id: String,
+    url: Option<String>,
+    uri: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct InstanceV2 {
+    #[serde(default)]
+    configuration: InstanceConfiguration,
+}
+
+#[derive(Deserialize, Default)]
+struct InstanceConfiguration {
+    #[serde(default)]
+    statuses: StatusLimits,
+    #[serde(default)]
+    media_attachments: MediaLimits,
+}
+
+#[derive(Deserialize, Default)]
+struct StatusLimits {
+    max_characters: Option<usize>,
+    characters_reserved_per_url: Option<usize>,
+    max_media_attachments: Option<usize>,
+}
+
+#[derive(Deserialize, Default)]
+struct MediaLimits {
+    image_size_limit: Option<u64>,
+    description_limit: Option<usize>,
+    #[serde(default)]
+    supported_mime_types: Vec<String>,
+}
+
+/// The `error` of a Mastodon error body, or the body itself, shortened.
+fn error_message(body: &str) -> String {
+    let message = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| body.trim().to_owned());
+    if message.is_empty() {
+        return "no details".into();
+    }
+    match message.char_indices().nth(MAX_MESSAGE) {
+        Some((cut, _)) => format!("{}…", &message[..cut]),
+        None => message,
+    }
+}
+
+fn is_too_long(message: &str) -> bool {
+    let lower = message.to_lowercase();
+    lower.contains("too long") || (lower.contains("character") && lower.contains("limit"))
+}
+
+/// The number in "(maximum is 500 characters)" and similar.
+fn limit_in(message: &str) -> Option<usize> {
+    let lower = message.to_lowercase();
+    let start = lower.find("maximum is ").map(|i| i + "maximum is ".len())?;
+    let digits: String = lower[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok()
+}
+
+/// The visible text of a status's HTML `content`.
+fn html_text(html: &str) -> String {
+    let fragment = scraper::Html::parse_fragment(html);
+    fragment.root_element().text().collect()
+}
+
+/// Text with all white space removed: servers turn line breaks into `<br>` and `<p>`,
+/// so only the characters themselves can be compared.
+fn squash(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_content_matches_the_text_that_was_sent() {
+        let sent = "September Papers: LLMs & more\n\nRead it: https://graphcore-research.github.io/2025-10-07-potm/";
+        let content = "<p>September Papers: LLMs &amp; more</p><p>Read it: <a href=\"https://graphcore-research.github.io/2025-10-07-potm/\" rel=\"nofollow noopener\" target=\"_blank\"><span class=\"invisible\">https://</span><span class=\"ellipsis\">graphcore-research.github.io/2</span><span class=\"invisible\">025-10-07-potm/</span></a></p>";
+        assert_eq!(squash(&html_text(content)), squash(sent));
+        assert_ne!(squash(&html_text("<p>other</p>")), squash(sent));
+    }
+
+    #[test]
+    fn length_errors_are_recognised_with_their_limit() {
+        let message = error_message(
+            r#"{"error":"Validation failed: Text is too long (maximum is 500 characters)"}"#,
+        );
+        assert!(is_too_long(&message));
+        assert_eq!(limit_in(&message), Some(500));
+        assert!(!is_too_long("Validation failed: Text can't be blank"));
+        assert_eq!(limit_in("too long"), None);
+    }
+
+    #[test]
+    fn error_bodies_are_shortened() {
+        assert_eq!(error_message(""), "no details");
+        assert_eq!(
+            error_message("<html>bad gateway</html>"),
+            "<html>bad gateway</html>"
+        );
+        let long = "x".repeat(1000);
+        assert_eq!(error_message(&long).chars().count(), MAX_MESSAGE + 1);
+    }
+}

@@ -1,0 +1,719 @@
+//! Posting an announcement's threads to accounts, exactly once.
+//!
+//! Decide, then act: for each account, the recorded thread (or a newly composed and
+//! recorded one) is turned into a [`plan::Plan`] — which posts exist, which may exist,
+//! which were never sent — and then each remaining post is sent, recorded as `sending`
+//! before the request leaves and as `sent` with the server's id after. A post whose fate
+//! is unknown (a crash, a timeout, a reset connection, an unreadable answer) is looked
+//! up on the server before it is sent again, and is sent again with the same
+//! `Idempotency-Key`. Accounts run side by side; one failing never stops another.
+
+mod media;
+pub mod pace;
+pub mod plan;
+
+use crate::compose::{ComposeError, Thread};
+use crate::config::PublishConfig;
+use crate::platform::{
+    LengthRules, MediaUpload, NewPost, Platform, PlatformError, PostLookup, ServerLimits,
+};
+use crate::source::Fetcher;
+use crate::store::{
+    AnnouncementRecord, PlannedPost, PostRecord, PostState, RemotePost, Store, StoreError,
+    ThreadRecord, ThreadState,
+};
+use chrono::Utc;
+use pace::RateLimitWait;
+use plan::Step;
+use std::future::Future;
+use std::time::Duration;
+use thiserror::Error;
+
+/// How far back before its first send a lost post is looked for (server clocks differ).
+const LOOKUP_SLACK: chrono::Duration = chrono::Duration::minutes(10);
+
+/// How many rate-limit waits one request gets before the account is given up.
+const MAX_RATE_LIMIT_WAITS: u32 = 5;
+
+#[derive(Debug, Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("account `{account}`: composing the thread: {message}")]
+    Compose { account: String, message: String },
+    #[error(
+        "account `{account}`: gave up after {attempts} tries; the thread is kept as it is \
+         and the next `papercast announce` resumes it. Last error: {last}"
+    )]
+    GaveUp {
+        account: String,
+        attempts: u32,
+        last: Box<PlatformError>,
+    },
+    #[error(
+        "{error}; that is longer than papercast waits (publish.max_rate_limit_wait_secs). \
+         The thread is kept; run `papercast announce` again after that"
+    )]
+    RateLimitTooLong { error: Box<PlatformError> },
+    #[error("account `{account}`: the post {key} is still too long after refitting: {last}")]
+    StillTooLong {
+        account: String,
+        key: String,
+        last: Box<PlatformError>,
+    },
+}
+
+/// Retry and wait bounds, from `[publish]`.
+#[derive(Debug, Clone)]
+pub struct PublishSettings {
+    pub max_attempts: u32,
+    pub backoff_initial: Duration,
+    pub backoff_max: Duration,
+    pub max_rate_limit_wait: Duration,
+    pub max_image_bytes: u64,
+}
+
+impl From<&PublishConfig> for PublishSettings {
+    fn from(config: &PublishConfig) -> Self {
+        PublishSettings {
+            max_attempts: config.max_attempts,
+            backoff_initial: Duration::from_millis(config.backoff_initial_ms),
+            backoff_max: Duration::from_secs(config.backoff_max_secs),
+            max_rate_limit_wait: Duration::from_secs(config.max_rate_limit_wait_secs),
+            max_image_bytes: config.max_image_bytes,
+        }
+    }
+}
+
+/// Composes the announcement's thread for given length rules.
+pub trait Composer: Send + Sync {
+    fn compose(&self, rules: &LengthRules) -> Result<Thread, ComposeError>;
+}
+
+impl<F> Composer for F
+where
+    F: Fn(&LengthRules) -> Result<Thread, ComposeError> + Send + Sync,
+{
+    fn compose(&self, rules: &LengthRules) -> Result<Thread, ComposeError> {
+        self(rules)
+    }
+}
+
+/// An account to post to, with its client.
+pub struct Target {
+    pub account: String,
+    /// The client; `Err` when it could not be made (e.g. no token), reported as that
+    /// account's failure.
+    pub platform: Result<Box<dyn Platform>, PlatformError>,
+}
+
+/// What happened on one account.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The thread is complete; `sent` posts were sent in this run.
+    Posted {
+        link: Option<String>,
+        posts: usize,
+        sent: usize,
+    },
+    /// It was complete before this run; nothing was sent.
+    AlreadyPosted { link: Option<String> },
+    /// This account stopped; its state is kept for the next run.
+    Failed {
+        error: PublishError,
+        sent: usize,
+        posts: usize,
+    },
+}
+
+#[derive(Debug)]
+pub struct AccountReport {
+    pub account: String,
+    pub outcome: Outcome,
+}
+
+/// The posts planned for one account (for `--dry-run`).
+#[derive(Debug)]
+pub struct Preview {
+    pub account: String,
+    /// Where the limits came from: the server, or the defaults when it could not be read.
+    pub limits: Result<ServerLimits, PlatformError>,
+    /// The thread (recorded, or as it would be composed now) and its plan.
+    pub thread: Result<(Vec<PostRecord>, plan::Plan), PublishError>,
+}
+
+/// Posts threads, recording every step in `store`.
+pub struct Publisher<'a> {
+    pub store: &'a dyn Store,
+    pub fetcher: &'a Fetcher,
+    pub settings: &'a PublishSettings,
+}
+
+impl Publisher<'_> {
+    /// Posts (or resumes) the thread of `announcement` on every target, side by side.
+    pub async fn announce(
+        &self,
+        announcement: &AnnouncementRecord,
+        targets: Vec<Target>,
+        composer: &dyn Composer,
+    ) -> Vec<AccountReport> {
+        let runs = targets.into_iter().map(|target| async move {
+            let outcome = match target.platform {
+                Ok(platform) => {
+                    self.account(announcement, platform.as_ref(), composer)
+                        .await
+                }
+                Err(error) => failed(error.into(), None),
+            };
+            AccountReport {
+                account: target.account,
+                outcome,
+            }
+        });
+        let reports = futures_util::future::join_all(runs).await;
+        let complete = reports.iter().all(|r| {
+            matches!(
+                r.outcome,
+                Outcome::Posted { .. } | Outcome::AlreadyPosted { .. }
+            )
+        });
+        if complete {
+            if let Err(error) = self.store.mark_announced(announcement.id) {
+                tracing::warn!("{error}");
+            }
+        }
+        reports
+    }
+
+    /// What would be posted on each target, without sending or recording anything.
+    pub async fn preview(
+        &self,
+        announcement: Option<&AnnouncementRecord>,
+        targets: Vec<Target>,
+        composer: &dyn Composer,
+    ) -> Vec<Preview> {
+        let previews = targets.into_iter().map(|target| async move {
+            let limits = match &target.platform {
+                Ok(platform) => platform.limits().await,
+                Err(error) => Err(PlatformError::Unsupported(error.to_string())),
+            };
+            let rules = limits
+                .as_ref()
+                .map_or_else(|_| ServerLimits::mastodon_defaults(), Clone::clone)
+                .length_rules();
+            let recorded = announcement
+                .map(|a| self.store.thread(a.id, &target.account))
+                .transpose()
+                .map(Option::flatten);
+            let thread = match recorded {
+                Err(error) => Err(error.into()),
+                Ok(Some(thread)) => Ok((plan::plan(&thread), thread.posts)),
+                Ok(None) => planned_posts(&target.account, composer, &rules).map(|posts| {
+                    let records: Vec<PostRecord> = posts
+                        .into_iter()
+                        .enumerate()
+                        .map(|(index, p)| PostRecord {
+                            index,
+                            key: String::new(),
+                            role: p.role,
+                            text: p.text,
+                            images: p.images,
+                            state: PostState::Pending,
+                            attempts: 0,
+                            sending_at: None,
+                            remote: None,
+                        })
+                        .collect();
+                    let thread = ThreadRecord {
+                        id: 0,
+                        announcement_id: 0,
+                        account: target.account.clone(),
+                        platform: String::new(),
+                        state: ThreadState::Planned,
+                        last_error: None,
+                        posts: records,
+                    };
+                    (plan::plan(&thread), thread.posts)
+                }),
+            };
+            Preview {
+                account: target.account.clone(),
+                limits,
+                thread: thread.map(|(plan, posts)| (posts, plan)),
+            }
+        });
+        futures_util::future::join_all(previews).await
+    }
+
+    async fn account(
+        &self,
+        announcement: &AnnouncementRecord,
+        platform: &dyn Platform,
+        composer: &dyn Composer,
+    ) -> Outcome {
+        let name = platform.account();
+        let existing = match self.store.thread(announcement.id, name) {
+            Ok(thread) => thread,
+            Err(error) => return failed(error.into(), None),
+        };
+        if let Some(thread) = &existing {
+            if plan::plan(thread).is_complete() {
+                return Outcome::AlreadyPosted { link: link(thread) };
+            }
+        }
+        let mut run = AccountRun {
+            store: self.store,
+            fetcher: self.fetcher,
+            settings: self.settings,
+            platform,
+            composer,
+            limits: ServerLimits::mastodon_defaults(),
+            sent: 0,
+        };
+        let result = run.prepare(announcement, existing).await;
+        let thread = match result {
+            Ok(thread) => thread,
+            Err(error) => return failed(error, None),
+        };
+        match run.post_thread(&thread).await {
+            Ok(thread) => {
+                let _ = self
+                    .store
+                    .set_thread_state(thread.id, ThreadState::Posted, None);
+                Outcome::Posted {
+                    link: link(&thread),
+                    posts: thread.posts.len(),
+                    sent: run.sent,
+                }
+            }
+            Err(error) => {
+                let _ = self.store.set_thread_state(
+                    thread.id,
+                    ThreadState::Failed,
+                    Some(&error.to_string()),
+                );
+                let posts = thread.posts.len();
+                Outcome::Failed {
+                    error,
+                    sent: run.sent,
+                    posts,
+                }
+            }
+        }
+    }
+}
+
+fn failed(error: PublishError, thread: Option<&ThreadRecord>) -> Outcome {
+    Outcome::Failed {
+        error,
+        sent: 0,
+        posts: thread.map_or(0, |t| t.posts.len()),
+    }
+}
+
+/// The head post's link.
+fn link(thread: &ThreadRecord) -> Option<String> {
+    thread
+        .head()
+        .map(|head| head.url.clone().unwrap_or(head.id.clone()))
+}
+
+/// The composer's thread as posts to record.
+fn planned_posts(
+    account: &str,
+    composer: &dyn Composer,
+    rules: &LengthRules,
+) -> Result<Vec<PlannedPost>, PublishError> {
+    let thread = composer.compose(rules).map_err(|e| PublishError::Compose {
+        account: account.into(),
+        message: e.to_string(),
+    })?;
+    if thread.posts.is_empty() {
+        return Err(PublishError::Compose {
+            account: account.into(),
+            message: "the composed thread has no posts".into(),
+        });
+    }
+    Ok(thread
+        .posts
+        .iter()
+        .map(|post| PlannedPost {
+            role: serde_json::to_string(&post.role).unwrap_or_default(),
+            text: post.text.clone(),
+            images: post.images.clone(),
+        })
+        .collect())
+}
+
+/// One account's run: its client, its server's limits, what it has sent.
+struct AccountRun<'a> {
+    store: &'a dyn Store,
+    fetcher: &'a Fetcher,
+    settings: &'a PublishSettings,
+    platform: &'a dyn Platform,
+    composer: &'a dyn Composer,
+    limits: ServerLimits,
+    sent: usize,
+}
+
+impl AccountRun<'_> {
+    fn account(&self) -> &str {
+        self.platform.account()
+    }
+
+    /// Checks the account, reads the server's limits, and returns the recorded thread
+    /// (composing and recording it first when there is none).
+    async fn prepare(
+        &mut self,
+        announcement: &AnnouncementRecord,
+        existing: Option<ThreadRecord>,
+    ) -> Result<ThreadRecord, PublishError> {
+        let platform = self.platform;
+        // A wrong token shows here, before anything is recorded or uploaded.
+        let identity = self
+            .patiently("checking the account", || platform.verify())
+            .await?;
+        tracing::debug!(account = %self.account(), handle = %identity.handle, "credentials ok");
+        self.limits = self
+            .patiently("reading limits", || platform.limits())
+            .await?;
+        if let Some(thread) = existing {
+            return Ok(thread);
+        }
+        let rules = self.limits.length_rules();
+        let posts = planned_posts(self.account(), self.composer, &rules)?;
+        let plan_json = serde_json::to_string(&posts).unwrap_or_default();
+        Ok(self
+            .store
+            .plan_thread(announcement, self.account(), "mastodon", &posts, &plan_json)?)
+    }
+
+    /// Sends what is left of `thread`, in order, each reply to the post before it.
+    async fn post_thread(&mut self, thread: &ThreadRecord) -> Result<ThreadRecord, PublishError> {
+        let plan = plan::plan(thread);
+        self.store
+            .set_thread_state(thread.id, ThreadState::Posting, None)?;
+        let mut known = self.store.remote_ids(self.account())?;
+        let mut parent: Option<RemotePost> = None;
+        let mut posted = thread.clone();
+        for step in plan.steps {
+            let index = step.index();
+            let post = &thread.posts[index];
+            let remote = match step {
+                Step::Keep { remote, .. } => remote,
+                Step::Check { .. } => self.send(post, parent.as_ref(), true, &known).await?,
+                Step::Send { .. } => self.send(post, parent.as_ref(), false, &known).await?,
+            };
+            known.push(remote.id.clone());
+            posted.posts[index].state = PostState::Sent;
+            posted.posts[index].remote = Some(remote.clone());
+            parent = Some(remote);
+        }
+        posted.state = ThreadState::Posted;
+        Ok(posted)
+    }
+
+    /// Sends one post (its figures first), unless a lookup finds it already there.
+    async fn send(
+        &mut self,
+        post: &PostRecord,
+        parent: Option<&RemotePost>,
+        unknown_fate: bool,
+        known: &[String],
+    ) -> Result<RemotePost, PublishError> {
+        let account = self.account().to_owned();
+        let parent_id = parent.map(|p| p.id.as_str());
+        let mut text = post.text.clone();
+        let mut check = unknown_fate;
+        let mut media_ids: Option<Vec<String>> = None;
+        let mut failures = 0;
+        let mut waits = 0;
+        let mut refitted = false;
+        loop {
+            if check {
+                let not_before = self
+                    .store
+                    .post(&post.key)?
+                    .and_then(|p| p.sending_at)
+                    .map(|t| t - LOOKUP_SLACK);
+                let lookup = PostLookup {
+                    text: &text,
+                    in_reply_to: parent_id,
+                    not_before,
+                    exclude: known,
+                };
+                let platform = self.platform;
+                let found = self
+                    .patiently("looking up a post", || platform.find_post(&lookup))
+                    .await?;
+                if let Some(remote) = found {
+                    tracing::info!(
+                        account = %account,
+                        key = %post.key,
+                        id = %remote.id,
+                        "found on the server; not sending it again"
+                    );
+                    self.store.mark_sent(&post.key, &remote)?;
+                    return Ok(remote);
+                }
+            }
+            if media_ids.is_none() {
+                media_ids = Some(self.upload_figures(post).await?);
+            }
+            let ids = media_ids.as_deref().unwrap_or_default();
+            self.store.mark_sending(&post.key)?;
+            let idempotency_key = format!("papercast/{}", post.key);
+            let result = self
+                .platform
+                .post(&NewPost {
+                    text: &text,
+                    in_reply_to: parent_id,
+                    media_ids: ids,
+                    idempotency_key: &idempotency_key,
+                })
+                .await;
+            let error = match result {
+                Ok(remote) => {
+                    self.store.mark_sent(&post.key, &remote)?;
+                    self.sent += 1;
+                    tracing::info!(account = %account, key = %post.key, id = %remote.id, "posted");
+                    return Ok(remote);
+                }
+                Err(error) => error,
+            };
+            if !error.is_ambiguous() {
+                // The server certainly created nothing.
+                self.store.mark_unsent(&post.key)?;
+            }
+            match error {
+                PlatformError::RateLimited { retry_at, .. } => {
+                    waits += 1;
+                    self.wait_for_reset(retry_at, waits, error).await?;
+                }
+                PlatformError::TooLong { max, .. } if !refitted => {
+                    refitted = true;
+                    text = self.refit(post, &text, max, error)?;
+                    self.store.update_text(&post.key, &text)?;
+                }
+                PlatformError::TooLong { .. } => {
+                    return Err(PublishError::StillTooLong {
+                        account,
+                        key: post.key.clone(),
+                        last: Box::new(error),
+                    })
+                }
+                error if error.is_transient() => {
+                    failures += 1;
+                    check = check || error.is_ambiguous();
+                    self.back_off(failures, error).await?;
+                }
+                error => return Err(error.into()),
+            }
+        }
+    }
+
+    /// Runs a request that is safe to repeat, waiting out rate limits and retrying
+    /// transient failures within the bounds.
+    async fn patiently<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, PublishError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, PlatformError>>,
+    {
+        let mut failures = 0;
+        let mut waits = 0;
+        loop {
+            match call().await {
+                Ok(value) => return Ok(value),
+                Err(PlatformError::RateLimited { retry_at, .. })
+                    if waits < MAX_RATE_LIMIT_WAITS =>
+                {
+                    waits += 1;
+                    let error = PlatformError::RateLimited {
+                        account: self.account().into(),
+                        what: what.into(),
+                        retry_at,
+                    };
+                    self.wait_for_reset(retry_at, waits, error).await?;
+                }
+                Err(error) if error.is_transient() => {
+                    failures += 1;
+                    self.back_off(failures, error).await?;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    async fn back_off(&self, failures: u32, error: PlatformError) -> Result<(), PublishError> {
+        if failures >= self.settings.max_attempts {
+            return Err(PublishError::GaveUp {
+                account: self.account().into(),
+                attempts: failures,
+                last: Box::new(error),
+            });
+        }
+        let wait = pace::backoff(
+            failures,
+            self.settings.backoff_initial,
+            self.settings.backoff_max,
+        );
+        tracing::warn!(
+            account = %self.account(),
+            "{error}; trying again in {:.1} s",
+            wait.as_secs_f64()
+        );
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    async fn wait_for_reset(
+        &self,
+        retry_at: Option<chrono::DateTime<Utc>>,
+        waits: u32,
+        error: PlatformError,
+    ) -> Result<(), PublishError> {
+        let decision = if waits > MAX_RATE_LIMIT_WAITS {
+            RateLimitWait::GiveUp
+        } else {
+            pace::rate_limit_wait(retry_at, Utc::now(), self.settings.max_rate_limit_wait)
+        };
+        match decision {
+            RateLimitWait::GiveUp => Err(PublishError::RateLimitTooLong {
+                error: Box::new(error),
+            }),
+            RateLimitWait::Sleep(wait) => {
+                tracing::warn!(
+                    account = %self.account(),
+                    "{error}; waiting {:.1} s for the limit to reset",
+                    wait.as_secs_f64()
+                );
+                tokio::time::sleep(wait).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// A shorter text for a post the server found too long: the composer fits it again
+    /// counting every URL in full (some servers do) under the server's stated limit,
+    /// or 10% under it when that alone would not change anything.
+    fn refit(
+        &self,
+        post: &PostRecord,
+        text: &str,
+        max: Option<usize>,
+        error: PlatformError,
+    ) -> Result<String, PublishError> {
+        let max = max.unwrap_or(self.limits.max_characters);
+        let mut rules = LengthRules {
+            url_length: None,
+            ..LengthRules::mastodon(max, 0)
+        };
+        if rules.fits(text) {
+            rules.max = max * 9 / 10;
+        }
+        tracing::warn!(
+            account = %self.account(),
+            key = %post.key,
+            "{error}; refitting it to {} characters with URLs counted in full",
+            rules.max
+        );
+        let still_too_long = |error| PublishError::StillTooLong {
+            account: self.account().into(),
+            key: post.key.clone(),
+            last: Box::new(error),
+        };
+        let thread = match self.composer.compose(&rules) {
+            Ok(thread) => thread,
+            Err(_) => return Err(still_too_long(error)),
+        };
+        let refitted = thread
+            .posts
+            .get(post.index)
+            .filter(|p| serde_json::to_string(&p.role).unwrap_or_default() == post.role)
+            .map(|p| p.text.clone());
+        match refitted {
+            Some(new) if new != text => Ok(new),
+            _ => Err(still_too_long(error)),
+        }
+    }
+
+    /// Downloads and uploads a post's figures. A figure that cannot be had is left out
+    /// with a warning; an upload the server refuses, too.
+    async fn upload_figures(&self, post: &PostRecord) -> Result<Vec<String>, PublishError> {
+        let mut ids = Vec::new();
+        for (n, figure) in post.images.iter().enumerate() {
+            if n >= self.limits.max_media_attachments {
+                tracing::warn!(
+                    account = %self.account(),
+                    "{}: the server takes {} images per post; leaving out {}",
+                    post.key,
+                    self.limits.max_media_attachments,
+                    figure.url
+                );
+                continue;
+            }
+            let Some(upload) = self.download(figure).await else {
+                continue;
+            };
+            let platform = self.platform;
+            match self
+                .patiently("uploading an image", || platform.upload_media(&upload))
+                .await
+            {
+                Ok(id) => ids.push(id),
+                Err(PublishError::Platform(
+                    error @ (PlatformError::Refused { .. } | PlatformError::TooLong { .. }),
+                )) => {
+                    tracing::warn!(
+                        account = %self.account(),
+                        "{error}; posting {} without {}",
+                        post.key,
+                        figure.url
+                    );
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn download(&self, figure: &crate::announcement::Figure) -> Option<MediaUpload> {
+        let mut failures = 0;
+        loop {
+            match media::prepare(
+                self.fetcher,
+                figure,
+                &self.limits,
+                self.settings.max_image_bytes,
+            )
+            .await
+            {
+                Ok(upload) => return Some(upload),
+                Err(media::Skip::Transient(reason))
+                    if failures + 1 < self.settings.max_attempts =>
+                {
+                    failures += 1;
+                    let wait = pace::backoff(
+                        failures,
+                        self.settings.backoff_initial,
+                        self.settings.backoff_max,
+                    );
+                    tracing::warn!(
+                        "figure {reason}; trying again in {:.1} s",
+                        wait.as_secs_f64()
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                Err(media::Skip::Transient(reason) | media::Skip::Permanent(reason)) => {
+                    tracing::warn!(
+                        account = %self.account(),
+                        "figure {reason}; posting without it"
+                    );
+                    return None;
+                }
+            }
+        }
+    }
+}

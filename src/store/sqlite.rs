@@ -1,0 +1,704 @@
+//! The SQLite store: one file, WAL journal, migrations embedded in the binary.
+//!
+//! rusqlite is synchronous; every call is a short local transaction (well under a
+//! millisecond to a few ms with `synchronous = FULL`), so the connection sits behind a
+//! `Mutex` and is used directly from async code rather than through `spawn_blocking`.
+
+use super::*;
+use crate::announcement::Announcement;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+/// Migrations in order; version N is `MIGRATIONS[N - 1]`. Applied ones are recorded
+/// with their text, and a changed text is refused, so that they cannot drift.
+const MIGRATIONS: &[&str] = &[include_str!(
+    "migrations/0001_announcements_threads_posts.sql"
+)];
+
+pub struct SqliteStore {
+    connection: Mutex<Connection>,
+    path: String,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let name = path.display().to_string();
+        let open_error = |e: rusqlite::Error| StoreError::Open {
+            path: name.clone(),
+            reason: e.to_string(),
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.is_dir() {
+                return Err(StoreError::Open {
+                    path: name,
+                    reason: format!(
+                        "the folder {} does not exist; create it or change store.path",
+                        parent.display()
+                    ),
+                });
+            }
+        }
+        let connection = Connection::open(path).map_err(open_error)?;
+        Self::setup(connection, name)
+    }
+
+    /// A private in-memory database, for tests.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::setup(Connection::open_in_memory()?, ":memory:".into())
+    }
+
+    fn setup(connection: Connection, path: String) -> Result<Self, StoreError> {
+        // WAL lets a reader (a later `web` view) look while a run writes; FULL makes
+        // each "about to send" record durable before the request leaves.
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .and_then(|_| connection.pragma_update(None, "synchronous", "FULL"))
+            .and_then(|_| connection.pragma_update(None, "foreign_keys", "ON"))
+            .and_then(|_| connection.busy_timeout(std::time::Duration::from_secs(5)))
+            .map_err(|e| StoreError::Open {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        let mut store = SqliteStore {
+            connection: Mutex::new(connection),
+            path,
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let connection = self
+            .connection
+            .get_mut()
+            .map_err(|_| StoreError::Sql("connection lock poisoned".into()))?;
+        let tx = connection.transaction()?;
+        tx.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version INTEGER PRIMARY KEY, sql TEXT NOT NULL, applied_at TEXT NOT NULL)",
+        )?;
+        let applied: Vec<(usize, String)> = {
+            let mut statement =
+                tx.prepare("SELECT version, sql FROM schema_migrations ORDER BY version")?;
+            let rows = statement.query_map([], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+            })?;
+            rows.map(|row| {
+                let (version, sql) = row?;
+                let version = usize::try_from(version)
+                    .ok()
+                    .filter(|v| *v >= 1)
+                    .ok_or_else(|| StoreError::Corrupt(format!("migration version {version}")))?;
+                Ok((version, sql))
+            })
+            .collect::<Result<_, StoreError>>()?
+        };
+        for (version, sql) in &applied {
+            match MIGRATIONS.get(version - 1) {
+                None => {
+                    return Err(StoreError::TooNew {
+                        path,
+                        found: *version,
+                        known: MIGRATIONS.len(),
+                    })
+                }
+                Some(known) if known != sql => {
+                    return Err(StoreError::MigrationChanged {
+                        path,
+                        version: *version,
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied.len()) {
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, sql, applied_at) VALUES (?1, ?2, ?3)",
+                params![(index + 1) as i64, sql, now()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.connection
+            .lock()
+            .map_err(|_| StoreError::Sql("connection lock poisoned".into()))
+    }
+
+    fn load_thread(
+        connection: &Connection,
+        where_clause: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<ThreadRecord>, StoreError> {
+        let mut statement = connection.prepare(&format!(
+            "SELECT id, announcement_id, account, platform, state, last_error FROM threads \
+             WHERE {where_clause} ORDER BY id"
+        ))?;
+        let heads = statement
+            .query_map(args, |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, Option<String>>(5)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut threads = Vec::with_capacity(heads.len());
+        for (id, announcement_id, account, platform, state, last_error) in heads {
+            threads.push(ThreadRecord {
+                id,
+                announcement_id,
+                account,
+                platform,
+                state: ThreadState::parse(&state)?,
+                last_error,
+                posts: Self::load_posts(connection, id)?,
+            });
+        }
+        Ok(threads)
+    }
+
+    fn load_posts(connection: &Connection, thread_id: i64) -> Result<Vec<PostRecord>, StoreError> {
+        Self::select_posts(connection, "thread_id = ?1", [thread_id])
+    }
+
+    fn select_posts(
+        connection: &Connection,
+        where_clause: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<PostRecord>, StoreError> {
+        let mut statement = connection.prepare(&format!(
+            "SELECT idx, key, role_json, text, images_json, state, attempts, sending_at, \
+             remote_id, remote_url FROM posts WHERE {where_clause} ORDER BY idx"
+        ))?;
+        let rows = statement
+            .query_map(args, |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, String>(5)?,
+                    row.get::<_, i64>(6)?,
+                    row.get::<_, Option<String>>(7)?,
+                    row.get::<_, Option<String>>(8)?,
+                    row.get::<_, Option<String>>(9)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(
+                |(index, key, role, text, images, state, attempts, sending_at, id, url)| {
+                    Ok(PostRecord {
+                        index: usize::try_from(index)
+                            .map_err(|_| StoreError::Corrupt(format!("post index {index}")))?,
+                        images: serde_json::from_str(&images)
+                            .map_err(|e| StoreError::Corrupt(format!("images of {key}: {e}")))?,
+                        state: PostState::parse(&state)?,
+                        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                        sending_at: sending_at.as_deref().map(parse_time).transpose()?,
+                        remote: id.map(|id| RemotePost { id, url }),
+                        key,
+                        role,
+                        text,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    fn load_announcement(
+        connection: &Connection,
+        id: i64,
+    ) -> Result<AnnouncementRecord, StoreError> {
+        connection
+            .query_row(
+                "SELECT id, url, slug, title, generation, announcement_json, created_at, \
+                 announced_at FROM announcements WHERE id = ?1",
+                [id],
+                |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, i64>(4)?,
+                        row.get::<_, String>(5)?,
+                        row.get::<_, String>(6)?,
+                        row.get::<_, Option<String>>(7)?,
+                    ))
+                },
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::Missing(format!("announcement {id}")))
+            .and_then(
+                |(id, url, slug, title, generation, json, created_at, announced_at)| {
+                    Ok(AnnouncementRecord {
+                        announcement: serde_json::from_str::<Announcement>(&json)
+                            .map_err(|e| StoreError::Corrupt(format!("announcement {id}: {e}")))?,
+                        created_at: parse_time(&created_at)?,
+                        announced_at: announced_at.as_deref().map(parse_time).transpose()?,
+                        id,
+                        url,
+                        slug,
+                        title,
+                        generation,
+                    })
+                },
+            )
+    }
+
+    fn changed_one(count: usize, key: &str) -> Result<(), StoreError> {
+        if count == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Missing(format!("post {key}")))
+        }
+    }
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("time `{text}`: {e}")))
+}
+
+impl Store for SqliteStore {
+    fn announcement(&self, url: &str) -> Result<Option<AnnouncementRecord>, StoreError> {
+        let connection = self.lock()?;
+        let id: Option<i64> = connection
+            .query_row(
+                "SELECT id FROM announcements WHERE url = ?1 ORDER BY generation DESC LIMIT 1",
+                [url],
+                |row| row.get(0),
+            )
+            .optional()?;
+        id.map(|id| Self::load_announcement(&connection, id))
+            .transpose()
+    }
+
+    fn record_announcement(
+        &self,
+        announcement: &Announcement,
+        again: bool,
+    ) -> Result<AnnouncementRecord, StoreError> {
+        let mut connection = self.lock()?;
+        let tx = connection.transaction()?;
+        let latest: Option<(i64, i64)> = tx
+            .query_row(
+                "SELECT id, generation FROM announcements WHERE url = ?1 \
+                 ORDER BY generation DESC LIMIT 1",
+                [&announcement.url],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        let id = match latest {
+            Some((id, _)) if !again => id,
+            _ => {
+                let generation = latest.map_or(0, |(_, generation)| generation + 1);
+                let json = serde_json::to_string(announcement)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                tx.execute(
+                    "INSERT INTO announcements \
+                     (url, slug, title, generation, announcement_json, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        announcement.url,
+                        announcement.slug,
+                        announcement.title,
+                        generation,
+                        json,
+                        now()
+                    ],
+                )?;
+                tx.last_insert_rowid()
+            }
+        };
+        let record = Self::load_announcement(&tx, id)?;
+        tx.commit()?;
+        Ok(record)
+    }
+
+    fn thread(
+        &self,
+        announcement_id: i64,
+        account: &str,
+    ) -> Result<Option<ThreadRecord>, StoreError> {
+        let connection = self.lock()?;
+        Ok(Self::load_thread(
+            &connection,
+            "announcement_id = ?1 AND account = ?2",
+            params![announcement_id, account],
+        )?
+        .pop())
+    }
+
+    fn threads(&self, announcement_id: i64) -> Result<Vec<ThreadRecord>, StoreError> {
+        let connection = self.lock()?;
+        Self::load_thread(&connection, "announcement_id = ?1", [announcement_id])
+    }
+
+    fn plan_thread(
+        &self,
+        announcement: &AnnouncementRecord,
+        account: &str,
+        platform: &str,
+        posts: &[PlannedPost],
+        plan_json: &str,
+    ) -> Result<ThreadRecord, StoreError> {
+        let mut connection = self.lock()?;
+        let tx = connection.transaction()?;
+        let existing = Self::load_thread(
+            &tx,
+            "announcement_id = ?1 AND account = ?2",
+            params![announcement.id, account],
+        )?
+        .pop();
+        if let Some(thread) = existing {
+            return Ok(thread);
+        }
+        let time = now();
+        tx.execute(
+            "INSERT INTO threads \
+             (announcement_id, account, platform, state, plan_json, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            params![
+                announcement.id,
+                account,
+                platform,
+                ThreadState::Planned.as_str(),
+                plan_json,
+                time
+            ],
+        )?;
+        let thread_id = tx.last_insert_rowid();
+        let prefix = announcement.key_prefix();
+        for (index, post) in posts.iter().enumerate() {
+            let images = serde_json::to_string(&post.images)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            tx.execute(
+                "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    thread_id,
+                    index as i64,
+                    format!("{prefix}/{account}/{index}"),
+                    post.role,
+                    post.text,
+                    images,
+                    PostState::Pending.as_str()
+                ],
+            )?;
+        }
+        let thread = Self::load_thread(&tx, "id = ?1", [thread_id])?
+            .pop()
+            .ok_or_else(|| StoreError::Missing(format!("thread {thread_id}")))?;
+        tx.commit()?;
+        Ok(thread)
+    }
+
+    fn post(&self, key: &str) -> Result<Option<PostRecord>, StoreError> {
+        let connection = self.lock()?;
+        Ok(Self::select_posts(&connection, "key = ?1", [key])?.pop())
+    }
+
+    fn mark_sending(&self, key: &str) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        let count = connection.execute(
+            "UPDATE posts SET state = 'sending', attempts = attempts + 1, \
+             sending_at = COALESCE(sending_at, ?2) \
+             WHERE key = ?1 AND state != 'sent'",
+            params![key, now()],
+        )?;
+        Self::changed_one(count, key)
+    }
+
+    fn mark_sent(&self, key: &str, remote: &RemotePost) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        let count = connection.execute(
+            "UPDATE posts SET state = 'sent', remote_id = ?2, remote_url = ?3, sent_at = ?4 \
+             WHERE key = ?1",
+            params![key, remote.id, remote.url, now()],
+        )?;
+        Self::changed_one(count, key)
+    }
+
+    fn mark_unsent(&self, key: &str) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        let count = connection.execute(
+            "UPDATE posts SET state = 'pending' WHERE key = ?1 AND state = 'sending'",
+            [key],
+        )?;
+        // Already pending or sent: nothing to undo.
+        let _ = count;
+        Ok(())
+    }
+
+    fn remote_ids(&self, account: &str) -> Result<Vec<String>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection.prepare(
+            "SELECT p.remote_id FROM posts p JOIN threads t ON p.thread_id = t.id \
+             WHERE t.account = ?1 AND p.remote_id IS NOT NULL",
+        )?;
+        let ids = statement
+            .query_map([account], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
+    fn mark_announced(&self, announcement_id: i64) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        connection.execute(
+            "UPDATE announcements SET announced_at = COALESCE(announced_at, ?2) WHERE id = ?1",
+            params![announcement_id, now()],
+        )?;
+        Ok(())
+    }
+
+    fn update_text(&self, key: &str, text: &str) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        let count = connection.execute(
+            "UPDATE posts SET text = ?2 WHERE key = ?1 AND state != 'sent'",
+            params![key, text],
+        )?;
+        Self::changed_one(count, key)
+    }
+
+    fn set_thread_state(
+        &self,
+        thread_id: i64,
+        state: ThreadState,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        let count = connection.execute(
+            "UPDATE threads SET state = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
+            params![thread_id, state.as_str(), error, now()],
+        )?;
+        if count == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Missing(format!("thread {thread_id}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::announcement::Paper;
+
+    fn announcement() -> Announcement {
+        Announcement {
+            url: "https://graphcore-research.github.io/2025-10-07-potm/".into(),
+            slug: "2025-10-07-potm".into(),
+            title: "September Papers".into(),
+            date: "2025-10-07".into(),
+            tags: vec!["LLMs".into()],
+            social_image: None,
+            papers: vec![Paper {
+                position: 0,
+                title: "FlowRL".into(),
+                authors: "Xuekai Zhu, et al.".into(),
+                orgs: "Shanghai AI Laboratory".into(),
+                link: "https://arxiv.org/abs/2509.15207".into(),
+                anchor: "flowrl".into(),
+                url: "https://graphcore-research.github.io/2025-10-07-potm/#flowrl".into(),
+                intro_summary: None,
+                key_idea: "Match distributions.".into(),
+                figure: Some(Figure {
+                    url: "https://graphcore-research.github.io/potm/f.png".into(),
+                    alt: "A figure".into(),
+                }),
+            }],
+        }
+    }
+
+    fn planned(n: usize) -> Vec<PlannedPost> {
+        (0..n)
+            .map(|i| PlannedPost {
+                role: format!("{{\"kind\":\"post{i}\"}}"),
+                text: format!("post {i}"),
+                images: if i == 1 {
+                    vec![Figure {
+                        url: "https://example.org/f.png".into(),
+                        alt: "alt".into(),
+                    }]
+                } else {
+                    vec![]
+                },
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_planned_thread_round_trips_with_stable_keys() {
+        let store = SqliteStore::in_memory().expect("store");
+        let record = store
+            .record_announcement(&announcement(), false)
+            .expect("record");
+        assert_eq!(record.generation, 0);
+        assert_eq!(record.announcement, announcement());
+        let thread = store
+            .plan_thread(&record, "gc", "mastodon", &planned(3), "{}")
+            .expect("plan");
+        assert_eq!(thread.state, ThreadState::Planned);
+        let keys: Vec<&str> = thread.posts.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "2025-10-07-potm.0/gc/0",
+                "2025-10-07-potm.0/gc/1",
+                "2025-10-07-potm.0/gc/2"
+            ]
+        );
+        assert_eq!(thread.posts[1].images.len(), 1);
+        assert!(thread.posts.iter().all(|p| p.state == PostState::Pending));
+
+        // Planning again returns what was recorded, even if the composer changed its mind.
+        let again = store
+            .plan_thread(&record, "gc", "mastodon", &planned(5), "{}")
+            .expect("plan again");
+        assert_eq!(again, thread);
+        assert_eq!(store.thread(record.id, "gc").expect("load"), Some(thread));
+        assert_eq!(store.thread(record.id, "other").expect("load"), None);
+    }
+
+    #[test]
+    fn post_states_follow_sends() {
+        let store = SqliteStore::in_memory().expect("store");
+        let record = store
+            .record_announcement(&announcement(), false)
+            .expect("record");
+        let thread = store
+            .plan_thread(&record, "gc", "mastodon", &planned(2), "{}")
+            .expect("plan");
+        let key = &thread.posts[0].key;
+        store.mark_sending(key).expect("sending");
+        store.mark_unsent(key).expect("unsent");
+        store.mark_sending(key).expect("sending again");
+        let post = &store
+            .thread(record.id, "gc")
+            .expect("load")
+            .expect("thread")
+            .posts[0];
+        assert_eq!(post.state, PostState::Sending);
+        assert_eq!(post.attempts, 2);
+        assert!(post.sending_at.is_some());
+
+        let remote = RemotePost {
+            id: "109".into(),
+            url: Some("https://example.social/@bot/109".into()),
+        };
+        store.mark_sent(key, &remote).expect("sent");
+        store
+            .update_text(key, "changed")
+            .expect_err("a sent post keeps its text");
+        store
+            .mark_sending(key)
+            .expect_err("a sent post is not sent again");
+        store
+            .set_thread_state(thread.id, ThreadState::Posting, None)
+            .expect("state");
+        assert_eq!(store.remote_ids("gc").expect("ids"), ["109"]);
+        assert!(store.remote_ids("other").expect("ids").is_empty());
+        store.mark_announced(record.id).expect("announced");
+        let record = store
+            .announcement(&record.url)
+            .expect("load")
+            .expect("some");
+        assert!(record.announced_at.is_some());
+        let thread = store
+            .thread(record.id, "gc")
+            .expect("load")
+            .expect("thread");
+        assert_eq!(thread.state, ThreadState::Posting);
+        assert_eq!(thread.posts[0].state, PostState::Sent);
+        assert_eq!(thread.head(), Some(&remote));
+        assert_eq!(thread.posts[0].text, "post 0");
+    }
+
+    #[test]
+    fn again_starts_a_new_generation_with_new_keys() {
+        let store = SqliteStore::in_memory().expect("store");
+        let first = store
+            .record_announcement(&announcement(), false)
+            .expect("first");
+        let same = store
+            .record_announcement(&announcement(), false)
+            .expect("same");
+        assert_eq!(first.id, same.id);
+        let second = store
+            .record_announcement(&announcement(), true)
+            .expect("again");
+        assert_eq!(second.generation, 1);
+        assert_eq!(
+            store.announcement(&announcement().url).expect("latest"),
+            Some(second.clone())
+        );
+        let thread = store
+            .plan_thread(&second, "gc", "mastodon", &planned(1), "{}")
+            .expect("plan");
+        assert_eq!(thread.posts[0].key, "2025-10-07-potm.1/gc/0");
+    }
+
+    #[test]
+    fn a_file_database_survives_reopening_and_refuses_edited_migrations() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("state.db");
+        {
+            let store = SqliteStore::open(&path).expect("open");
+            store
+                .record_announcement(&announcement(), false)
+                .expect("record");
+        }
+        let store = SqliteStore::open(&path).expect("reopen");
+        assert!(store
+            .announcement(&announcement().url)
+            .expect("load")
+            .is_some());
+        drop(store);
+
+        let connection = Connection::open(&path).expect("raw open");
+        connection
+            .execute(
+                "UPDATE schema_migrations SET sql = sql || ' ' WHERE version = 1",
+                [],
+            )
+            .expect("tamper");
+        drop(connection);
+        let error = SqliteStore::open(&path).expect_err("edited migration");
+        assert!(matches!(
+            error,
+            StoreError::MigrationChanged { version: 1, .. }
+        ));
+    }
+
+    #[test]
+    fn a_missing_folder_is_named() {
+        let error = SqliteStore::open(Path::new("/nonexistent/dir/state.db")).expect_err("no dir");
+        assert!(error.to_string().contains("/nonexistent/dir"), "{error}");
+    }
+}
