@@ -28,6 +28,11 @@ pub struct Config {
     pub web: WebConfig,
     #[serde(default)]
     pub moderators: Vec<ModeratorConfig>,
+    /// The feeds watched for new posts.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    pub watch: WatchConfig,
+    pub daemon: DaemonConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -84,6 +89,29 @@ pub struct AccountConfig {
     pub visibility: Visibility,
     /// ISO 639 language code of the posts.
     pub language: Option<String>,
+    /// Whether a new thread waits for a moderator (the default) or goes out at once.
+    #[serde(default)]
+    pub review: Review,
+}
+
+/// Whether an account's threads wait for a moderator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Review {
+    /// A new thread is a draft until a moderator approves it.
+    #[default]
+    Required,
+    /// A new thread is posted at once.
+    None,
+}
+
+impl Review {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Review::Required => "required",
+            Review::None => "none",
+        }
+    }
 }
 
 /// The server software of an account. All of these speak the Mastodon API family
@@ -225,6 +253,119 @@ impl std::fmt::Debug for ModeratorConfig {
     }
 }
 
+/// A feed watched for new posts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Your name for it: letters, digits, `-` and `_`; the watcher's state is kept
+    /// under it.
+    pub name: String,
+    /// The feed's URL (RSS 2.0, Atom or JSON Feed).
+    pub feed: String,
+    /// Entries of these categories are announced (compared without case); empty = all.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// How long between polls, e.g. `10m`.
+    #[serde(default = "default_poll_interval")]
+    pub poll_interval: String,
+}
+
+fn default_poll_interval() -> String {
+    "10m".into()
+}
+
+impl SourceConfig {
+    /// The poll interval; validation has made sure it reads.
+    pub fn poll_every(&self) -> std::time::Duration {
+        parse_duration(&self.poll_interval).unwrap_or(std::time::Duration::from_secs(600))
+    }
+}
+
+/// How the feed watcher polls.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchConfig {
+    /// Each wait is the poll interval give or take this share, in percent, at random.
+    pub jitter_percent: u8,
+    /// The longest wait after failed polls (the wait doubles per failure).
+    pub max_backoff: String,
+    /// How many polls try a new post whose page cannot be drafted before giving up.
+    pub max_page_attempts: u32,
+}
+
+impl WatchConfig {
+    pub fn max_backoff(&self) -> std::time::Duration {
+        parse_duration(&self.max_backoff).unwrap_or(std::time::Duration::from_secs(6 * 3600))
+    }
+}
+
+/// How `papercast run` posts and stops.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// How often the publisher looks for approved and due drafts.
+    pub publish_interval: String,
+    /// The first wait before a failed thread is tried again (doubling per failure).
+    pub retry_failed_after: String,
+    /// How many times the daemon tries a thread before it waits for a moderator.
+    pub max_post_attempts: u32,
+    /// On SIGTERM/SIGINT, how long the post being sent may take before papercast stops.
+    pub shutdown_grace: String,
+}
+
+impl DaemonConfig {
+    pub fn publish_interval(&self) -> std::time::Duration {
+        parse_duration(&self.publish_interval).unwrap_or(std::time::Duration::from_secs(30))
+    }
+
+    pub fn retry_failed_after(&self) -> std::time::Duration {
+        parse_duration(&self.retry_failed_after).unwrap_or(std::time::Duration::from_secs(600))
+    }
+
+    pub fn shutdown_grace(&self) -> std::time::Duration {
+        parse_duration(&self.shutdown_grace).unwrap_or(std::time::Duration::from_secs(30))
+    }
+}
+
+/// Reads a duration written like `90s`, `10m`, `1h30m`, `500ms` or `2d`: one or more
+/// numbers, each with a unit (`ms`, `s`, `m`, `h`, `d`).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let trimmed = text.trim();
+    let fail = || format!("`{text}` is not a duration; write it like 90s, 10m, 1h30m or 500ms");
+    if trimmed.is_empty() {
+        return Err(fail());
+    }
+    let mut total = std::time::Duration::ZERO;
+    let mut rest = trimmed;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(fail());
+        }
+        let number: u64 = rest[..digits].parse().map_err(|_| fail())?;
+        rest = rest[digits..].trim_start();
+        let unit_len = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
+        let millis_per = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" | "sec" | "secs" => 1_000,
+            "m" | "min" | "mins" => 60_000,
+            "h" | "hr" | "hrs" => 3_600_000,
+            "d" | "day" | "days" => 86_400_000,
+            _ => return Err(fail()),
+        };
+        let millis = number.checked_mul(millis_per).ok_or_else(fail)?;
+        total = total
+            .checked_add(std::time::Duration::from_millis(millis))
+            .ok_or_else(fail)?;
+        rest = rest[unit_len..].trim_start();
+    }
+    Ok(total)
+}
+
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("config file {path}: {message}")]
@@ -330,6 +471,7 @@ impl Config {
                 "web.session_hours is 0; set it to e.g. 12".into(),
             ));
         }
+        self.validate_watching()?;
         let mut names = std::collections::HashSet::new();
         for moderator in &self.moderators {
             if !names.insert(moderator.name.as_str()) {
@@ -345,6 +487,80 @@ impl Config {
                     moderator.name
                 )));
             }
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Checks `[[sources]]`, `[watch]` and `[daemon]`.
+    fn validate_watching(&self) -> Result<(), ConfigError> {
+        let duration = |key: &str, text: &str| {
+            match parse_duration(text) {
+                Ok(d) if !d.is_zero() => Ok(d),
+                Ok(_) => Err(format!(
+                    "{key} is `{text}`; it must be longer than 0, e.g. 10m"
+                )),
+                Err(reason) => Err(format!("{key}: {reason}")),
+            }
+            .map_err(ConfigError::Invalid)
+        };
+        let mut names = std::collections::HashSet::new();
+        for (i, source) in self.sources.iter().enumerate() {
+            let name = &source.name;
+            let key = format!("sources[{i}]");
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "{key}.name `{name}`: use letters, digits, `-` and `_` only"
+                )));
+            }
+            if !names.insert(name.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "two sources are named `{name}`; give each a different name"
+                )));
+            }
+            match url::Url::parse(&source.feed) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+                _ => {
+                    return Err(ConfigError::Invalid(format!(
+                        "source `{name}`: feed `{}` is not an http(s) URL; write it like \
+                         https://graphcore-research.github.io/feed_rss_created.xml",
+                        source.feed
+                    )))
+                }
+            }
+            duration(
+                &format!("source `{name}`: poll_interval"),
+                &source.poll_interval,
+            )?;
+        }
+        if self.watch.jitter_percent > 50 {
+            return Err(ConfigError::Invalid(format!(
+                "watch.jitter_percent is {}; use 0 to 50 (the default is 10)",
+                self.watch.jitter_percent
+            )));
+        }
+        duration("watch.max_backoff", &self.watch.max_backoff)?;
+        if self.watch.max_page_attempts == 0 {
+            return Err(ConfigError::Invalid(
+                "watch.max_page_attempts is 0; set it to at least 1 (the default is 5)".into(),
+            ));
+        }
+        duration("daemon.publish_interval", &self.daemon.publish_interval)?;
+        duration("daemon.retry_failed_after", &self.daemon.retry_failed_after)?;
+        if let Err(reason) = parse_duration(&self.daemon.shutdown_grace) {
+            return Err(ConfigError::Invalid(format!(
+                "daemon.shutdown_grace: {reason}"
+            )));
+        }
+        if self.daemon.max_post_attempts == 0 {
+            return Err(ConfigError::Invalid(
+                "daemon.max_post_attempts is 0; set it to at least 1 (the default is 3)".into(),
+            ));
         }
         Ok(())
     }

@@ -5,14 +5,21 @@
 //! fits every post to that platform's length rules, and [`publish`] posts each account's
 //! thread exactly once, recording every step in the [`store`]. Pure steps (extract,
 //! compose, planning) do no I/O; fetching, storing and posting live at the edges.
+//!
+//! Between composing and posting sits the review [`queue`]: each new post becomes a
+//! draft per account that a moderator approves, schedules, edits or rejects (or that
+//! goes out at once where an account needs no review). [`app`] wires the steps to
+//! their edges: the feed watcher, posting a draft, and the `papercast run` daemon.
 
 pub mod announcement;
+pub mod app;
 pub mod compose;
 pub mod config;
 pub mod discuss;
 pub mod extract;
 pub mod platform;
 pub mod publish;
+pub mod queue;
 pub mod source;
 pub mod store;
 pub mod web;

@@ -5,8 +5,13 @@
 //! [`Store`] is the interface; [`SqliteStore`] the default (embedded) implementation.
 //! A PostgreSQL store can follow behind the same trait.
 
+pub mod review;
 mod sqlite;
 
+pub use review::{
+    AuditEntry, AuditNote, Claim, DraftFilter, DraftRecord, EntryOutcome, FeedState, NewDraft,
+    PollRecord, ReviewChange, ReviewState, ReviewStore, SeenEntry,
+};
 pub use sqlite::SqliteStore;
 
 use crate::announcement::{Announcement, Figure};
@@ -38,6 +43,10 @@ pub enum StoreError {
     Missing(String),
     #[error("state database: corrupt record ({0})")]
     Corrupt(String),
+    /// A write found the record changed since it was read (another moderator or
+    /// process got there first).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -196,8 +205,9 @@ impl ThreadRecord {
 }
 
 /// Where papercast keeps its state. Every method is one transaction: after it returns,
-/// the change survives a crash of the process.
-pub trait Store: Send + Sync {
+/// the change survives a crash of the process. [`ReviewStore`] holds the watcher's and
+/// the review queue's part.
+pub trait Store: ReviewStore + Send + Sync {
     /// The latest announcement of the post at `url`, if any.
     fn announcement(&self, url: &str) -> Result<Option<AnnouncementRecord>, StoreError>;
 

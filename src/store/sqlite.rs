@@ -10,11 +10,14 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
+mod review;
+
 /// Migrations in order; version N is `MIGRATIONS[N - 1]`. Applied ones are recorded
 /// with their text, and a changed text is refused, so that they cannot drift.
-const MIGRATIONS: &[&str] = &[include_str!(
-    "migrations/0001_announcements_threads_posts.sql"
-)];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_announcements_threads_posts.sql"),
+    include_str!("migrations/0002_feeds_drafts_audit.sql"),
+];
 
 pub struct SqliteStore {
     connection: Mutex<Connection>,
@@ -266,6 +269,51 @@ impl SqliteStore {
             )
     }
 
+    /// Inserts a planned thread and its pending posts; returns the thread's id.
+    fn insert_thread(
+        tx: &Connection,
+        announcement: &AnnouncementRecord,
+        account: &str,
+        platform: &str,
+        posts: &[PlannedPost],
+        plan_json: &str,
+    ) -> Result<i64, StoreError> {
+        let time = now();
+        tx.execute(
+            "INSERT INTO threads \
+             (announcement_id, account, platform, state, plan_json, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            params![
+                announcement.id,
+                account,
+                platform,
+                ThreadState::Planned.as_str(),
+                plan_json,
+                time
+            ],
+        )?;
+        let thread_id = tx.last_insert_rowid();
+        let prefix = announcement.key_prefix();
+        for (index, post) in posts.iter().enumerate() {
+            let images = serde_json::to_string(&post.images)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            tx.execute(
+                "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    thread_id,
+                    index as i64,
+                    format!("{prefix}/{account}/{index}"),
+                    post.role,
+                    post.text,
+                    images,
+                    PostState::Pending.as_str()
+                ],
+            )?;
+        }
+        Ok(thread_id)
+    }
+
     fn changed_one(count: usize, key: &str) -> Result<(), StoreError> {
         if count == 1 {
             Ok(())
@@ -379,39 +427,8 @@ impl Store for SqliteStore {
         if let Some(thread) = existing {
             return Ok(thread);
         }
-        let time = now();
-        tx.execute(
-            "INSERT INTO threads \
-             (announcement_id, account, platform, state, plan_json, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-            params![
-                announcement.id,
-                account,
-                platform,
-                ThreadState::Planned.as_str(),
-                plan_json,
-                time
-            ],
-        )?;
-        let thread_id = tx.last_insert_rowid();
-        let prefix = announcement.key_prefix();
-        for (index, post) in posts.iter().enumerate() {
-            let images = serde_json::to_string(&post.images)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            tx.execute(
-                "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    thread_id,
-                    index as i64,
-                    format!("{prefix}/{account}/{index}"),
-                    post.role,
-                    post.text,
-                    images,
-                    PostState::Pending.as_str()
-                ],
-            )?;
-        }
+        let thread_id =
+            Self::insert_thread(&tx, announcement, account, platform, posts, plan_json)?;
         let thread = Self::load_thread(&tx, "id = ?1", [thread_id])?
             .pop()
             .ok_or_else(|| StoreError::Missing(format!("thread {thread_id}")))?;

@@ -1,0 +1,642 @@
+//! The pipeline wired to its edges: configuration, the store, the fetcher, the
+//! templates and the accounts' clients in one [`App`], and the steps that need them
+//! all — drafting a post for every account, and posting a draft — which the feed
+//! [`watcher`], the CLI and the [`daemon`] share.
+
+pub mod daemon;
+pub mod watcher;
+
+use crate::compose::{self, ComposeError, ComposeOptions, Templates};
+use crate::config::{AccountConfig, Config, Review};
+use crate::extract::{self, ExtractError};
+use crate::platform::mastodon::{ClientSettings, Mastodon};
+use crate::platform::{
+    Identity, LengthRules, MediaUpload, NewPost, Platform, PlatformError, PostLookup, Secret,
+    ServerLimits,
+};
+use crate::publish::{AccountReport, Outcome, PublishSettings, Publisher, Target};
+use crate::queue::{self, DraftState, DraftSummary, QueueError};
+use crate::source::{Fetcher, SourceError};
+use crate::store::{
+    AnnouncementRecord, AuditNote, Claim, NewDraft, PostState, RemotePost, ReviewState, Store,
+    StoreError, ThreadState,
+};
+use crate::Announcement;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+use tokio::sync::Notify;
+
+/// How long a claim on a draft lasts without renewal: a process that dies holding one
+/// keeps others from posting that draft at most this long (less when it is on this
+/// machine: a claim of a process that is gone is taken over at once).
+const LEASE: Duration = Duration::from_secs(120);
+/// How often a claim is renewed while the thread is being posted.
+const LEASE_RENEW: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("{url}: {error}")]
+    Extract { url: String, error: ExtractError },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error("loading the thread templates: {0}")]
+    Templates(ComposeError),
+    #[error("account `{account}`: composing the thread: {reason}")]
+    Compose { account: String, reason: String },
+    #[error(
+        "draft {id} is for account `{account}`, which is not configured any more; add it \
+         back to post the draft, or reject it"
+    )]
+    NoAccount { id: i64, account: String },
+    #[error(
+        "draft {id} is {state}: it is posted only once a moderator approves it \
+         (`papercast queue approve {id}`)"
+    )]
+    NotApproved { id: i64, state: DraftState },
+}
+
+/// How new drafts are made.
+#[derive(Debug, Clone, Copy)]
+pub struct Drafting<'a> {
+    /// `watch:<source>` or `announce`.
+    pub origin: &'a str,
+    /// Who makes them (audited).
+    pub actor: &'a str,
+    /// Approve them all (`announce --now`), whatever the accounts' review policy.
+    pub approve: bool,
+}
+
+/// The draft of one account.
+#[derive(Debug)]
+pub struct Drafted {
+    pub account: String,
+    /// The draft, and whether it was made now (`false`: it existed already).
+    pub result: Result<(DraftSummary, bool), AppError>,
+}
+
+/// What became of an attempt to post a draft.
+#[derive(Debug)]
+pub enum Posting {
+    /// Another process is posting it now.
+    Busy { owner: String },
+    /// The publisher ran; what it did.
+    Ran(AccountReport),
+    /// papercast is stopping: the rest of the thread is posted at the next start.
+    Interrupted { sent: usize, posts: usize },
+}
+
+/// The wired-up pipeline, shared by the watcher, the publisher and the web server.
+pub struct App {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub fetcher: Fetcher,
+    pub templates: Templates,
+    pub publish: PublishSettings,
+    clients: ClientSettings,
+    /// Who this process is when it claims a draft: `host/pid/nonce`.
+    owner: String,
+    stop: tokio::sync::watch::Sender<bool>,
+    /// Wakes the feed watcher (the publish hook).
+    pub poll_now: Arc<Notify>,
+    /// Wakes the publisher (e.g. after an approval on the web page).
+    pub publish_now: Arc<Notify>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("owner", &self.owner).finish()
+    }
+}
+
+impl App {
+    pub fn new(config: Config, store: Arc<dyn Store>) -> Result<App, AppError> {
+        let fetcher = Fetcher::new(&config.fetch)?;
+        let templates =
+            Templates::from_config(&config.compose.templates_dir).map_err(AppError::Templates)?;
+        let clients = ClientSettings {
+            user_agent: config.fetch.user_agent.clone(),
+            timeout: Duration::from_secs(config.publish.request_timeout_secs),
+            lookup_limit: config.publish.lookup_recent_statuses,
+        };
+        let nonce = crate::web::auth::random_hex(4).unwrap_or_else(|_| "0".into());
+        Ok(App {
+            publish: PublishSettings::from(&config.publish),
+            owner: format!("{}/{}/{nonce}", host_name(), std::process::id()),
+            config,
+            store,
+            fetcher,
+            templates,
+            clients,
+            stop: tokio::sync::watch::channel(false).0,
+            poll_now: Arc::new(Notify::new()),
+            publish_now: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Asks every loop to stop: no new poll, no new post.
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// Completes once [`App::stop`] was called.
+    pub async fn stopped(&self) {
+        let mut receiver = self.stop.subscribe();
+        let _ = receiver.wait_for(|stopping| *stopping).await;
+    }
+
+    /// Who this process is when it holds a draft.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    pub fn compose_options(&self) -> ComposeOptions {
+        ComposeOptions {
+            closing_post: self.config.compose.closing_post,
+        }
+    }
+
+    fn account(&self, name: &str) -> Option<&AccountConfig> {
+        self.config.accounts.iter().find(|a| a.name == name)
+    }
+
+    /// A client for `account`, with its token. Its posts stop once papercast is
+    /// stopping (see [`Stoppable`]).
+    pub fn target(&self, account: &AccountConfig) -> Target {
+        let platform = Secret::load(&account.name, &account.token_source())
+            .and_then(|token| Mastodon::new(account, Some(token), &self.clients))
+            .map(|client| {
+                Box::new(Stoppable {
+                    inner: Box::new(client),
+                    stop: self.stop.subscribe(),
+                }) as Box<dyn Platform>
+            });
+        Target {
+            account: account.name.clone(),
+            platform,
+        }
+    }
+
+    /// The length rules of the account's server, or the configured defaults when the
+    /// server does not say.
+    pub async fn rules_for(&self, account: &AccountConfig) -> LengthRules {
+        let limits = match Mastodon::new(account, None, &self.clients) {
+            Ok(client) => client.limits().await,
+            Err(error) => Err(error),
+        };
+        match limits {
+            Ok(limits) => limits.length_rules(),
+            Err(error) => {
+                tracing::warn!(
+                    "account `{}`: {error}; composing for the configured limit of {} characters",
+                    account.name,
+                    self.config.compose.mastodon_max_characters
+                );
+                LengthRules::mastodon(
+                    self.config.compose.mastodon_max_characters,
+                    self.config.compose.mastodon_characters_reserved_per_url,
+                )
+            }
+        }
+    }
+
+    /// Reads and extracts a post (URL or saved page).
+    pub async fn read_post(&self, location: &str) -> Result<Announcement, AppError> {
+        let page = self.fetcher.page(location).await?;
+        extract::extract(&page.html, &page.url).map_err(|error| AppError::Extract {
+            url: page.url.clone(),
+            error,
+        })
+    }
+
+    /// Makes a draft of `announcement` for each account (keeping those that exist),
+    /// pending or approved as each account's review policy says.
+    pub async fn draft(
+        &self,
+        announcement: &AnnouncementRecord,
+        accounts: &[&AccountConfig],
+        how: Drafting<'_>,
+    ) -> Vec<Drafted> {
+        let mut drafted = Vec::with_capacity(accounts.len());
+        for account in accounts {
+            let result = self.draft_one(announcement, account, how).await;
+            if let Err(error) = &result {
+                tracing::error!("{error}");
+            }
+            drafted.push(Drafted {
+                account: account.name.clone(),
+                result,
+            });
+        }
+        drafted
+    }
+
+    async fn draft_one(
+        &self,
+        record: &AnnouncementRecord,
+        account: &AccountConfig,
+        how: Drafting<'_>,
+    ) -> Result<(DraftSummary, bool), AppError> {
+        if let Some(thread) = self.store.thread(record.id, &account.name)? {
+            return Ok((queue::show(self.store.as_ref(), thread.id)?.summary, false));
+        }
+        let rules = self.rules_for(account).await;
+        let thread = compose::compose(
+            &record.announcement,
+            &self.templates,
+            &rules,
+            &self.compose_options(),
+        )
+        .map_err(|e| AppError::Compose {
+            account: account.name.clone(),
+            reason: e.to_string(),
+        })?;
+        let posts = queue::planned_posts(&thread);
+        if posts.is_empty() {
+            return Err(AppError::Compose {
+                account: account.name.clone(),
+                reason: "the composed thread has no posts".into(),
+            });
+        }
+        let plan_json = serde_json::to_string(&posts).unwrap_or_default();
+        let approve = how.approve || account.review == Review::None;
+        let review = if approve {
+            ReviewState::Approved
+        } else {
+            ReviewState::Pending
+        };
+        let details = match (how.approve, account.review) {
+            (true, _) => format!("{} posts; approved at once", posts.len()),
+            (false, Review::None) => format!(
+                "{} posts; approved at once (the account's review = \"none\")",
+                posts.len()
+            ),
+            (false, Review::Required) => format!("{} posts; waits for review", posts.len()),
+        };
+        let (draft, created) = self.store.create_draft(
+            record,
+            &NewDraft {
+                account: &account.name,
+                platform: "mastodon",
+                posts: &posts,
+                plan_json: &plan_json,
+                rules: &rules,
+                review,
+                origin: how.origin,
+                actor: how.actor,
+                details: &details,
+            },
+        )?;
+        tracing::info!(
+            "draft {}: {} for account `{}` ({} posts, {})",
+            draft.id,
+            record.url,
+            account.name,
+            posts.len(),
+            if approve {
+                "approved"
+            } else {
+                "waits for review"
+            }
+        );
+        Ok((queue::show(self.store.as_ref(), draft.id)?.summary, created))
+    }
+
+    /// Posts an approved (or due) draft now, or resumes it; `actor` is audited.
+    pub async fn post_draft(&self, id: i64, actor: &str) -> Result<Posting, AppError> {
+        let store = self.store.as_ref();
+        let draft = store.draft(id)?.ok_or(QueueError::NotFound(id))?;
+        if matches!(draft.review, ReviewState::Pending | ReviewState::Rejected) {
+            return Err(AppError::NotApproved {
+                id,
+                state: DraftState::of(draft.review, draft.thread.state),
+            });
+        }
+        let account = self
+            .account(&draft.thread.account)
+            .ok_or_else(|| AppError::NoAccount {
+                id,
+                account: draft.thread.account.clone(),
+            })?;
+        if let Some(owner) = self.claim(id)? {
+            return Ok(Posting::Busy { owner });
+        }
+        let result = self.post_claimed(&draft, account, actor).await;
+        if let Err(error) = store.release_draft(id, &self.owner) {
+            tracing::warn!("draft {id}: {error}");
+        }
+        result
+    }
+
+    /// Claims a draft for this process; `Some(holder)` when another live one has it.
+    fn claim(&self, id: i64) -> Result<Option<String>, StoreError> {
+        let now = Utc::now();
+        let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+        match self.store.claim_draft(id, &self.owner, until, now, None)? {
+            Claim::Claimed => Ok(None),
+            Claim::HeldBy(holder) if holder_is_gone(&holder) => {
+                tracing::info!("draft {id}: taking over from {holder}, which is gone");
+                match self
+                    .store
+                    .claim_draft(id, &self.owner, until, now, Some(&holder))?
+                {
+                    Claim::Claimed => Ok(None),
+                    Claim::HeldBy(holder) => Ok(Some(holder)),
+                }
+            }
+            Claim::HeldBy(holder) => Ok(Some(holder)),
+        }
+    }
+
+    async fn post_claimed(
+        &self,
+        draft: &crate::store::DraftRecord,
+        account: &AccountConfig,
+        actor: &str,
+    ) -> Result<Posting, AppError> {
+        let id = draft.id;
+        let store = self.store.as_ref();
+        let record = store
+            .announcement_by_id(draft.thread.announcement_id)?
+            .ok_or_else(|| StoreError::Missing(format!("announcement of draft {id}")))?;
+        let options = self.compose_options();
+        let composer = |rules: &LengthRules| {
+            compose::compose(&record.announcement, &self.templates, rules, &options)
+        };
+        let publisher = Publisher {
+            store,
+            fetcher: &self.fetcher,
+            settings: &self.publish,
+        };
+        tracing::info!(
+            "draft {id}: posting {} to `{}`",
+            draft.post_url,
+            account.name
+        );
+        let work = publisher.announce(&record, vec![self.target(account)], &composer);
+        tokio::pin!(work);
+        let mut renew = tokio::time::interval(LEASE_RENEW);
+        renew.tick().await;
+        let mut reports = loop {
+            tokio::select! {
+                reports = &mut work => break reports,
+                _ = renew.tick() => {
+                    if let Ok(Some(holder)) = self.claim(id) {
+                        tracing::warn!("draft {id}: {holder} took the claim on it");
+                    }
+                }
+            }
+        };
+        let Some(report) = reports.pop() else {
+            return Err(
+                StoreError::Missing(format!("the publisher's report on draft {id}")).into(),
+            );
+        };
+        match &report.outcome {
+            Outcome::Posted { link, posts, sent } => {
+                let details = format!(
+                    "{sent} of {posts} posts sent now; {}",
+                    link.as_deref().unwrap_or("no link")
+                );
+                self.audit(actor, "posted", id, &details);
+            }
+            Outcome::AlreadyPosted { link } => {
+                // Complete on the server, though the record may not say so yet.
+                store.set_thread_state(id, ThreadState::Posted, None)?;
+                let details = format!("already complete; {}", link.as_deref().unwrap_or(""));
+                self.audit(actor, "posted", id, &details);
+            }
+            Outcome::Failed { error, sent, posts } if self.is_stopping() => {
+                let thread = store.thread(record.id, &account.name)?;
+                let started = thread
+                    .as_ref()
+                    .map(|t| {
+                        t.posts
+                            .iter()
+                            .filter(|p| p.state != PostState::Pending)
+                            .count()
+                    })
+                    .unwrap_or(0);
+                let state = if started > 0 {
+                    ThreadState::Posting
+                } else {
+                    ThreadState::Planned
+                };
+                store.set_thread_state(id, state, None)?;
+                tracing::info!(
+                    "draft {id}: stopped after {sent} post(s) ({error}); {started} of {posts} \
+                     are on the server and the rest is posted at the next start"
+                );
+                self.audit(
+                    actor,
+                    "interrupted",
+                    id,
+                    &format!("papercast stopped; {started} of {posts} posts on the server"),
+                );
+                return Ok(Posting::Interrupted {
+                    sent: started,
+                    posts: *posts,
+                });
+            }
+            Outcome::Failed { error, .. } => {
+                let attempts = draft.post_attempts + 1;
+                let max = self.config.daemon.max_post_attempts;
+                let next = (attempts < max).then(|| {
+                    let wait = self
+                        .config
+                        .daemon
+                        .retry_failed_after()
+                        .saturating_mul(1 << (attempts - 1).min(16));
+                    Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default()
+                });
+                store.record_post_attempt(id, next)?;
+                let then = match next {
+                    Some(at) => format!(
+                        "tried again at {}",
+                        at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ),
+                    None => format!(
+                        "tried {attempts} times; it waits for a moderator to approve it again"
+                    ),
+                };
+                self.audit(actor, "post failed", id, &format!("{error}; {then}"));
+            }
+        }
+        Ok(Posting::Ran(report))
+    }
+
+    fn audit(&self, actor: &str, action: &str, id: i64, details: &str) {
+        let note = AuditNote {
+            actor,
+            action,
+            thread_id: Some(id),
+            details,
+        };
+        if let Err(error) = self.store.audit(&note) {
+            tracing::warn!("draft {id}: recording `{action}` in the audit log: {error}");
+        }
+    }
+
+    /// Posts every draft that is due now (approved, scheduled and due, or a failed one
+    /// whose retry is due), one after another, until papercast is asked to stop.
+    pub async fn publish_due(&self, actor: &str) -> Vec<(i64, Result<Posting, AppError>)> {
+        let due = match queue::due(self.store.as_ref(), Utc::now()) {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::error!("looking for drafts to post: {error}");
+                return Vec::new();
+            }
+        };
+        let mut results = Vec::new();
+        for draft in due {
+            if self.is_stopping() {
+                break;
+            }
+            let result = self.post_draft(draft.id, actor).await;
+            match &result {
+                Ok(Posting::Ran(report)) => log_report(draft.id, report),
+                Ok(Posting::Busy { owner }) => {
+                    tracing::info!("draft {}: {owner} is posting it", draft.id)
+                }
+                Ok(Posting::Interrupted { .. }) => {}
+                Err(error) => tracing::error!("{error}"),
+            }
+            results.push((draft.id, result));
+        }
+        results
+    }
+
+    /// When the publisher should look again at the latest (a scheduled time or a retry).
+    pub fn next_due(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self.store.drafts(crate::store::DraftFilter::Open) {
+            Ok(drafts) => queue::next_due(&drafts, now),
+            Err(error) => {
+                tracing::error!("looking for scheduled drafts: {error}");
+                None
+            }
+        }
+    }
+}
+
+fn log_report(id: i64, report: &AccountReport) {
+    match &report.outcome {
+        Outcome::Posted { link, posts, sent } => tracing::info!(
+            "draft {id}: posted to `{}`: {} ({sent} of {posts} posts sent now)",
+            report.account,
+            link.as_deref().unwrap_or("?")
+        ),
+        Outcome::AlreadyPosted { link } => tracing::info!(
+            "draft {id}: already complete on `{}`: {}",
+            report.account,
+            link.as_deref().unwrap_or("?")
+        ),
+        Outcome::Failed { error, .. } => tracing::error!("draft {id}: {error}"),
+    }
+}
+
+/// This machine's name, as far as it can be told.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty() && !name.contains('/'))
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Whether the process holding a claim (`host/pid/nonce`) is certainly gone: it ran on
+/// this machine and no process has its id now. Without `/proc` nothing is certain.
+fn holder_is_gone(holder: &str) -> bool {
+    let mut parts = holder.split('/');
+    let (Some(host), Some(pid)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    host == host_name()
+        && pid != std::process::id()
+        && std::path::Path::new("/proc/self").exists()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// A platform client that refuses to start a new post or upload once papercast is
+/// stopping, so that a thread stops between two posts (resumable) rather than in the
+/// middle of one; what is already on its way finishes.
+struct Stoppable {
+    inner: Box<dyn Platform>,
+    stop: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Stoppable {
+    fn check(&self) -> Result<(), PlatformError> {
+        if *self.stop.borrow() {
+            Err(PlatformError::Unsupported(format!(
+                "account `{}`: papercast is stopping; the rest of the thread is posted at \
+                 the next start",
+                self.inner.account()
+            )))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Platform for Stoppable {
+    fn account(&self) -> &str {
+        self.inner.account()
+    }
+
+    async fn verify(&self) -> Result<Identity, PlatformError> {
+        self.inner.verify().await
+    }
+
+    async fn limits(&self) -> Result<ServerLimits, PlatformError> {
+        self.inner.limits().await
+    }
+
+    async fn upload_media(&self, media: &MediaUpload) -> Result<String, PlatformError> {
+        self.check()?;
+        self.inner.upload_media(media).await
+    }
+
+    async fn post(&self, post: &NewPost<'_>) -> Result<RemotePost, PlatformError> {
+        self.check()?;
+        self.inner.post(post).await
+    }
+
+    async fn find_post(
+        &self,
+        lookup: &PostLookup<'_>,
+    ) -> Result<Option<RemotePost>, PlatformError> {
+        self.inner.find_post(lookup).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_holder_on_this_machine_without_a_process_is_gone() {
+        let me = format!("{}/{}/ab", host_name(), std::process::id());
+        assert!(!holder_is_gone(&me), "this process is alive");
+        if std::path::Path::new("/proc/self").exists() {
+            // Pids are below 2^22 on Linux: this one cannot exist.
+            let dead = format!("{}/{}/ab", host_name(), u32::MAX - 1);
+            assert!(holder_is_gone(&dead));
+        }
+        assert!(!holder_is_gone("elsewhere.example/1/ab"), "another machine");
+        assert!(!holder_is_gone("garbage"));
+    }
+}
