@@ -95,14 +95,27 @@ pub struct AccountConfig {
 }
 
 /// Whether an account's threads wait for a moderator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Review {
     /// A new thread is a draft until a moderator approves it.
     #[default]
     Required,
     /// A new thread is posted at once.
     None,
+}
+
+impl<'de> Deserialize<'de> for Review {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.as_str() {
+            "required" => Ok(Review::Required),
+            "none" => Ok(Review::None),
+            other => Err(serde::de::Error::custom(format!(
+                "review `{other}` is not known; write review = \"required\" (a moderator \
+                 approves each thread) or review = \"none\" (threads are posted at once)"
+            ))),
+        }
+    }
 }
 
 impl Review {
@@ -705,6 +718,106 @@ mod tests {
             ACCOUNT.replace("https://example.social", "example.social") + "token_env = \"A\"\n";
         let error = load(Some(&file), &[], &[]).expect_err("bad server");
         assert!(error.to_string().contains("example.social"), "{error}");
+    }
+
+    #[test]
+    fn the_defaults_watch_the_blog_and_accounts_need_review() {
+        let config = load(None, &[], &[]).expect("defaults");
+        assert_eq!(config.sources.len(), 1);
+        let source = &config.sources[0];
+        assert_eq!(
+            source.feed,
+            "https://graphcore-research.github.io/feed_rss_created.xml"
+        );
+        assert_eq!(source.categories, ["Papers of the Month"]);
+        assert_eq!(source.poll_every(), std::time::Duration::from_secs(600));
+        assert_eq!(config.web.listen, "127.0.0.1:8080");
+        let file = format!("{ACCOUNT}token_env = \"A\"\n");
+        let config = load(Some(&file), &[], &[]).expect("account");
+        assert_eq!(config.accounts[0].review, Review::Required);
+        let file = format!("{ACCOUNT}token_env = \"A\"\nreview = \"none\"\n");
+        let config = load(Some(&file), &[], &[]).expect("account");
+        assert_eq!(config.accounts[0].review, Review::None);
+    }
+
+    #[test]
+    fn sources_in_a_file_replace_the_default_ones() {
+        let file = "[[sources]]\nname = \"mine\"\nfeed = \"https://blog.example/feed.json\"\n";
+        let config = load(Some(file), &[], &[]).expect("config");
+        assert_eq!(config.sources.len(), 1);
+        assert_eq!(config.sources[0].name, "mine");
+        assert!(
+            config.sources[0].categories.is_empty(),
+            "not merged with the default"
+        );
+        assert_eq!(config.sources[0].poll_interval, "10m");
+        let config = load(Some("sources = []\n"), &[], &[]).expect("none");
+        assert!(config.sources.is_empty());
+    }
+
+    #[test]
+    fn bad_watch_values_name_the_key_and_the_fix() {
+        let source = |extra: &str| {
+            format!(
+                "[[sources]]\nname = \"blog\"\nfeed = \"https://blog.example/feed.xml\"\n{extra}"
+            )
+        };
+        let error = load(Some(&source("poll_interval = \"10 minutes\"\n")), &[], &[])
+            .expect_err("bad interval");
+        let message = error.to_string();
+        assert!(
+            message.contains("poll_interval") && message.contains("10m"),
+            "{message}"
+        );
+        let error = load(Some(&source("poll_interval = \"0s\"\n")), &[], &[]).expect_err("zero");
+        assert!(error.to_string().contains("longer than 0"), "{error}");
+        let bad_feed = "[[sources]]\nname = \"blog\"\nfeed = \"blog.example/feed.xml\"\n";
+        let error = load(Some(bad_feed), &[], &[]).expect_err("bad feed");
+        assert!(
+            error.to_string().contains("blog.example/feed.xml"),
+            "{error}"
+        );
+        let error = load(Some(&source("categorys = []\n")), &[], &[]).expect_err("unknown key");
+        assert!(error.to_string().contains("categorys"), "{error}");
+        let file = format!("{ACCOUNT}token_env = \"A\"\nreview = \"maybe\"\n");
+        let error = load(Some(&file), &[], &[]).expect_err("bad review");
+        let message = error.to_string();
+        assert!(
+            message.contains("maybe") && message.contains("required"),
+            "{message}"
+        );
+        let error = load(
+            None,
+            &[("PAPERCAST__DAEMON__PUBLISH_INTERVAL", "soon")],
+            &[],
+        )
+        .expect_err("bad env");
+        assert!(
+            error.to_string().contains("daemon.publish_interval"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn durations_read_in_every_unit() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(2 * 86_400)));
+        for bad in [
+            "",
+            "10",
+            "m",
+            "ten minutes",
+            "1.5h",
+            "-3s",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

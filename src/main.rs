@@ -2,16 +2,19 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use papercast::app::{daemon, App, Drafting, Posting};
 use papercast::compose::{self, ComposeOptions, Templates, Thread};
 use papercast::config::{AccountConfig, Config, ConfigSources, TokenSource};
 use papercast::platform::mastodon::{ClientSettings, Mastodon};
 use papercast::platform::{LengthRules, Platform, PlatformError, PlatformKind, Secret};
 use papercast::publish::{Outcome, PublishSettings, Publisher, Target};
+use papercast::queue::{self, DraftState};
 use papercast::source::Fetcher;
 use papercast::store::{SqliteStore, Store};
 use papercast::{extract, Announcement};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Exit code for a configuration error (bad file, unknown key, bad value).
@@ -77,7 +80,33 @@ enum Command {
         /// Post a new thread even though this post was announced before.
         #[arg(long)]
         again: bool,
+        /// Post at once, even to accounts whose threads wait for review.
+        #[arg(long)]
+        now: bool,
     },
+    /// Watch the configured feeds: draft each new post for every account (posting at
+    /// once where an account's review is "none"), polling each feed at its interval.
+    Watch {
+        /// Poll each feed once, post what is due, and exit.
+        #[arg(long)]
+        once: bool,
+        /// On a feed's first poll, announce its newest N matching posts (default: none,
+        /// they are only recorded as seen).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        backfill: usize,
+    },
+    /// The drafts: list, show, approve (now or at a time), reject, edit, re-extract.
+    Queue(QueueArgs),
+    /// Run papercast: watch the feeds, post approved and scheduled drafts, and serve
+    /// the moderators' page, until SIGTERM or Ctrl-C (a thread being posted is left
+    /// to finish at the next start).
+    Run {
+        /// On a feed's first poll, announce its newest N matching posts.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        backfill: usize,
+    },
+    /// Serve the moderators' page (and the publish hook) only.
+    Serve,
     /// Check or set up the accounts threads are posted to.
     #[command(subcommand)]
     Accounts(AccountsCommand),
@@ -87,6 +116,81 @@ enum Command {
     /// Manage moderators of the web page.
     #[command(subcommand)]
     Moderators(ModeratorsCommand),
+}
+
+#[derive(clap::Args)]
+struct QueueArgs {
+    /// Who you are, for the audit log (default: $USER).
+    #[arg(long = "as", value_name = "NAME", global = true)]
+    actor: Option<String>,
+    #[command(subcommand)]
+    command: QueueCommand,
+}
+
+#[derive(Subcommand)]
+enum QueueCommand {
+    /// List the drafts, newest first.
+    List {
+        /// Only drafts in this state.
+        #[arg(long, value_enum)]
+        state: Option<StateChoice>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Show a draft: its posts as they will be posted, their lengths, and its history.
+    Show {
+        id: i64,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Approve a draft and post it now; with --at, `papercast run` posts it then.
+    Approve {
+        id: i64,
+        /// When to post it: 2026-12-01T09:00Z, 2026-12-01T10:00+01:00, or +2h.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+    },
+    /// Schedule a draft: `papercast run` posts it at that time (same as approve --at).
+    Schedule {
+        id: i64,
+        /// When to post it: 2026-12-01T09:00Z, 2026-12-01T10:00+01:00, or +2h.
+        #[arg(long, value_name = "TIME")]
+        at: String,
+    },
+    /// Reject a draft: it is not posted.
+    Reject {
+        id: i64,
+        /// Why, for the other moderators.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Edit the text of a draft's posts in $VISUAL or $EDITOR.
+    Edit { id: i64 },
+    /// Read the blog post again, and compose the draft afresh if the post changed.
+    Reextract { id: i64 },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StateChoice {
+    Pending,
+    Approved,
+    Scheduled,
+    Rejected,
+    Posted,
+    Failed,
+}
+
+impl StateChoice {
+    fn state(self) -> DraftState {
+        match self {
+            StateChoice::Pending => DraftState::Pending,
+            StateChoice::Approved => DraftState::Approved,
+            StateChoice::Scheduled => DraftState::Scheduled,
+            StateChoice::Rejected => DraftState::Rejected,
+            StateChoice::Posted => DraftState::Posted,
+            StateChoice::Failed => DraftState::Failed,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -247,7 +351,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             accounts,
             dry_run,
             again,
-        } => announce(&config, &location, &accounts, dry_run, again).await?,
+            now,
+        } => announce(&config, &location, &accounts, dry_run, again, now).await?,
+        Command::Watch { once, backfill } => watch(config, once, backfill).await?,
+        Command::Queue(args) => queue_command(config, args).await?,
+        Command::Run { backfill } => run_daemon(config, Some(backfill)).await?,
+        Command::Serve => run_daemon(config, None).await?,
         Command::Accounts(AccountsCommand::Check) => accounts_check(&config).await?,
         Command::Accounts(AccountsCommand::Login { name }) => {
             accounts_login(&config, &name).await?
@@ -359,6 +468,7 @@ async fn announce(
     names: &[String],
     dry_run: bool,
     again: bool,
+    now: bool,
 ) -> Result<(), Failure> {
     let accounts = select_accounts(config, names)?;
     let announcement = load_announcement(config, location).await?;
@@ -411,11 +521,6 @@ async fn announce(
     }
 
     let store = open_store(config)?;
-    let publisher = Publisher {
-        store: &store,
-        fetcher: &fetcher,
-        settings: &settings,
-    };
     if !again {
         if let Some(recorded) = store
             .announcement(&announcement.url)
@@ -456,11 +561,106 @@ async fn announce(
     let recorded = store
         .record_announcement(&announcement, again)
         .map_err(anyhow::Error::from)?;
-    let reports = publisher
-        .announce(&recorded, targets(config, &accounts, false), &composer)
+    let app = App::new(config.clone(), Arc::new(store)).map_err(anyhow::Error::from)?;
+    let actor = actor_name(None);
+    let drafted = app
+        .draft(
+            &recorded,
+            &accounts,
+            Drafting {
+                origin: "announce",
+                actor: &actor,
+                approve: now,
+            },
+        )
         .await;
     let mut failed = 0;
-    for report in &reports {
+    let mut reports = Vec::new();
+    for drafted in drafted {
+        let account = drafted.account;
+        let draft = match drafted.result {
+            Ok((draft, _)) => draft,
+            Err(error) => {
+                failed += 1;
+                eprintln!("papercast: {error}");
+                continue;
+            }
+        };
+        let id = draft.id;
+        let waits = match draft.state {
+            DraftState::Pending if !now => Some(format!(
+                "draft {id} waits for review (`papercast queue show {id}`;                  `papercast queue approve {id}` posts it)"
+            )),
+            DraftState::Rejected if !now => Some(format!(
+                "draft {id} was rejected{}{}; `papercast queue approve {id}` posts it anyway",
+                draft
+                    .decided_by
+                    .as_deref()
+                    .map(|who| format!(" by {who}"))
+                    .unwrap_or_default(),
+                draft
+                    .reason
+                    .as_deref()
+                    .map(|why| format!(" ({why})"))
+                    .unwrap_or_default()
+            )),
+            DraftState::Scheduled if !now => Some(format!(
+                "draft {id} is scheduled for {}; `papercast run` posts it then",
+                time_text(draft.scheduled_at)
+            )),
+            _ => None,
+        };
+        if let Some(waits) = waits {
+            println!("{account}: {waits}");
+            continue;
+        }
+        let needs_approval = match draft.state {
+            DraftState::Approved => false,
+            DraftState::Posted => false,
+            // Pending/rejected/scheduled with --now, or a failed one: announcing it again
+            // is a (re)approval.
+            _ => true,
+        };
+        if needs_approval {
+            if let Err(error) =
+                queue::approve(app.store.as_ref(), id, &actor, None, chrono::Utc::now())
+            {
+                failed += 1;
+                eprintln!("papercast: {error}");
+                continue;
+            }
+        }
+        match app.post_draft(id, &actor).await {
+            Ok(Posting::Ran(report)) => reports.push(report),
+            Ok(Posting::Busy { owner }) => {
+                println!("{account}: draft {id} is being posted by another papercast ({owner})")
+            }
+            Ok(Posting::Interrupted { sent, posts }) => {
+                failed += 1;
+                eprintln!(
+                    "papercast: account `{account}`: stopped with {sent} of {posts} posts sent"
+                );
+            }
+            Err(error) => {
+                failed += 1;
+                eprintln!("papercast: {error}");
+            }
+        }
+    }
+    failed += print_reports(&reports);
+    if failed > 0 {
+        return Err(Failure {
+            code: EXIT_ACCOUNT_FAILED,
+            error: anyhow::anyhow!("{failed} of {} account(s) failed", accounts.len()),
+        });
+    }
+    Ok(())
+}
+
+/// Prints what the publisher did on each account; returns how many failed.
+fn print_reports(reports: &[papercast::publish::AccountReport]) -> usize {
+    let mut failed = 0;
+    for report in reports {
         match &report.outcome {
             Outcome::Posted { link, posts, sent } => println!(
                 "{}: {} ({})",
@@ -490,13 +690,445 @@ async fn announce(
             }
         }
     }
+    failed
+}
+
+/// Who runs this command, for the audit log: `--as NAME`, else `$USER`.
+fn actor_name(given: Option<&str>) -> String {
+    given
+        .map(str::to_owned)
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("USERNAME").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "cli".into())
+}
+
+fn time_text(time: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    time.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The wired-up pipeline on the configured store.
+fn open_app(config: Config) -> Result<Arc<App>, Failure> {
+    let store = open_store(&config)?;
+    let app = App::new(config, Arc::new(store)).map_err(|e| match e {
+        papercast::app::AppError::Templates(_) => Failure::config(e),
+        other => Failure::from(anyhow::Error::from(other)),
+    })?;
+    Ok(Arc::new(app))
+}
+
+fn warn_about_setup(config: &Config, web: bool) {
+    if config.accounts.is_empty() {
+        tracing::warn!(
+            "no accounts are configured: new posts are recorded, but no drafts are made \
+             and nothing is posted; add an [[accounts]] table (see `papercast config \
+             defaults`)"
+        );
+    }
+    if web && config.moderators.is_empty() {
+        tracing::warn!(
+            "no moderators are configured: nobody can log in to the web page; add a \
+             [[moderators]] table (`papercast moderators hash-password` makes its hash)"
+        );
+    }
+}
+
+async fn watch(config: Config, once: bool, backfill: usize) -> Result<(), Failure> {
+    if config.sources.is_empty() {
+        return Err(Failure::config(anyhow::anyhow!(
+            "no feeds to watch: add a [[sources]] table to your config file (see \
+             `papercast config defaults`)"
+        )));
+    }
+    warn_about_setup(&config, false);
+    let app = open_app(config)?;
+    if !once {
+        let signal = daemon::stop_signal();
+        let tasks = daemon::Tasks {
+            watch: Some(backfill),
+            publish: true,
+            web: None,
+        };
+        return daemon::run(app, tasks, stopped_by(signal))
+            .await
+            .map_err(|e| anyhow::Error::from(e).into());
+    }
+    let mut failed = 0;
+    for source in &app.config.sources {
+        let report = app
+            .poll_source(source, backfill)
+            .await
+            .map_err(anyhow::Error::from)?;
+        failed += print_source_report(&report);
+    }
+    for (id, result) in app.publish_due(papercast::app::watcher::ACTOR).await {
+        match result {
+            Ok(Posting::Ran(report)) => failed += print_reports(&[report]),
+            Ok(Posting::Busy { owner }) => {
+                println!("draft {id}: being posted by another papercast ({owner})")
+            }
+            Ok(Posting::Interrupted { .. }) => {}
+            Err(error) => {
+                failed += 1;
+                eprintln!("papercast: {error}");
+            }
+        }
+    }
     if failed > 0 {
-        return Err(Failure {
-            code: EXIT_ACCOUNT_FAILED,
-            error: anyhow::anyhow!("{failed} of {} account(s) failed", reports.len()),
-        });
+        return Err(anyhow::anyhow!(
+            "{failed} problem(s); see above. Failed feeds and pages are tried again at the \
+             next poll"
+        )
+        .into());
     }
     Ok(())
+}
+
+/// Prints one source's poll; returns how many problems it had.
+fn print_source_report(report: &papercast::app::watcher::SourceReport) -> usize {
+    use papercast::app::watcher::PollOutcome;
+    use papercast::store::EntryOutcome;
+    let name = &report.source;
+    let mut problems = 0;
+    match &report.poll {
+        PollOutcome::NotModified => println!("{name}: unchanged (304 Not Modified)"),
+        PollOutcome::Fetched {
+            entries,
+            first_run: true,
+            recorded,
+        } => println!(
+            "{name}: first poll: {entries} entries, {recorded} recorded as seen, {} announced",
+            report.entries.len()
+        ),
+        PollOutcome::Fetched { entries, .. } => {
+            println!("{name}: {entries} entries, {} new", report.entries.len())
+        }
+        PollOutcome::Failed { error, failures } => {
+            problems += 1;
+            eprintln!(
+                "papercast: {name}: {error} (failure {failures} in a row; its last good \
+                 state is kept; next try at {})",
+                time_text(Some(report.next_poll_at))
+            );
+        }
+    }
+    for entry in &report.entries {
+        let drafts: Vec<String> = entry
+            .drafts
+            .iter()
+            .map(|(account, id, state)| format!("draft {id} for `{account}` ({state})"))
+            .collect();
+        match entry.outcome {
+            EntryOutcome::Drafted => {
+                println!("  {} <{}>: {}", entry.title, entry.url, drafts.join(", "))
+            }
+            EntryOutcome::NoAccounts => println!(
+                "  {} <{}>: no accounts are configured, so no draft was made",
+                entry.title, entry.url
+            ),
+            _ => {
+                problems += 1;
+                println!(
+                    "  {} <{}>: NOT DRAFTED: {}",
+                    entry.title,
+                    entry.url,
+                    entry.error.as_deref().unwrap_or("unknown error")
+                );
+            }
+        }
+    }
+    problems
+}
+
+/// A future that completes on SIGTERM/SIGINT, logging which.
+async fn stopped_by(
+    signal: impl std::future::Future<Output = Result<&'static str, daemon::DaemonError>>,
+) {
+    match signal.await {
+        Ok(name) => tracing::info!("{name} received"),
+        Err(error) => tracing::error!("{error}; stopping"),
+    }
+}
+
+/// `papercast run` (with `backfill`) or `papercast serve` (without).
+async fn run_daemon(config: Config, backfill: Option<usize>) -> Result<(), Failure> {
+    let listener = papercast::web::bind(&config.web.listen)
+        .await
+        .map_err(Failure::config)?;
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| config.web.listen.clone());
+    let secrets = papercast::web::WebSecrets::from_env(&config.web);
+    if backfill.is_some() && config.sources.is_empty() {
+        tracing::warn!("no [[sources]] are configured: no feed is watched");
+    }
+    warn_about_setup(&config, true);
+    let app = open_app(config)?;
+    println!("papercast: the moderators' page is at http://{address}/");
+    let signal = daemon::stop_signal();
+    let tasks = daemon::Tasks {
+        watch: backfill,
+        publish: backfill.is_some(),
+        web: Some((listener, secrets)),
+    };
+    daemon::run(app, tasks, stopped_by(signal))
+        .await
+        .map_err(|e| anyhow::Error::from(e).into())
+}
+
+async fn queue_command(config: Config, args: QueueArgs) -> Result<(), Failure> {
+    let actor = actor_name(args.actor.as_deref());
+    let app = open_app(config)?;
+    let store = app.store.as_ref();
+    let now = chrono::Utc::now;
+    let queue_error = |e: queue::QueueError| Failure::from(anyhow::Error::from(e));
+    match args.command {
+        QueueCommand::List { state, format } => {
+            let mut drafts = queue::list(store).map_err(queue_error)?;
+            if let Some(state) = state {
+                drafts.retain(|d| d.state == state.state());
+            }
+            match format {
+                Format::Json => print_json(&drafts)?,
+                Format::Text => print!("{}", render_queue(&drafts)),
+            }
+        }
+        QueueCommand::Show { id, format } => {
+            let detail = queue::show(store, id).map_err(queue_error)?;
+            match format {
+                Format::Json => print_json(&detail)?,
+                Format::Text => print!("{}", render_draft(&detail)),
+            }
+        }
+        QueueCommand::Approve { id, at: Some(at) } | QueueCommand::Schedule { id, at } => {
+            let at = queue::state::parse_time(&at, now()).map_err(|e| anyhow::anyhow!(e))?;
+            let draft = queue::approve(store, id, &actor, Some(at), now()).map_err(queue_error)?;
+            println!(
+                "draft {id}: scheduled for {}; `papercast run` posts it then",
+                time_text(draft.scheduled_at)
+            );
+        }
+        QueueCommand::Approve { id, at: None } => {
+            let draft = queue::approve(store, id, &actor, None, now()).map_err(queue_error)?;
+            println!("draft {id}: approved; posting it to `{}`", draft.account);
+            match app
+                .post_draft(id, &actor)
+                .await
+                .map_err(anyhow::Error::from)?
+            {
+                Posting::Ran(report) => {
+                    if print_reports(&[report]) > 0 {
+                        return Err(Failure {
+                            code: EXIT_ACCOUNT_FAILED,
+                            error: anyhow::anyhow!(
+                                "draft {id} failed; `papercast queue approve {id}` tries again"
+                            ),
+                        });
+                    }
+                }
+                Posting::Busy { owner } => {
+                    println!("draft {id}: another papercast ({owner}) is posting it now")
+                }
+                Posting::Interrupted { sent, posts } => println!(
+                    "draft {id}: stopped with {sent} of {posts} posts sent; the rest follows"
+                ),
+            }
+        }
+        QueueCommand::Reject { id, reason } => {
+            let draft =
+                queue::reject(store, id, &actor, reason.as_deref(), now()).map_err(queue_error)?;
+            println!(
+                "draft {id}: rejected{}; nothing is posted",
+                draft
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            );
+        }
+        QueueCommand::Edit { id } => edit_draft(store, id, &actor)?,
+        QueueCommand::Reextract { id } => {
+            let draft = queue::show(store, id).map_err(queue_error)?;
+            let fresh = app
+                .read_post(&draft.summary.post_url)
+                .await
+                .map_err(anyhow::Error::from)?;
+            let result = queue::reextract(
+                store,
+                id,
+                &actor,
+                &fresh,
+                &app.templates,
+                &app.compose_options(),
+                now(),
+            )
+            .map_err(queue_error)?;
+            match result {
+                queue::Reextracted::Unchanged => {
+                    println!("draft {id}: the post is unchanged; the draft is left as it is")
+                }
+                queue::Reextracted::Changed(detail) => println!(
+                    "draft {id}: the post changed; the thread was composed again ({} posts)",
+                    detail.posts.len()
+                ),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens the draft's posts in the user's editor and applies the result.
+fn edit_draft(store: &dyn Store, id: i64, actor: &str) -> Result<(), Failure> {
+    let detail = queue::show(store, id).map_err(anyhow::Error::from)?;
+    // An edit that changes nothing says whether an edit is allowed, before the editor.
+    queue::edit(store, id, actor, &[], chrono::Utc::now()).map_err(anyhow::Error::from)?;
+    let path =
+        std::env::temp_dir().join(format!("papercast-draft-{id}-{}.txt", std::process::id()));
+    std::fs::write(&path, queue::edit_document(&detail))
+        .with_context(|| format!("writing {}", path.display()))?;
+    let editor = std::env::var("VISUAL")
+        .ok()
+        .or_else(|| std::env::var("EDITOR").ok())
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| "vi".into());
+    // Through the shell, so that an editor with arguments ("code --wait") works.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("papercast")
+        .arg(&path)
+        .status()
+        .with_context(|| format!("starting the editor `{editor}` (set $EDITOR)"))?;
+    if !status.success() {
+        return Err(anyhow::anyhow!(
+            "the editor `{editor}` failed ({status}); nothing was changed (your text is in {})",
+            path.display()
+        )
+        .into());
+    }
+    let document = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {} back", path.display()))?;
+    match queue::edit_from_document(store, id, actor, &document, chrono::Utc::now()) {
+        Ok(queue::Edited::Unchanged) => {
+            let _ = std::fs::remove_file(&path);
+            println!("draft {id}: no post changed");
+        }
+        Ok(queue::Edited::Changed { posts, detail }) => {
+            let _ = std::fs::remove_file(&path);
+            for index in &posts {
+                let post = &detail.posts[*index];
+                println!(
+                    "draft {id}: post {}/{} changed ({}/{})",
+                    index + 1,
+                    detail.posts.len(),
+                    post.length,
+                    post.limit
+                );
+            }
+        }
+        Err(error) => {
+            return Err(anyhow::anyhow!(
+                "{error}\nnothing was changed; your text is kept in {}",
+                path.display()
+            )
+            .into())
+        }
+    }
+    Ok(())
+}
+
+fn render_queue(drafts: &[queue::DraftSummary]) -> String {
+    if drafts.is_empty() {
+        return "no drafts\n".into();
+    }
+    let mut out = format!(
+        "{:>4}  {:<9}  {:<16}  {:>5}  {:<20}  {}\n",
+        "ID", "STATE", "ACCOUNT", "POSTS", "SCHEDULED", "POST"
+    );
+    for d in drafts {
+        let posts = if d.sent > 0 && d.sent < d.posts {
+            format!("{}/{}", d.sent, d.posts)
+        } else {
+            d.posts.to_string()
+        };
+        out.push_str(&format!(
+            "{:>4}  {:<9}  {:<16}  {:>5}  {:<20}  {} <{}>\n",
+            d.id,
+            d.state.as_str(),
+            d.account,
+            posts,
+            if d.scheduled_at.is_some() {
+                time_text(d.scheduled_at)
+            } else {
+                "-".into()
+            },
+            d.post_title,
+            d.post_url
+        ));
+    }
+    out
+}
+
+fn render_draft(detail: &queue::DraftDetail) -> String {
+    let s = &detail.summary;
+    let mut out = format!(
+        "draft {}: {} — account `{}` ({}), {} posts, up to {} characters each\n{} <{}>\n",
+        s.id, s.state, s.account, s.platform, s.posts, detail.rules.max, s.post_title, s.post_url
+    );
+    if let Some(at) = s.scheduled_at {
+        out.push_str(&format!("scheduled for {}\n", time_text(Some(at))));
+    }
+    if let Some(reason) = &s.reason {
+        out.push_str(&format!("rejected: {reason}\n"));
+    }
+    if let Some(error) = &s.last_error {
+        out.push_str(&format!("last error: {error}\n"));
+    }
+    if let Some(link) = &s.link {
+        out.push_str(&format!("on the server: {link}\n"));
+    }
+    let allowed: Vec<&str> = detail.allowed.iter().map(|a| a.as_str()).collect();
+    out.push_str(&format!(
+        "can be: {}\n",
+        if allowed.is_empty() {
+            "nothing (as it stands)".to_owned()
+        } else {
+            allowed.join(", ")
+        }
+    ));
+    for post in &detail.posts {
+        out.push_str(&format!(
+            "\n-- {}/{} [{}/{}{}] {}\n{}\n",
+            post.index + 1,
+            detail.posts.len(),
+            post.length,
+            post.limit,
+            if post.fits { "" } else { " TOO LONG" },
+            post.state,
+            post.text
+        ));
+        for image in &post.images {
+            out.push_str(&format!("   [image: {} | alt: {}]\n", image.url, image.alt));
+        }
+    }
+    out.push_str("\nhistory:\n");
+    for entry in &detail.audit {
+        out.push_str(&format!(
+            "  {}  {}: {}{}\n",
+            entry.at.format("%Y-%m-%d %H:%M:%S UTC"),
+            entry.actor,
+            entry.action,
+            if entry.details.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", entry.details)
+            }
+        ));
+    }
+    out
 }
 
 fn open_store(config: &Config) -> Result<SqliteStore, Failure> {

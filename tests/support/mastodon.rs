@@ -276,11 +276,17 @@ pub fn squash(text: &str) -> String {
     text.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
-/// One `[[accounts]]` table for a mock account whose token is in `token_env`.
+/// One `[[accounts]]` table for a mock account whose token is in `token_env`, posting
+/// without review (as `announce` did before review existed).
 pub fn account_toml(name: &str, server: &str, token_env: &str) -> String {
+    account_toml_review(name, server, token_env, "none")
+}
+
+/// One `[[accounts]]` table with the given `review` policy (`required` or `none`).
+pub fn account_toml_review(name: &str, server: &str, token_env: &str, review: &str) -> String {
     format!(
         "[[accounts]]\nname = \"{name}\"\nplatform = \"mastodon\"\nserver = \"{server}\"\n\
-         token_env = \"{token_env}\"\nlanguage = \"en\"\n"
+         token_env = \"{token_env}\"\nlanguage = \"en\"\nreview = \"{review}\"\n"
     )
 }
 
