@@ -105,7 +105,8 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = 0)]
         backfill: usize,
     },
-    /// Serve the moderators' page (and the publish hook) only.
+    /// Serve the moderators' page and post the drafts they approve or schedule; no
+    /// feed is watched (the publish hook then does nothing).
     Serve,
     /// Check or set up the accounts threads are posted to.
     #[command(subcommand)]
@@ -871,7 +872,8 @@ async fn run_daemon(config: Config, backfill: Option<usize>) -> Result<(), Failu
     let signal = daemon::stop_signal();
     let tasks = daemon::Tasks {
         watch: backfill,
-        publish: backfill.is_some(),
+        // What moderators approve on the page is posted by this process too.
+        publish: true,
         web: Some((listener, secrets)),
     };
     daemon::run(app, tasks, stopped_by(signal))

@@ -63,11 +63,10 @@ pub async fn run(
     });
     let mut server: Option<JoinHandle<std::io::Result<()>>> = None;
     if let Some((listener, secrets)) = tasks.web {
-        let state = Arc::new(WebState::new(
-            &app.config,
-            secrets,
-            Arc::clone(&app.poll_now),
-        )?);
+        let state = Arc::new(
+            WebState::new(&app.config, secrets, Arc::clone(&app.poll_now))?
+                .with_app(Arc::clone(&app)),
+        );
         let stopped = {
             let app = Arc::clone(&app);
             async move { app.stopped().await }

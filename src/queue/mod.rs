@@ -19,7 +19,7 @@ use crate::store::{
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-pub use state::{Action, DraftState, Situation};
+pub use state::{parse_time, Action, DraftState, Situation};
 use thiserror::Error;
 
 #[derive(Debug, Error)]

@@ -4,6 +4,7 @@
 //! `SameSite=Strict` cookies, a CSRF token in every form, and loopback by default.
 
 pub mod auth;
+mod queue;
 
 use crate::config::{Config, ModeratorConfig};
 use auth::Sessions;
@@ -38,6 +39,8 @@ pub struct WebState {
     /// Wakes the feed watcher (the publish hook).
     pub poll_now: Arc<Notify>,
     pages: minijinja::Environment<'static>,
+    /// The pipeline, for the review queue (see [`WebState::with_app`]).
+    app: Option<Arc<crate::app::App>>,
 }
 
 /// The secrets the web server needs, read from the environment variables that the
@@ -85,7 +88,15 @@ impl WebState {
             hook_secret: secrets.hook.map(String::into_bytes),
             poll_now,
             pages: pages()?,
+            app: None,
         })
+    }
+
+    /// Serves the review queue of `app`; without it, the queue pages answer that they
+    /// are unavailable.
+    pub fn with_app(mut self, app: Arc<crate::app::App>) -> Self {
+        self.app = Some(app);
+        self
     }
 
     fn render(&self, name: &str, context: minijinja::Value) -> Response {
@@ -122,6 +133,8 @@ fn pages() -> Result<minijinja::Environment<'static>, WebError> {
     for (name, source) in [
         ("base.html", include_str!("../../templates/web/base.html")),
         ("login.html", include_str!("../../templates/web/login.html")),
+        ("queue.html", include_str!("../../templates/web/queue.html")),
+        ("draft.html", include_str!("../../templates/web/draft.html")),
     ] {
         env.add_template(name, source)
             .map_err(|e| WebError::Template {
@@ -135,7 +148,12 @@ fn pages() -> Result<minijinja::Environment<'static>, WebError> {
 /// The routes of the web server.
 pub fn router(state: Arc<WebState>) -> Router {
     Router::new()
-        .route("/", get(home))
+        .route("/", get(queue::list))
+        .route("/drafts/{id}", get(queue::show))
+        .route("/drafts/{id}/approve", post(queue::approve))
+        .route("/drafts/{id}/schedule", post(queue::schedule))
+        .route("/drafts/{id}/reject", post(queue::reject))
+        .route("/drafts/{id}/edit", post(queue::edit))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/hooks/publish", post(publish_hook))
@@ -172,17 +190,6 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value.to_owned())
-}
-
-async fn home(State(state): State<Arc<WebState>>, headers: HeaderMap) -> Response {
-    let Some((moderator, session)) = state.session(&headers) else {
-        return Redirect::to("/login").into_response();
-    };
-    let csrf = state.sessions.csrf_token(&session);
-    state.render(
-        "base.html",
-        minijinja::context! { moderator, csrf, flash => "Logged in. The queue appears here." },
-    )
 }
 
 async fn login_page(State(state): State<Arc<WebState>>) -> Response {

@@ -1,0 +1,257 @@
+//! The moderators' review queue on the web page: the list of drafts, one draft rendered
+//! as it will be posted (with counted lengths, images and alt text), and its actions.
+//!
+//! Every action goes through [`crate::queue`], the same operations as the CLI, with the
+//! logged-in moderator as the audited actor.
+
+use super::{require_session, WebState};
+use crate::app::App;
+use crate::queue::{self, QueueError};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// What a redirect after a successful action says (fixed texts: nothing from the URL
+/// reaches the page).
+fn done_text(done: &str) -> Option<&'static str> {
+    Some(match done {
+        "approved" => "Approved: the thread is being posted.",
+        "scheduled" => "Scheduled.",
+        "rejected" => "Rejected: it will not be posted.",
+        "edited" => "Saved.",
+        "unchanged" => "Nothing changed.",
+        _ => return None,
+    })
+}
+
+fn app(state: &WebState) -> Result<&Arc<App>, Box<Response>> {
+    state.app.as_ref().ok_or_else(|| {
+        Box::new(
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the review queue is not available in this server",
+            )
+                .into_response(),
+        )
+    })
+}
+
+pub(super) async fn list(State(state): State<Arc<WebState>>, headers: HeaderMap) -> Response {
+    let Some((moderator, session)) = state.session(&headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    let app = match app(&state) {
+        Ok(app) => app,
+        Err(response) => return *response,
+    };
+    match queue::list(app.store.as_ref()) {
+        Ok(mut drafts) => {
+            drafts.sort_by_key(|d| std::cmp::Reverse(d.id));
+            let csrf = state.sessions.csrf_token(&session);
+            state.render(
+                "queue.html",
+                minijinja::context! { moderator, csrf, drafts => minijinja::Value::from(minijinja::value::Serde(&drafts)) },
+            )
+        }
+        Err(error) => failure(error),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct Done {
+    done: Option<String>,
+}
+
+pub(super) async fn show(
+    State(state): State<Arc<WebState>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(done): Query<Done>,
+) -> Response {
+    let Some((moderator, session)) = state.session(&headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    let flash = done.done.as_deref().and_then(done_text);
+    render_draft(
+        &state,
+        &moderator,
+        &session,
+        id,
+        flash,
+        false,
+        StatusCode::OK,
+    )
+}
+
+fn render_draft(
+    state: &WebState,
+    moderator: &str,
+    session: &str,
+    id: i64,
+    flash: Option<&str>,
+    flash_error: bool,
+    status: StatusCode,
+) -> Response {
+    let app = match app(state) {
+        Ok(app) => app,
+        Err(response) => return *response,
+    };
+    let detail = match queue::show(app.store.as_ref(), id) {
+        Ok(detail) => detail,
+        Err(error) => return failure(error),
+    };
+    // Re-extracting needs the network and is left to `papercast queue reextract`.
+    let allowed: Vec<&str> = detail.allowed.iter().map(|a| a.as_str()).collect();
+    let csrf = state.sessions.csrf_token(session);
+    let page = state.render(
+        "draft.html",
+        minijinja::context! {
+            moderator, csrf, flash, flash_error, allowed,
+            d => minijinja::Value::from(minijinja::value::Serde(&detail.summary)),
+            posts => minijinja::Value::from(minijinja::value::Serde(&detail.posts)),
+            audit => minijinja::Value::from(minijinja::value::Serde(&detail.audit)),
+        },
+    );
+    (status, page).into_response()
+}
+
+fn failure(error: QueueError) -> Response {
+    let status = match error {
+        QueueError::NotFound(_) => StatusCode::NOT_FOUND,
+        QueueError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    (status, error.to_string()).into_response()
+}
+
+/// Runs a queue action for the logged-in moderator, then shows the draft: after a
+/// redirect when it worked, or at once with the error (e.g. the count of a post over
+/// the limit) when it did not.
+async fn act(
+    state: &WebState,
+    headers: &HeaderMap,
+    csrf: &str,
+    id: i64,
+    action: impl FnOnce(&App, &str) -> Result<&'static str, QueueError>,
+) -> Response {
+    let moderator = match require_session(state, headers, csrf) {
+        Ok(moderator) => moderator,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let app = match app(state) {
+        Ok(app) => app,
+        Err(response) => return *response,
+    };
+    match action(app, &moderator) {
+        Ok(done) => Redirect::to(&format!("/drafts/{id}?done={done}")).into_response(),
+        Err(QueueError::NotFound(id)) => failure(QueueError::NotFound(id)),
+        Err(error) => {
+            let session = state.session(headers).map(|(_, s)| s).unwrap_or_default();
+            let message = error.to_string();
+            render_draft(
+                state,
+                &moderator,
+                &session,
+                id,
+                Some(&message),
+                true,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    at: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub(super) async fn approve(
+    State(state): State<Arc<WebState>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    act(&state, &headers, &form.csrf, id, |app, moderator| {
+        queue::approve(app.store.as_ref(), id, moderator, None, Utc::now())?;
+        app.publish_now.notify_one();
+        Ok("approved")
+    })
+    .await
+}
+
+pub(super) async fn schedule(
+    State(state): State<Arc<WebState>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    act(&state, &headers, &form.csrf, id, |app, moderator| {
+        let now = Utc::now();
+        let at = queue::parse_time(&form.at, now).map_err(QueueError::BadTime)?;
+        queue::schedule(app.store.as_ref(), id, moderator, at, now)?;
+        app.publish_now.notify_one();
+        Ok("scheduled")
+    })
+    .await
+}
+
+pub(super) async fn reject(
+    State(state): State<Arc<WebState>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    act(&state, &headers, &form.csrf, id, |app, moderator| {
+        queue::reject(
+            app.store.as_ref(),
+            id,
+            moderator,
+            Some(&form.reason),
+            Utc::now(),
+        )?;
+        Ok("rejected")
+    })
+    .await
+}
+
+/// The edit form: `csrf` and one `post_<index>` field per post.
+pub(super) async fn edit(
+    State(state): State<Arc<WebState>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let csrf = fields
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    let texts: Vec<(usize, String)> = fields
+        .iter()
+        .filter_map(|(key, text)| {
+            let index = key.strip_prefix("post_")?.parse().ok()?;
+            // Browsers send CRLF line ends from a textarea.
+            Some((index, text.replace("\r\n", "\n")))
+        })
+        .collect();
+    act(
+        &state,
+        &headers,
+        csrf,
+        id,
+        |app, moderator| match queue::edit(app.store.as_ref(), id, moderator, &texts, Utc::now())? {
+            queue::Edited::Unchanged => Ok("unchanged"),
+            queue::Edited::Changed { .. } => Ok("edited"),
+        },
+    )
+    .await
+}
