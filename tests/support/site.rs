@@ -49,6 +49,9 @@ pub struct Control {
     pub hidden: HashSet<String>,
     /// Path → fault, applied to every request for that path.
     pub faults: HashMap<String, Fault>,
+    /// Path → `(from, to)` text replacements made in what that path serves: a real page
+    /// changed in one place, for cases the corpus lacks (e.g. a title with markup).
+    pub rewrites: HashMap<String, Vec<(String, String)>>,
     /// Requests seen, per path, and how many of them were answered 304.
     pub requests: HashMap<String, usize>,
     pub not_modified: HashMap<String, usize>,
@@ -130,12 +133,17 @@ fn respond(
         .next()
         .unwrap_or("/")
         .to_owned();
-    let (fault, hidden) = {
+    let (fault, hidden, replacements) = {
         let mut control = control
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         *control.requests.entry(path.clone()).or_default() += 1;
-        (control.faults.get(&path).cloned(), control.hidden.clone())
+        let replacements = control.rewrites.get(&path).cloned().unwrap_or_default();
+        (
+            control.faults.get(&path).cloned(),
+            control.hidden.clone(),
+            replacements,
+        )
     };
     match fault {
         Some(Fault::Status(code)) => return status(code),
@@ -158,6 +166,13 @@ fn respond(
             .is_some_and(|n| n.to_string_lossy().starts_with("feed_"))
     {
         bytes = hide_entries(&bytes, &hidden);
+    }
+    if !replacements.is_empty() {
+        let mut text = String::from_utf8_lossy(&bytes).into_owned();
+        for (from, to) in &replacements {
+            text = text.replace(from, to);
+        }
+        bytes = text.into_bytes();
     }
     if fault == Some(Fault::Truncate) {
         bytes.truncate(bytes.len() / 3);
