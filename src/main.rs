@@ -589,7 +589,8 @@ async fn announce(
         let id = draft.id;
         let waits = match draft.state {
             DraftState::Pending if !now => Some(format!(
-                "draft {id} waits for review (`papercast queue show {id}`;                  `papercast queue approve {id}` posts it)"
+                "draft {id} waits for review (`papercast queue show {id}`; \
+                 `papercast queue approve {id}` posts it)"
             )),
             DraftState::Rejected if !now => Some(format!(
                 "draft {id} was rejected{}{}; `papercast queue approve {id}` posts it anyway",
@@ -1049,10 +1050,10 @@ fn render_queue(drafts: &[queue::DraftSummary]) -> String {
         "ID", "STATE", "ACCOUNT", "POSTS", "SCHEDULED", "POST"
     );
     for d in drafts {
-        let posts = if d.sent > 0 && d.sent < d.posts {
-            format!("{}/{}", d.sent, d.posts)
+        let posts = if d.sent > 0 && d.sent < d.post_count {
+            format!("{}/{}", d.sent, d.post_count)
         } else {
-            d.posts.to_string()
+            d.post_count.to_string()
         };
         out.push_str(&format!(
             "{:>4}  {:<9}  {:<16}  {:>5}  {:<20}  {} <{}>\n",
@@ -1076,7 +1077,14 @@ fn render_draft(detail: &queue::DraftDetail) -> String {
     let s = &detail.summary;
     let mut out = format!(
         "draft {}: {} — account `{}` ({}), {} posts, up to {} characters each\n{} <{}>\n",
-        s.id, s.state, s.account, s.platform, s.posts, detail.rules.max, s.post_title, s.post_url
+        s.id,
+        s.state,
+        s.account,
+        s.platform,
+        s.post_count,
+        detail.rules.max,
+        s.post_title,
+        s.post_url
     );
     if let Some(at) = s.scheduled_at {
         out.push_str(&format!("scheduled for {}\n", time_text(Some(at))));

@@ -69,7 +69,7 @@ pub struct DraftSummary {
     /// When a scheduled draft is posted.
     pub scheduled_at: Option<DateTime<Utc>>,
     /// Posts in the thread, and how many are on the server (or may be).
-    pub posts: usize,
+    pub post_count: usize,
     pub sent: usize,
     /// `watch:<source>`, `announce` or `migrated`.
     pub origin: String,
@@ -153,7 +153,7 @@ fn summary(draft: &DraftRecord) -> DraftSummary {
         platform: draft.thread.platform.clone(),
         state: DraftState::of(draft.review, draft.thread.state),
         scheduled_at: draft.scheduled_at,
-        posts: draft.thread.posts.len(),
+        post_count: draft.thread.posts.len(),
         sent: started(draft),
         origin: draft.origin.clone(),
         decided_by: draft.decided_by.clone(),

@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod mastodon;
+pub mod rig;
 pub mod site;
 
 use std::path::PathBuf;
