@@ -77,8 +77,12 @@ impl MastodonMock {
                 .enable_all()
                 .build()
                 .expect("a runtime for the test client");
+            // No pooled connections: between two calls nothing drives this runtime, so
+            // a connection the server closed while idle would only be found dead when
+            // the next request fails on it.
             let http = reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
+                .pool_max_idle_per_host(0)
                 .build()
                 .expect("http client");
             let dir = tempfile::tempdir().expect("temp dir");
