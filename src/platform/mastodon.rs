@@ -465,8 +465,8 @@ impl Platform for Mastodon {
         let found = self.matches(&me, statuses, lookup);
         if found.len() > 1 {
             tracing::warn!(
-                account = %self.account,
-                "{} posts with the same text exist; keeping the oldest",
+                "account `{}`: {} posts with the same text exist; keeping the oldest",
+                self.account,
                 found.len()
             );
         }
