@@ -121,11 +121,23 @@ impl Mastodon {
         what: &str,
         future: impl Future<Output = Result<megalodon::response::Response<T>, MegalodonError>>,
     ) -> Result<T, PlatformError> {
-        match tokio::time::timeout(self.timeout, future).await {
+        let started = std::time::Instant::now();
+        let result = tokio::time::timeout(self.timeout, future).await;
+        self.log_time(what, started);
+        match result {
             Err(_) => Err(self.timeout_error(what)),
             Ok(Ok(response)) => Ok(response.json),
             Ok(Err(error)) => Err(self.megalodon_error(what, error)),
         }
+    }
+
+    /// How long the server took, at debug level: what a run spends waiting on it.
+    fn log_time(&self, what: &str, started: std::time::Instant) {
+        tracing::debug!(
+            server_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "account `{}`: {what}",
+            self.account
+        );
     }
 
     fn timeout_error(&self, what: &str) -> PlatformError {
@@ -253,7 +265,10 @@ impl Mastodon {
                 reason: e.to_string(),
             })
         };
-        match tokio::time::timeout(self.timeout, exchange).await {
+        let started = std::time::Instant::now();
+        let result = tokio::time::timeout(self.timeout, exchange).await;
+        self.log_time(what, started);
+        match result {
             Ok(result) => result,
             Err(_) => Err(self.timeout_error(what)),
         }
