@@ -770,3 +770,45 @@ fn killed_at_random_points_then_rerun_every_thread_is_complete_once() {
         "only {partial} of {runs} kills landed mid-thread: the test is not testing resumption"
     );
 }
+
+#[test]
+fn account_flags_choose_the_accounts_and_an_unknown_name_is_a_config_error() {
+    let site = SiteServer::start(Links::Loopback);
+    let mock = MastodonMock::start();
+    let url = site.url(&format!("/{SLUG}/"));
+    let chosen = mock.new_account("chosen");
+    let other = mock.new_account("other");
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_config(
+        dir.path(),
+        &[
+            account_toml("chosen", &mock.base, "PAPERCAST_TEST_CHOSEN"),
+            account_toml("other", &mock.base, "PAPERCAST_TEST_OTHER"),
+        ]
+        .concat(),
+    );
+    let env = [
+        ("PAPERCAST_TEST_CHOSEN", chosen.as_str()),
+        ("PAPERCAST_TEST_OTHER", other.as_str()),
+    ];
+    let out = support::papercast_env(dir.path(), &["announce", &url, "--account", "nobody"], &env);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`nobody`") && stderr.contains("chosen, other"),
+        "{stderr}"
+    );
+
+    let out = support::papercast_env(dir.path(), &["announce", &url, "--account", "chosen"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("chosen: "),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(mock.statuses(&chosen).len(), 6);
+    assert!(
+        mock.statuses(&other).is_empty(),
+        "the other account was not chosen"
+    );
+}
