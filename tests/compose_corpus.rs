@@ -2,124 +2,30 @@
 //! thread whose posts all fit and that carries every paper's facts; snapshots of a few
 //! rendered threads show the effect of a template change.
 //!
-//! Extraction is tested elsewhere: these tests build each `Announcement` from the
-//! corpus ground truth (`expected/<slug>.json`), with the two things it lacks taken
-//! from the real page: the text of each review's "The key idea" section and the URL of
-//! the figure whose alt text the ground truth names.
+//! Each `Announcement` comes from the real extractor on the corpus page (extraction
+//! itself is checked against the ground truth in `extract_corpus.rs`); the last test
+//! runs `papercast preview` over loopback HTTP as a user would.
 
 mod support;
 
 use papercast::compose::{compose, ComposeOptions, Post, PostRole, Templates, Thread};
+use papercast::extract::extract;
 use papercast::platform::{LengthRules, PlatformKind};
-use papercast::{Announcement, Figure, Paper};
-use scraper::{ElementRef, Html, Selector};
+use papercast::{Announcement, Figure};
+use support::site::{Links, SiteServer};
 
-fn text_of(element: ElementRef) -> String {
-    element
-        .text()
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The elements of a review: the siblings after its `<h2 id=anchor>` up to the next `<h2>`.
-fn section<'a>(page: &'a Html, anchor: &str) -> Vec<ElementRef<'a>> {
-    let selector = Selector::parse(&format!("h2[id=\"{anchor}\"]")).expect("selector");
-    let heading = page
-        .select(&selector)
-        .next()
-        .unwrap_or_else(|| panic!("no <h2 id={anchor}> on the page"));
-    heading
-        .next_siblings()
-        .filter_map(ElementRef::wrap)
-        .take_while(|e| e.value().name() != "h2")
-        .collect()
-}
-
-/// The paragraphs under the review's "The key idea" heading.
-fn key_idea(section: &[ElementRef]) -> String {
-    section
-        .iter()
-        .skip_while(|e| !(e.value().name() == "h3" && text_of(**e) == "The key idea"))
-        .skip(1)
-        .take_while(|e| !matches!(e.value().name(), "h2" | "h3"))
-        .filter(|e| e.value().name() == "p")
-        .map(|e| text_of(*e))
-        .filter(|t| !t.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The review's image whose alt text is `alt`, with its absolute URL.
-fn figure(section: &[ElementRef], alt: &str, page_url: &url::Url) -> Option<Figure> {
-    let img = Selector::parse("img").expect("selector");
-    section.iter().flat_map(|e| e.select(&img)).find_map(|img| {
-        let img_alt = img.attr("alt")?.split_whitespace().collect::<Vec<_>>();
-        if img_alt.join(" ") != alt {
-            return None;
-        }
-        let src = page_url.join(img.attr("src")?).ok()?;
-        Some(Figure {
-            url: src.to_string(),
-            alt: alt.to_owned(),
-        })
-    })
-}
-
+/// The real extractor's view of a corpus page, with its canonical URL as base.
 fn announcement(slug: &str) -> Announcement {
-    let expected = support::expected(slug);
     let path = support::corpus_dir()
         .join("site")
         .join(slug)
         .join("index.html");
     let html = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let page = Html::parse_document(&html);
-    let str_of = |v: &serde_json::Value, key: &str| v[key].as_str().unwrap_or_default().to_owned();
-    let page_url = url::Url::parse(&str_of(&expected, "url")).expect("ground-truth URL");
-    let papers = expected["papers"]
-        .as_array()
-        .expect("papers")
-        .iter()
-        .map(|p| {
-            let anchor = str_of(p, "anchor");
-            let section = section(&page, &anchor);
-            let figure = p["figure_alt"]
-                .as_str()
-                .and_then(|alt| figure(&section, alt, &page_url));
-            if p["figure_alt"].is_string() {
-                assert!(figure.is_some(), "{slug} {anchor}: figure not found");
-            }
-            Paper {
-                position: p["position"].as_u64().expect("position") as usize,
-                title: str_of(p, "title"),
-                authors: str_of(p, "authors"),
-                orgs: str_of(p, "orgs"),
-                link: str_of(p, "link"),
-                url: str_of(p, "url"),
-                intro_summary: p["intro_summary"].as_str().map(str::to_owned),
-                key_idea: key_idea(&section),
-                figure,
-                anchor,
-            }
-        })
-        .collect();
-    Announcement {
-        url: page_url.to_string(),
-        slug: str_of(&expected, "slug"),
-        title: str_of(&expected, "title"),
-        date: str_of(&expected, "date"),
-        tags: expected["tags"]
-            .as_array()
-            .map(|tags| {
-                tags.iter()
-                    .filter_map(|t| t.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        social_image: expected["social_image"].as_str().map(str::to_owned),
-        papers,
-    }
+    let url = support::expected(slug)["url"]
+        .as_str()
+        .expect("ground-truth URL")
+        .to_owned();
+    extract(&html, &url).unwrap_or_else(|e| panic!("{slug}: {e}"))
 }
 
 fn all_rules() -> Vec<LengthRules> {
@@ -287,4 +193,48 @@ fn snapshot_json_shape_of_a_thread() {
     )
     .expect("composes");
     insta::assert_json_snapshot!("2025-11-04-potm-x-json", thread);
+}
+
+#[test]
+fn preview_of_every_corpus_post_fits_every_platform() {
+    let site = SiteServer::start(Links::Keep);
+    let dir = tempfile::tempdir().expect("temp dir");
+    for slug in support::potm_slugs() {
+        let url = site.url(&format!("/{slug}/"));
+        let out = support::papercast(dir.path(), &["preview", &url, "--format", "json"]);
+        assert!(
+            out.status.success(),
+            "{slug}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let threads: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+        let threads = threads.as_array().expect("an array of threads");
+        assert_eq!(threads.len(), 3, "{slug}: one thread per platform");
+        let expected = support::expected(&slug);
+        for thread in threads {
+            let platform = thread["platform"].as_str().expect("platform");
+            let posts = thread["posts"].as_array().expect("posts");
+            let mut texts = Vec::new();
+            for post in posts {
+                let (length, limit) = (
+                    post["length"].as_u64().expect("length"),
+                    post["limit"].as_u64().expect("limit"),
+                );
+                assert!(
+                    length <= limit,
+                    "{slug} on {platform}: {length} > {limit}: {post}"
+                );
+                texts.push(post["text"].as_str().expect("text"));
+            }
+            for paper in expected["papers"].as_array().expect("papers") {
+                for key in ["title", "link"] {
+                    let fact = paper[key].as_str().expect("a string");
+                    assert!(
+                        texts.iter().any(|t| t.contains(fact)),
+                        "{slug} on {platform}: no post has the {key} `{fact}`"
+                    );
+                }
+            }
+        }
+    }
 }
