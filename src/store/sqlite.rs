@@ -12,9 +12,10 @@ use std::sync::{Mutex, MutexGuard};
 
 /// Migrations in order; version N is `MIGRATIONS[N - 1]`. Applied ones are recorded
 /// with their text, and a changed text is refused, so that they cannot drift.
-const MIGRATIONS: &[&str] = &[include_str!(
-    "migrations/0001_announcements_threads_posts.sql"
-)];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_announcements_threads_posts.sql"),
+    include_str!("migrations/0002_thread_revision.sql"),
+];
 
 pub struct SqliteStore {
     connection: Mutex<Connection>,
@@ -791,6 +792,42 @@ mod tests {
             error,
             StoreError::MigrationChanged { version: 1, .. }
         ));
+    }
+
+    #[test]
+    fn a_database_of_the_first_schema_is_brought_up_to_date() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("state.db");
+        {
+            // As papercast left it before migration 2 existed.
+            let connection = Connection::open(&path).expect("raw open");
+            connection
+                .execute_batch(
+                    "CREATE TABLE schema_migrations (
+                     version INTEGER PRIMARY KEY, sql TEXT NOT NULL, applied_at TEXT NOT NULL)",
+                )
+                .expect("table");
+            connection
+                .execute_batch(MIGRATIONS[0])
+                .expect("migration 1");
+            connection
+                .execute(
+                    "INSERT INTO schema_migrations VALUES (1, ?1, '2026-11-28T00:00:00Z')",
+                    [MIGRATIONS[0]],
+                )
+                .expect("record");
+        }
+        let store = SqliteStore::open(&path).expect("migrated");
+        let record = store
+            .record_announcement(&announcement(), false)
+            .expect("record");
+        let thread = store
+            .plan_thread(&record, "gc", "mastodon", &planned(2), "{}")
+            .expect("plan");
+        let replanned = store
+            .replan_rest(thread.id, 1, &planned(1))
+            .expect("replan");
+        assert_eq!(replanned.posts[1].key, "2025-10-07-potm.0/gc/1~1");
     }
 
     #[test]

@@ -25,8 +25,6 @@ CREATE TABLE threads (
     state           TEXT    NOT NULL,
     -- The composed thread as planned (JSON): every post's role, text and images.
     plan_json       TEXT    NOT NULL,
-    -- 0 as composed; +1 each time the unsent rest is refitted (after a 422 on length).
-    revision        INTEGER NOT NULL DEFAULT 0,
     last_error      TEXT,
     created_at      TEXT    NOT NULL,
     updated_at      TEXT    NOT NULL,
@@ -37,8 +35,7 @@ CREATE TABLE posts (
     id          INTEGER PRIMARY KEY,
     thread_id   INTEGER NOT NULL REFERENCES threads (id),
     idx         INTEGER NOT NULL,
-    -- Stable key `<announcement>/<account>/<index>` (`~<revision>` added for refitted
-    -- posts); the Idempotency-Key derives from it.
+    -- Stable key `<announcement>/<account>/<index>`; the Idempotency-Key derives from it.
     key         TEXT    NOT NULL UNIQUE,
     role_json   TEXT    NOT NULL,
     text        TEXT    NOT NULL,
