@@ -53,16 +53,17 @@ pub struct ClientSettings {
     pub lookup_limit: u32,
 }
 
-/// megalodon's name for a server kind.
-pub fn sns(platform: AccountPlatform) -> megalodon::SNS {
-    match platform {
+/// megalodon's name for a server kind (`None` for a network outside the family).
+pub fn sns(platform: AccountPlatform) -> Option<megalodon::SNS> {
+    Some(match platform {
         AccountPlatform::Mastodon => megalodon::SNS::Mastodon,
         AccountPlatform::Pleroma => megalodon::SNS::Pleroma,
         AccountPlatform::Gotosocial => megalodon::SNS::Gotosocial,
         AccountPlatform::Friendica => megalodon::SNS::Friendica,
         AccountPlatform::Firefish => megalodon::SNS::Firefish,
         AccountPlatform::Pixelfed => megalodon::SNS::Pixelfed,
-    }
+        AccountPlatform::Bluesky => return None,
+    })
 }
 
 impl Mastodon {
@@ -80,8 +81,14 @@ impl Mastodon {
                 account.name
             ))
         };
+        let sns = sns(account.platform).ok_or_else(|| {
+            setup_error(format!(
+                "{} is not a Mastodon-family server",
+                account.platform.as_str()
+            ))
+        })?;
         let client = megalodon::generator(
-            sns(account.platform),
+            sns,
             base_url.clone(),
             token.as_ref().map(|t| t.expose().to_owned()),
             Some(settings.user_agent.clone()),

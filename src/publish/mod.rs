@@ -209,10 +209,14 @@ impl Publisher<'_> {
                 Ok(platform) => platform.limits().await,
                 Err(error) => Err(PlatformError::Unsupported(error.to_string())),
             };
+            let kind = target
+                .platform
+                .as_ref()
+                .map_or(crate::platform::PlatformKind::Mastodon, |p| p.kind());
             let rules = limits
                 .as_ref()
                 .map_or_else(|_| ServerLimits::mastodon_defaults(), Clone::clone)
-                .length_rules();
+                .length_rules_for(kind);
             let recorded = announcement
                 .map(|a| self.store.thread(a.id, &target.account))
                 .transpose()
@@ -392,12 +396,17 @@ impl AccountRun<'_> {
         if let Some(thread) = existing {
             return Ok(thread);
         }
-        let rules = self.limits.length_rules();
+        let kind = self.platform.kind();
+        let rules = self.limits.length_rules_for(kind);
         let posts = planned_posts(self.account(), self.composer, &rules)?;
         let plan_json = serde_json::to_string(&posts).unwrap_or_default();
-        Ok(self
-            .store
-            .plan_thread(announcement, self.account(), "mastodon", &posts, &plan_json)?)
+        Ok(self.store.plan_thread(
+            announcement,
+            self.account(),
+            kind.as_str(),
+            &posts,
+            &plan_json,
+        )?)
     }
 
     /// Sends what is left of `thread`, in order, each reply to the post before it.
@@ -457,6 +466,7 @@ impl AccountRun<'_> {
         let account = self.account().to_owned();
         let parent_id = parent.map(|p| p.id.as_str());
         let mut check = unknown_fate;
+        let idempotency_key = format!("papercast/{}", post.key);
         let mut media_ids: Option<Vec<String>> = None;
         let mut failures = 0;
         let mut waits = 0;
@@ -472,6 +482,7 @@ impl AccountRun<'_> {
                     in_reply_to: parent_id,
                     not_before,
                     exclude: known,
+                    key: &idempotency_key,
                 };
                 let platform = self.platform;
                 let found = self
@@ -492,7 +503,6 @@ impl AccountRun<'_> {
             }
             let ids = media_ids.as_deref().unwrap_or_default();
             self.store.mark_sending(&post.key)?;
-            let idempotency_key = format!("papercast/{}", post.key);
             let result = self
                 .platform
                 .post(&NewPost {
@@ -623,8 +633,9 @@ impl AccountRun<'_> {
         let post = &thread.posts[index];
         let max = max.unwrap_or(self.limits.max_characters);
         let mut rules = LengthRules {
+            max,
             url_length: None,
-            ..LengthRules::mastodon(max, 0)
+            ..self.limits.length_rules_for(self.platform.kind())
         };
         rules.max = max.min(rules.count(&post.text) * 9 / 10);
         tracing::warn!(
