@@ -266,6 +266,22 @@ fn a_wrong_app_password_stops_the_account_naming_it_and_its_variable() {
     assert_thread(&pds, &bot.account, &preview(&url), "after the fix");
 }
 
+/// How many posts the state database records as sent with their fate unknown.
+fn sending(db: &std::path::Path) -> usize {
+    let Ok(connection) =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return 0;
+    };
+    connection
+        .query_row(
+            "SELECT COUNT(*) FROM posts WHERE state = 'sending'",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
+        .map_or(0, |n| n as usize)
+}
+
 /// papercast killed (SIGKILL) right after a post reaches the PDS, several times:
 /// the post it was sending is often recorded `sending`, its fate unknown. The next run
 /// finds it by its record key instead of posting it again.
@@ -277,6 +293,7 @@ fn killed_mid_thread_then_rerun_the_thread_is_complete_once() {
     let pds = Pds::start();
     let bot = Bot::new(&pds, "papercast-killed");
     let mut partial = 0;
+    let mut unknown = 0;
     for run in 0..3 {
         let before = pds.posts(&bot.account).len();
         let mut child = bot
@@ -302,7 +319,9 @@ fn killed_mid_thread_then_rerun_the_thread_is_complete_once() {
         if after > before && after < expected.len() {
             partial += 1;
         }
+        unknown += sending(&bot.dir.path().join("state.db"));
     }
+    eprintln!("kill test: {partial} of 3 kills mid-thread, {unknown} posts left `sending`");
     assert!(
         partial > 0,
         "no kill landed mid-thread: nothing was resumed"
@@ -315,4 +334,99 @@ fn killed_mid_thread_then_rerun_the_thread_is_complete_once() {
         pds.log()
     );
     assert_thread(&pds, &bot.account, &expected, "after kills");
+}
+
+/// Forgets that the last post of the thread was sent, as a crash between the PDS's
+/// commit and papercast's record of it leaves it: `state` is `sending` (fate unknown,
+/// looked up first) or `pending` (sent straight away).
+fn forget_last_post(db: &std::path::Path, state: &str) {
+    let connection = rusqlite::Connection::open(db).expect("opening the state database");
+    let changed = connection
+        .execute(
+            "UPDATE posts SET state = ?1, remote_id = NULL, remote_url = NULL, sent_at = NULL \
+             WHERE idx = (SELECT MAX(idx) FROM posts)",
+            [state],
+        )
+        .expect("updating the last post");
+    assert_eq!(changed, 1);
+    connection
+        .execute("UPDATE threads SET state = 'posting'", [])
+        .expect("updating the thread");
+    connection
+        .execute("UPDATE announcements SET announced_at = NULL", [])
+        .expect("updating the announcement");
+}
+
+/// A post the PDS committed but papercast did not record is found under its record key
+/// (looked up when its fate is unknown; or when the create is refused because the key
+/// is taken); a post that is really gone is posted again under the same key.
+#[test]
+fn a_post_on_the_pds_but_not_recorded_sent_is_found_not_duplicated() {
+    let site = SiteServer::start(Links::Loopback);
+    let url = site.url(&format!("/{SLUG}/"));
+    let expected = preview(&url);
+    let pds = Pds::start();
+    let bot = Bot::new(&pds, "papercast-lost");
+    let db = bot.dir.path().join("state.db");
+    let out = bot.run(&["announce", &url]);
+    assert!(out.status.success(), "announce: {}", text(&out.stderr));
+    let last_uri = |pds: &Pds| {
+        let records = pds.posts(&bot.account);
+        let uris: HashSet<String> = records
+            .iter()
+            .filter_map(|r| r["value"]["reply"]["parent"]["uri"].as_str())
+            .map(str::to_owned)
+            .collect();
+        records
+            .iter()
+            .filter_map(|r| r["uri"].as_str())
+            .find(|uri| !uris.contains(*uri))
+            .expect("a last post")
+            .to_owned()
+    };
+    let last = last_uri(&pds);
+
+    for state in ["sending", "pending"] {
+        forget_last_post(&db, state);
+        let out = bot.run(&["announce", &url]);
+        let stderr = text(&out.stderr);
+        assert!(out.status.success(), "{state}: {stderr}");
+        assert!(
+            stderr.contains("exists already") || stderr.contains("on the server already"),
+            "{state}: {stderr}"
+        );
+        // Found before sending (`sending`): nothing counts as sent in this run. A
+        // `pending` post is refused (its key is taken) and found in the same call of
+        // `post`, so it counts as sent.
+        if state == "sending" {
+            assert!(
+                text(&out.stdout).contains("posted the 0 missing"),
+                "{state}: {}",
+                text(&out.stdout)
+            );
+        }
+        assert_thread(&pds, &bot.account, &expected, state);
+        assert_eq!(
+            last_uri(&pds),
+            last,
+            "{state}: the last post is the same record"
+        );
+    }
+
+    // Gone from the PDS (deleted): posted again, once, under the same record key.
+    pds.delete(&bot.account, &last);
+    forget_last_post(&db, "sending");
+    let out = bot.run(&["announce", &url]);
+    assert!(out.status.success(), "deleted: {}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("posted the 1 missing"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_thread(&pds, &bot.account, &expected, "deleted");
+    assert_eq!(
+        last_uri(&pds),
+        last,
+        "the post is back under its record key"
+    );
 }

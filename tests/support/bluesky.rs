@@ -257,6 +257,18 @@ impl Pds {
         )
     }
 
+    /// Deletes a post of the account's by its `at://` URI.
+    pub fn delete(&self, account: &Account, uri: &str) {
+        let rkey = uri.rsplit('/').next().expect("rkey");
+        self.ok(
+            reqwest::Method::POST,
+            "com.atproto.repo.deleteRecord",
+            Some(&account.access),
+            Some(json!({"repo": account.did, "collection": "app.bsky.feed.post", "rkey": rkey})),
+            &[],
+        );
+    }
+
     /// Whether a blob is stored for the account.
     pub fn has_blob(&self, account: &Account, cid: &str) -> bool {
         let (status, _) = self.call(
