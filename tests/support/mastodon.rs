@@ -77,9 +77,8 @@ impl MastodonMock {
                 .enable_all()
                 .build()
                 .expect("a runtime for the test client");
-            // No pooled connections: between two calls nothing drives this runtime, so
-            // a connection the server closed while idle would only be found dead when
-            // the next request fails on it.
+            // No idle connections: this runtime only runs inside `block_on`, so it never
+            // notices the server closing one, and would reuse it dead.
             let http = reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
                 .pool_max_idle_per_host(0)
