@@ -641,7 +641,7 @@ async fn announce(
         };
         if needs_approval {
             if let Err(error) =
-                queue::approve(app.store.as_ref(), id, &actor, None, chrono::Utc::now())
+                queue::approve(app.store.as_ref(), &queue::Request::new(id, &actor), None)
             {
                 failed += 1;
                 eprintln!("papercast: {error}");
@@ -923,14 +923,16 @@ async fn queue_command(config: Config, args: QueueArgs) -> Result<(), Failure> {
         }
         QueueCommand::Approve { id, at: Some(at) } | QueueCommand::Schedule { id, at } => {
             let at = queue::state::parse_time(&at, now()).map_err(|e| anyhow::anyhow!(e))?;
-            let draft = queue::approve(store, id, &actor, Some(at), now()).map_err(queue_error)?;
+            let draft = queue::approve(store, &queue::Request::new(id, &actor), Some(at))
+                .map_err(queue_error)?;
             println!(
                 "draft {id}: scheduled for {}; `papercast run` posts it then",
                 time_text(draft.scheduled_at)
             );
         }
         QueueCommand::Approve { id, at: None } => {
-            let draft = queue::approve(store, id, &actor, None, now()).map_err(queue_error)?;
+            let draft = queue::approve(store, &queue::Request::new(id, &actor), None)
+                .map_err(queue_error)?;
             println!("draft {id}: approved; posting it to `{}`", draft.account);
             match app
                 .post_draft(id, &actor)
@@ -956,8 +958,8 @@ async fn queue_command(config: Config, args: QueueArgs) -> Result<(), Failure> {
             }
         }
         QueueCommand::Reject { id, reason } => {
-            let draft =
-                queue::reject(store, id, &actor, reason.as_deref(), now()).map_err(queue_error)?;
+            let draft = queue::reject(store, &queue::Request::new(id, &actor), reason.as_deref())
+                .map_err(queue_error)?;
             println!(
                 "draft {id}: rejected{}; nothing is posted",
                 draft
@@ -976,12 +978,10 @@ async fn queue_command(config: Config, args: QueueArgs) -> Result<(), Failure> {
                 .map_err(anyhow::Error::from)?;
             let result = queue::reextract(
                 store,
-                id,
-                &actor,
+                &queue::Request::new(id, &actor),
                 &fresh,
                 &app.templates,
                 &app.compose_options(),
-                now(),
             )
             .map_err(queue_error)?;
             match result {
@@ -1002,7 +1002,7 @@ async fn queue_command(config: Config, args: QueueArgs) -> Result<(), Failure> {
 fn edit_draft(store: &dyn Store, id: i64, actor: &str) -> Result<(), Failure> {
     let detail = queue::show(store, id).map_err(anyhow::Error::from)?;
     // An edit that changes nothing says whether an edit is allowed, before the editor.
-    queue::edit(store, id, actor, &[], chrono::Utc::now()).map_err(anyhow::Error::from)?;
+    queue::edit(store, &queue::Request::new(id, actor), &[]).map_err(anyhow::Error::from)?;
     let path =
         std::env::temp_dir().join(format!("papercast-draft-{id}-{}.txt", std::process::id()));
     std::fs::write(&path, queue::edit_document(&detail))
@@ -1029,7 +1029,9 @@ fn edit_draft(store: &dyn Store, id: i64, actor: &str) -> Result<(), Failure> {
     }
     let document = std::fs::read_to_string(&path)
         .with_context(|| format!("reading {} back", path.display()))?;
-    match queue::edit_from_document(store, id, actor, &document, chrono::Utc::now()) {
+    // Refused if someone else changed the draft while it was in the editor.
+    let request = queue::Request::new(id, actor).seen(detail.summary.version);
+    match queue::edit_from_document(store, &request, &document) {
         Ok(queue::Edited::Unchanged) => {
             let _ = std::fs::remove_file(&path);
             println!("draft {id}: no post changed");
