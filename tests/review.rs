@@ -311,3 +311,28 @@ fn a_scheduled_draft_is_posted_at_its_time_and_not_before() {
         "{audit:?}"
     );
 }
+
+#[test]
+fn re_extracting_an_unchanged_post_keeps_the_draft_and_its_edits() {
+    let (rig, id) = drafted();
+    let editor = editor(&rig);
+    let id_text = id.to_string();
+    let out = rig.run_env(
+        &["queue", "edit", &id_text],
+        &[("EDITOR", &editor), ("PAPERCAST_TEST_EDIT", "short")],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let out = rig.expect(&["queue", "reextract", &id_text, "--as", "ann"], 0);
+    assert!(out.contains("the post is unchanged"), "{out}");
+    let detail = rig.show(id);
+    assert_eq!(detail["posts"][1]["text"], "Edited by a moderator.");
+    assert!(actions(&detail).contains(&("ann".into(), "re-extracted".into())));
+    // The page is gone: re-extraction says so and changes nothing.
+    rig.site
+        .control()
+        .faults
+        .insert(POST.into(), support::site::Fault::Status(404));
+    let out = rig.expect(&["queue", "reextract", &id_text], 1);
+    assert!(out.contains("404"), "{out}");
+    assert_eq!(rig.show(id)["posts"], detail["posts"]);
+}

@@ -107,6 +107,8 @@ pub struct App {
     pub poll_now: Arc<Notify>,
     /// Wakes the publisher (e.g. after an approval on the web page).
     pub publish_now: Arc<Notify>,
+    /// Due drafts of accounts no longer configured, already warned about.
+    unpostable: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
 
 impl std::fmt::Debug for App {
@@ -137,6 +139,7 @@ impl App {
             stop: tokio::sync::watch::channel(false).0,
             poll_now: Arc::new(Notify::new()),
             publish_now: Arc::new(Notify::new()),
+            unpostable: Default::default(),
         })
     }
 
@@ -512,6 +515,24 @@ impl App {
         for draft in due {
             if self.is_stopping() {
                 break;
+            }
+            if self.account(&draft.thread.account).is_none() {
+                // Said once per process, not at every round.
+                let new = self
+                    .unpostable
+                    .lock()
+                    .map(|mut warned| warned.insert(draft.id))
+                    .unwrap_or(false);
+                if new {
+                    tracing::warn!(
+                        "{}",
+                        AppError::NoAccount {
+                            id: draft.id,
+                            account: draft.thread.account.clone()
+                        }
+                    );
+                }
+                continue;
             }
             let result = self.post_draft(draft.id, actor).await;
             match &result {
