@@ -28,6 +28,26 @@ pub struct Config {
     pub web: WebConfig,
     #[serde(default)]
     pub moderators: Vec<ModeratorConfig>,
+    pub replies: RepliesConfig,
+}
+
+/// Collecting replies, auto-hide rules and answers (`[replies]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepliesConfig {
+    /// Replies are collected from threads whose head was posted this many days ago or less.
+    pub window_days: u64,
+    /// `papercast run` reads a thread again after a quarter of the time since its
+    /// latest activity, but never sooner than this...
+    pub min_interval_secs: u64,
+    /// ...and never later than this.
+    pub max_interval_secs: u64,
+    /// Hide replies from accounts their server marks as bots.
+    pub hide_bots: bool,
+    /// Hide replies whose text contains any of these words (any case).
+    pub hide_keywords: Vec<String>,
+    /// Answer a question-like reply once with the link to the paper's section.
+    pub answer_questions: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -205,6 +225,10 @@ pub struct WebConfig {
     pub session_secret_env: String,
     pub session_hours: u64,
     pub hook_secret_env: String,
+    /// Origins allowed to read the discussion endpoints from a browser (CORS).
+    pub discussion_origins: Vec<String>,
+    /// `Cache-Control: max-age` of the discussion endpoints, in seconds.
+    pub discussion_max_age_secs: u64,
 }
 
 /// A person who may log in to the moderators' page.
@@ -328,6 +352,40 @@ impl Config {
         if self.web.session_hours == 0 {
             return Err(ConfigError::Invalid(
                 "web.session_hours is 0; set it to e.g. 12".into(),
+            ));
+        }
+        for origin in &self.web.discussion_origins {
+            let parsed = url::Url::parse(origin).ok();
+            let bare = parsed.as_ref().is_some_and(|url| {
+                matches!(url.scheme(), "http" | "https")
+                    && url.host().is_some()
+                    && url.origin().ascii_serialization() == origin.trim_end_matches('/')
+            });
+            if !bare {
+                return Err(ConfigError::Invalid(format!(
+                    "web.discussion_origins: `{origin}` is not an origin; write it like \
+                     https://graphcore-research.github.io (scheme and host, no path)"
+                )));
+            }
+        }
+        let replies = &self.replies;
+        if replies.window_days == 0 {
+            return Err(ConfigError::Invalid(
+                "replies.window_days is 0; set how many days after posting replies are \
+                 collected, e.g. 60"
+                    .into(),
+            ));
+        }
+        if replies.min_interval_secs == 0 || replies.max_interval_secs < replies.min_interval_secs {
+            return Err(ConfigError::Invalid(format!(
+                "replies.min_interval_secs ({}) must be at least 1 and at most \
+                 replies.max_interval_secs ({})",
+                replies.min_interval_secs, replies.max_interval_secs
+            )));
+        }
+        if replies.hide_keywords.iter().any(|k| k.trim().is_empty()) {
+            return Err(ConfigError::Invalid(
+                "replies.hide_keywords has an empty word; remove it".into(),
             ));
         }
         let mut names = std::collections::HashSet::new();

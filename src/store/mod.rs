@@ -2,11 +2,17 @@
 //! post of it with its fate on the server — recorded before and after each send, so that
 //! a rerun after a crash never posts twice.
 //!
-//! [`Store`] is the interface; [`SqliteStore`] the default (embedded) implementation.
+//! [`Store`] is the interface, [`ReplyStore`] its reply side (issue 5); [`SqliteStore`]
+//! the default (embedded) implementation of both.
 //! A PostgreSQL store can follow behind the same trait.
 
+mod replies;
 mod sqlite;
 
+pub use replies::{
+    canonical_handle, HiddenAuthor, Hiding, ReplyRecord, ReplySource, ReplyStore, Saved,
+    ServerStatus, WatchedThread,
+};
 pub use sqlite::SqliteStore;
 
 use crate::announcement::{Announcement, Figure};

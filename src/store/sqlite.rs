@@ -10,11 +10,17 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
+mod replies;
+
 /// Migrations in order; version N is `MIGRATIONS[N - 1]`. Applied ones are recorded
 /// with their text, and a changed text is refused, so that they cannot drift.
-const MIGRATIONS: &[&str] = &[include_str!(
-    "migrations/0001_announcements_threads_posts.sql"
-)];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_announcements_threads_posts.sql"),
+    // MERGE NOTE: version 2 is issue 4's review-queue migration, being written on the
+    // `review` branch; this placeholder holds its place until that branch is merged.
+    "-- 0002: reserved for the review queue (issue 4).\n",
+    include_str!("migrations/0003_replies.sql"),
+];
 
 pub struct SqliteStore {
     connection: Mutex<Connection>,
