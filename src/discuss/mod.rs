@@ -150,10 +150,11 @@ pub struct Reply {
     pub platform: PlatformKind,
 }
 
-/// Builds the discussion of `post` from its posted threads and collected replies;
-/// hidden replies, and replies that answer a hidden one, are left out.
-pub fn build(post: &Announcement, posts: &[PostedPost], replies: &[CollectedReply]) -> Discussion {
-    let subjects = attribute(posts, replies);
+/// The replies that are published, with what each is about: those that hang from a
+/// thread post, are not deleted, are neither hidden nor under a hidden reply, and have
+/// a link a reader can follow safely.
+pub fn published(posts: &[PostedPost], replies: &[CollectedReply]) -> HashMap<ReplyKey, Subject> {
+    let mut subjects = attribute(posts, replies);
     let hidden: std::collections::HashSet<(&str, &str)> = replies
         .iter()
         .filter(|r| r.hidden)
@@ -181,6 +182,18 @@ pub fn build(post: &Announcement, posts: &[PostedPost], replies: &[CollectedRepl
         }
         false
     };
+    for reply in replies {
+        if reply.deleted || under_hidden(reply) || web_url(&reply.url).is_none() {
+            subjects.remove(&(reply.account.clone(), reply.remote_id.clone()));
+        }
+    }
+    subjects
+}
+
+/// Builds the discussion of `post` from its posted threads and collected replies;
+/// hidden replies, and replies that answer a hidden one, are left out.
+pub fn build(post: &Announcement, posts: &[PostedPost], replies: &[CollectedReply]) -> Discussion {
+    let published = published(posts, replies);
     let platform_of: HashMap<&str, PlatformKind> = posts
         .iter()
         .map(|p| (p.account.as_str(), p.platform))
@@ -188,11 +201,8 @@ pub fn build(post: &Announcement, posts: &[PostedPost], replies: &[CollectedRepl
 
     let mut visible: Vec<(&CollectedReply, Subject)> = replies
         .iter()
-        .filter(|r| !r.deleted && !under_hidden(r))
-        // A reply's own link must be one a reader can follow safely.
-        .filter(|r| web_url(&r.url).is_some())
         .filter_map(|r| {
-            subjects
+            published
                 .get(&(r.account.clone(), r.remote_id.clone()))
                 .map(|s| (r, *s))
         })
@@ -225,7 +235,7 @@ pub fn build(post: &Announcement, posts: &[PostedPost], replies: &[CollectedRepl
     let links = |wanted: &dyn Fn(PostRole) -> bool| {
         posts
             .iter()
-            .filter(|p| wanted(p.role))
+            .filter(|p| wanted(p.role) && web_url(&p.url).is_some())
             .map(|p| ThreadLink {
                 account: p.account.clone(),
                 platform: p.platform,

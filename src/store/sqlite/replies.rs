@@ -566,3 +566,300 @@ impl ReplyStore for SqliteStore {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::announcement::{Announcement, Paper};
+    use crate::store::{PlannedPost, RemotePost, Store};
+
+    fn announcement() -> Announcement {
+        Announcement {
+            url: "https://graphcore-research.github.io/2025-10-07-potm/".into(),
+            slug: "2025-10-07-potm".into(),
+            title: "September Papers".into(),
+            date: "2025-10-07".into(),
+            tags: vec![],
+            social_image: None,
+            papers: vec![Paper {
+                position: 0,
+                title: "FlowRL".into(),
+                authors: "X. Zhu".into(),
+                orgs: "Lab".into(),
+                link: "https://arxiv.org/abs/2509.15207".into(),
+                anchor: "flowrl".into(),
+                url: "https://graphcore-research.github.io/2025-10-07-potm/#flowrl".into(),
+                intro_summary: None,
+                key_idea: "Idea.".into(),
+                figure: None,
+            }],
+        }
+    }
+
+    /// A store with one posted thread of two posts (ids 100, 101) on account `gc`.
+    fn posted() -> (SqliteStore, i64) {
+        let store = SqliteStore::in_memory().expect("store");
+        let record = store
+            .record_announcement(&announcement(), false)
+            .expect("record");
+        let posts: Vec<PlannedPost> = [r#"{"kind":"head"}"#, r#"{"kind":"paper","position":0}"#]
+            .iter()
+            .map(|role| PlannedPost {
+                role: (*role).into(),
+                text: "t".into(),
+                images: vec![],
+            })
+            .collect();
+        let thread = store
+            .plan_thread(&record, "gc", "mastodon", &posts, "{}")
+            .expect("plan");
+        for (post, id) in thread.posts.iter().zip(["100", "101"]) {
+            store
+                .mark_sent(
+                    &post.key,
+                    &RemotePost {
+                        id: id.into(),
+                        url: Some(format!("https://social.example/@gc/{id}")),
+                    },
+                )
+                .expect("sent");
+        }
+        (store, thread.id)
+    }
+
+    fn status(id: &str, parent: &str, html: &str) -> ServerStatus {
+        ServerStatus {
+            id: id.into(),
+            in_reply_to: Some(parent.into()),
+            author_id: "7".into(),
+            author_handle: "@Alice@Social.Example".into(),
+            author_name: "Alice".into(),
+            author_url: "https://social.example/@alice".into(),
+            author_avatar: None,
+            author_bot: false,
+            url: format!("https://social.example/@alice/{id}"),
+            visibility: "public".into(),
+            created_at: DateTime::from_timestamp(1_800_000_000, 0).expect("time"),
+            edited_at: None,
+            content_html: html.into(),
+            spoiler_text: String::new(),
+        }
+    }
+
+    #[test]
+    fn saving_tells_new_edited_unchanged_and_restored_replies_apart() {
+        let (store, thread) = posted();
+        let first = status("200", "101", "<p>first</p>");
+        let save = |s: &ServerStatus| {
+            store
+                .save_reply(thread, "gc", s, ReplySource::Context, None)
+                .expect("save")
+        };
+        assert_eq!(save(&first), Saved::Added);
+        assert_eq!(save(&first), Saved::Unchanged);
+        let mut edited = first.clone();
+        edited.content_html = "<p>second</p>".into();
+        edited.edited_at = Some(first.created_at + chrono::Duration::minutes(5));
+        assert_eq!(save(&edited), Saved::Edited);
+        let mut avatar = edited.clone();
+        avatar.author_avatar = Some("https://social.example/a.png".into());
+        assert_eq!(save(&avatar), Saved::Unchanged, "a new avatar is no edit");
+
+        let record = store
+            .reply_by_remote("gc", "200")
+            .expect("load")
+            .expect("recorded");
+        assert_eq!(record.status, avatar);
+        store.mark_reply_deleted(record.id).expect("deleted");
+        assert!(store
+            .reply(record.id)
+            .expect("load")
+            .expect("recorded")
+            .deleted_at
+            .is_some());
+        assert_eq!(save(&avatar), Saved::Restored);
+        assert_eq!(store.thread_replies(thread).expect("replies").len(), 1);
+        assert_eq!(
+            store.thread_of_post("gc", "101").expect("post"),
+            Some(thread)
+        );
+        assert_eq!(store.thread_of_post("other", "101").expect("post"), None);
+    }
+
+    #[test]
+    fn rules_hide_new_replies_but_never_overrule_a_moderator() {
+        let (store, thread) = posted();
+        let spam = status("200", "100", "<p>spam</p>");
+        store
+            .save_reply(thread, "gc", &spam, ReplySource::Context, Some("spam"))
+            .expect("save");
+        let record = store
+            .reply_by_remote("gc", "200")
+            .expect("load")
+            .expect("some");
+        let hiding = record.hidden.clone().expect("hidden by the rule");
+        assert_eq!(
+            (hiding.by.as_str(), hiding.reason.as_deref()),
+            ("rule", Some("spam"))
+        );
+
+        store
+            .set_reply_hidden(record.id, false, "ann", None)
+            .expect("unhide");
+        let mut edited = spam.clone();
+        edited.content_html = "<p>still spam</p>".into();
+        store
+            .save_reply(thread, "gc", &edited, ReplySource::Context, Some("spam"))
+            .expect("save");
+        let record = store.reply(record.id).expect("load").expect("some");
+        assert!(
+            record.hidden.is_none() && record.moderated,
+            "the moderator decided"
+        );
+
+        let fine = status("201", "100", "<p>fine</p>");
+        store
+            .save_reply(thread, "gc", &fine, ReplySource::Mention, None)
+            .expect("save");
+        let mut now_spam = fine.clone();
+        now_spam.content_html = "<p>spam now</p>".into();
+        store
+            .save_reply(thread, "gc", &now_spam, ReplySource::Context, Some("spam"))
+            .expect("save");
+        let record = store
+            .reply_by_remote("gc", "201")
+            .expect("load")
+            .expect("some");
+        assert!(
+            record.hidden.is_some(),
+            "an edit that matches a rule is hidden"
+        );
+        assert_eq!(
+            record.source,
+            ReplySource::Mention,
+            "found first as a mention"
+        );
+    }
+
+    #[test]
+    fn hidden_authors_match_any_spelling_of_the_handle() {
+        let (store, thread) = posted();
+        store
+            .save_reply(
+                thread,
+                "gc",
+                &status("200", "100", "x"),
+                ReplySource::Context,
+                None,
+            )
+            .expect("save");
+        assert!(store
+            .hide_author("alice@social.example", "ann", Some("troll"))
+            .expect("hide"));
+        assert!(!store
+            .hide_author("@ALICE@social.example", "bob", None)
+            .expect("again"));
+        let record = store
+            .reply_by_remote("gc", "200")
+            .expect("load")
+            .expect("some");
+        assert!(record.author_hidden && record.is_hidden() && record.hidden.is_none());
+        let authors = store.hidden_authors().expect("authors");
+        assert_eq!(authors.len(), 1);
+        assert_eq!(
+            (authors[0].handle.as_str(), authors[0].by.as_str()),
+            ("alice@social.example", "ann")
+        );
+        assert!(store
+            .unhide_author("@alice@social.example")
+            .expect("unhide"));
+        assert!(!store.unhide_author("alice@social.example").expect("twice"));
+        assert!(!store
+            .reply(record.id)
+            .expect("load")
+            .expect("some")
+            .is_hidden());
+    }
+
+    #[test]
+    fn an_answer_is_begun_once_only() {
+        let (store, thread) = posted();
+        store
+            .save_reply(
+                thread,
+                "gc",
+                &status("200", "101", "?"),
+                ReplySource::Context,
+                None,
+            )
+            .expect("save");
+        let id = store
+            .reply_by_remote("gc", "200")
+            .expect("load")
+            .expect("some")
+            .id;
+        assert!(store.begin_answer(id).expect("begin"));
+        assert!(!store.begin_answer(id).expect("begin again"));
+        assert!(store.answer_ids("gc").expect("ids").is_empty());
+        store
+            .finish_answer(
+                id,
+                &RemotePost {
+                    id: "300".into(),
+                    url: None,
+                },
+            )
+            .expect("finish");
+        assert_eq!(store.answer_ids("gc").expect("ids"), ["300"]);
+        assert!(store.answer_ids("other").expect("ids").is_empty());
+    }
+
+    #[test]
+    fn watched_threads_follow_the_window_and_record_checks() {
+        let (store, thread) = posted();
+        let long_ago = Utc::now() - chrono::Duration::days(1);
+        let watched = store.watched_threads(long_ago).expect("watched");
+        assert_eq!(watched.len(), 1);
+        assert_eq!(watched[0].thread.id, thread);
+        assert_eq!(watched[0].checked_at, None);
+        assert!(store
+            .watched_threads(Utc::now() + chrono::Duration::minutes(1))
+            .expect("watched")
+            .is_empty());
+
+        let at = Utc::now();
+        store
+            .mark_thread_checked(thread, at, Some(long_ago))
+            .expect("checked");
+        store
+            .mark_thread_checked(thread, at, None)
+            .expect("checked");
+        let watched = store.watched_threads(long_ago).expect("watched");
+        assert!(watched[0].checked_at.is_some());
+        assert_eq!(
+            watched[0].activity_at.map(|t| t.timestamp_millis()),
+            Some(long_ago.timestamp_millis()),
+            "a check without activity keeps the last one"
+        );
+
+        assert_eq!(store.mention_cursor("gc").expect("cursor"), None);
+        store.set_mention_cursor("gc", "55").expect("set");
+        store.set_mention_cursor("gc", "56").expect("set");
+        assert_eq!(
+            store.mention_cursor("gc").expect("cursor").as_deref(),
+            Some("56")
+        );
+
+        let url = &announcement().url;
+        assert_eq!(store.announcements_of(url).expect("by url").len(), 1);
+        assert_eq!(
+            store
+                .announcements_of("2025-10-07-potm")
+                .expect("by slug")
+                .len(),
+            1
+        );
+        assert!(store.announcements_of("nope").expect("none").is_empty());
+        assert_eq!(store.announced_posts().expect("posts").len(), 1);
+    }
+}
