@@ -118,16 +118,14 @@ mod tests {
         let rules = Rules::new(true, &["Crypto Giveaway".into(), " ".into()]);
         assert_eq!(rules.hide_keywords, ["crypto giveaway"]);
         assert_eq!(rules.hides(&status("<p>Nice paper</p>")), None);
-        let spam = status("<p>Free CRYPTO <b>giveaway</b>?</p>");
-        assert_eq!(
-            rules.hides(&spam),
-            None,
-            "words split by markup still differ"
+        let spam = status("<p>Free CRYPTO <b>giveaway</b>!</p>");
+        assert!(
+            rules
+                .hides(&spam)
+                .is_some_and(|r| r.contains("crypto giveaway")),
+            "markup does not hide a keyword"
         );
-        let spam = status("<p>Join the crypto giveaway now</p>");
-        assert!(rules
-            .hides(&spam)
-            .is_some_and(|r| r.contains("crypto giveaway")));
+        assert_eq!(rules.hides(&status("<p>crypto-giveaway</p>")), None);
         let mut warned = status("<p>hidden text</p>");
         warned.spoiler_text = "CRYPTO GIVEAWAY".into();
         assert!(rules.hides(&warned).is_some(), "content warnings count");
