@@ -950,8 +950,20 @@ async fn replies(config: &Config, command: RepliesCommand) -> Result<(), Failure
             let new = store
                 .hide_author(&canonical, &by, reason.as_deref())
                 .map_err(anyhow::Error::from)?;
+            let recorded = discussions::list(&store, None)
+                .map_err(anyhow::Error::from)?
+                .iter()
+                .flat_map(|post| &post.replies)
+                .filter(|r| papercast::store::canonical_handle(&r.handle) == canonical)
+                .count();
+            if recorded == 0 {
+                eprintln!(
+                    "papercast: no recorded reply is by @{canonical} yet; check the spelling \
+                     against `papercast replies list`"
+                );
+            }
             println!(
-                "@{canonical} {}",
+                "@{canonical} {} ({recorded} recorded replies)",
                 if new {
                     "is hidden: none of their replies is published"
                 } else {
