@@ -521,3 +521,499 @@ fn an_unknown_post_is_an_error_that_says_what_to_give() {
     let json = world.run(&["discussions", trimmed]);
     assert!(json.contains(&world.post_url), "{json}");
 }
+
+/// The web server, in this process, over the world's state database.
+struct Web {
+    rt: tokio::runtime::Runtime,
+    base: String,
+}
+
+const MODERATOR_PASSWORD: &str = "correct horse battery";
+
+impl World {
+    /// Serves the web pages with `origins` allowed to read discussions, and a moderator
+    /// `ann`.
+    fn serve(&self, origins: &[&str]) -> Web {
+        use papercast::config::{Config, ConfigSources};
+        use papercast::store::{ReplyStore, SqliteStore};
+        use papercast::web::{self, auth, WebSecrets, WebState};
+        use std::sync::Arc;
+        let file = self.dir().join("papercast.toml");
+        let mut toml = std::fs::read_to_string(&file).expect("config");
+        let origins: Vec<String> = origins.iter().map(|o| format!("\"{o}\"")).collect();
+        toml.push_str(&format!(
+            "\n[web]\ndiscussion_origins = [{}]\n\n[[moderators]]\nname = \"ann\"\n\
+             password_hash = \"{}\"\n",
+            origins.join(", "),
+            auth::hash_password(MODERATOR_PASSWORD).expect("hash")
+        ));
+        std::fs::write(&file, toml).expect("config");
+        let config = Config::load(&ConfigSources {
+            file: Some(file),
+            environment: Some(vec![]),
+            ..Default::default()
+        })
+        .expect("config");
+        let store: Arc<dyn ReplyStore> =
+            Arc::new(SqliteStore::open(&config.store.path).expect("state database"));
+        let state = WebState::new(
+            &config,
+            WebSecrets {
+                session: Some("test session secret".into()),
+                hook: None,
+            },
+            Arc::new(tokio::sync::Notify::new()),
+        )
+        .expect("web state")
+        .with_store(store);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let base = rt.block_on(async {
+            let listener = web::bind("127.0.0.1:0").await.expect("bind");
+            let base = format!("http://{}", listener.local_addr().expect("address"));
+            tokio::spawn(web::serve(
+                listener,
+                Arc::new(state),
+                std::future::pending(),
+            ));
+            base
+        });
+        Web { rt, base }
+    }
+}
+
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Web {
+    fn request(&self, method: reqwest::Method, path: &str, headers: &[(&str, &str)]) -> Answer {
+        self.rt.block_on(async {
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client");
+            let mut request = client.request(method, format!("{}{path}", self.base));
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            let response = request.send().await.expect("an answer");
+            Answer {
+                status: response.status().as_u16(),
+                headers: response.headers().clone(),
+                body: response.text().await.expect("a body"),
+            }
+        })
+    }
+
+    fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        self.request(reqwest::Method::GET, path, headers)
+    }
+
+    /// Posts a form as another site's page would: with whatever cookie it is given.
+    fn post_form(&self, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Answer {
+        self.rt.block_on(async {
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client");
+            let mut request = client.post(format!("{}{path}", self.base)).form(form);
+            if let Some(cookie) = cookie {
+                request = request.header("cookie", cookie);
+            }
+            let response = request.send().await.expect("an answer");
+            Answer {
+                status: response.status().as_u16(),
+                headers: response.headers().clone(),
+                body: response.text().await.expect("a body"),
+            }
+        })
+    }
+
+    /// A logged-in session cookie of moderator `ann`.
+    fn log_in(&self) -> String {
+        let answer = self.rt.block_on(async {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client")
+                .post(format!("{}/login", self.base))
+                .form(&[("name", "ann"), ("password", MODERATOR_PASSWORD)])
+                .send()
+                .await
+                .expect("login")
+        });
+        assert_eq!(answer.status(), 303);
+        let cookie = answer.headers()["set-cookie"].to_str().expect("ascii");
+        cookie.split(';').next().expect("a cookie").to_owned()
+    }
+}
+
+const BLOG: &str = "https://graphcore-research.github.io";
+
+#[test]
+fn served_discussions_have_types_cors_caching_and_404s() {
+    let world = World::announce("");
+    world
+        .mock
+        .post_status(ALICE_TOKEN, "Served reply", Some(&world.papers[0]));
+    world.sync();
+    let web = world.serve(&[BLOG]);
+    let json_path = format!("/discussions/{SLUG}.json");
+
+    let answer = web.get(&json_path, &[("Origin", BLOG)]);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    assert_eq!(answer.header("access-control-allow-origin"), Some(BLOG));
+    assert_eq!(answer.header("vary"), Some("Origin"));
+    assert_eq!(answer.header("cache-control"), Some("public, max-age=300"));
+    assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
+    let etag = answer.header("etag").expect("an ETag").to_owned();
+    let served: Value = serde_json::from_str(&answer.body).expect("JSON");
+    assert_eq!(served, world.discussion());
+    assert_eq!(served["papers"][0]["replies"][0]["text"], "Served reply");
+
+    // Another origin gets the data (it is public) but no permission to read it in a browser.
+    let answer = web.get(&json_path, &[("Origin", "https://evil.example")]);
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.header("access-control-allow-origin"), None);
+
+    // Unchanged: 304 without a body, with the same validators and CORS.
+    let answer = web.get(&json_path, &[("Origin", BLOG), ("If-None-Match", &etag)]);
+    assert_eq!(answer.status, 304);
+    assert!(answer.body.is_empty());
+    assert_eq!(answer.header("etag"), Some(etag.as_str()));
+    assert_eq!(answer.header("access-control-allow-origin"), Some(BLOG));
+    assert_eq!(answer.header("cache-control"), Some("public, max-age=300"));
+
+    let answer = web.request(
+        reqwest::Method::OPTIONS,
+        &json_path,
+        &[
+            ("Origin", BLOG),
+            ("Access-Control-Request-Method", "GET"),
+            ("Access-Control-Request-Headers", "if-none-match"),
+        ],
+    );
+    assert_eq!(answer.status, 204);
+    assert_eq!(answer.header("access-control-allow-origin"), Some(BLOG));
+    assert!(answer
+        .header("access-control-allow-methods")
+        .is_some_and(|m| m.contains("GET")));
+
+    let answer = web.get(&format!("/discussions/{SLUG}.html"), &[("Origin", BLOG)]);
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(answer.header("access-control-allow-origin"), Some(BLOG));
+    assert!(answer.header("etag").is_some_and(|e| e != etag));
+    assert!(answer
+        .header("content-security-policy")
+        .is_some_and(|p| p.contains("default-src 'none'")));
+    assert!(
+        answer.body.contains("Discuss on Mastodon</a>\n — 1 reply")
+            && answer.body.contains("Served reply"),
+        "{}",
+        answer.body
+    );
+
+    // A new reply changes the ETag: the old one gets the new discussion.
+    world
+        .mock
+        .post_status(ALICE_TOKEN, "Second served reply", Some(&world.head));
+    world.sync();
+    let answer = web.get(&json_path, &[("If-None-Match", &etag)]);
+    assert_eq!(answer.status, 200);
+    assert_ne!(answer.header("etag"), Some(etag.as_str()));
+    assert!(answer.body.contains("Second served reply"));
+
+    for path in [
+        "/discussions/2019-01-01-potm.json".to_owned(),
+        "/discussions/2019-01-01-potm.html".to_owned(),
+        format!("/discussions/{SLUG}.xml"),
+        format!("/discussions/{SLUG}"),
+        "/discussions/..%2Fpapercast.json".to_owned(),
+    ] {
+        let answer = web.get(&path, &[("Origin", BLOG)]);
+        assert_eq!(answer.status, 404, "{path}: {}", answer.body);
+        assert_eq!(
+            answer.header("access-control-allow-origin"),
+            Some(BLOG),
+            "{path}"
+        );
+        assert!(answer.header("cache-control").is_some(), "{path}");
+    }
+}
+
+/// Hostile text as a person would type it: the server escapes it.
+const TYPED: &str = "<script>window.__pwned=1</script> <img src=x onerror=\"window.__pwned=2\"> \
+                     [me](javascript:window.__pwned=3) javascript:window.__pwned=4";
+
+/// Hostile HTML as another server of the family might pass it on unescaped.
+const RAW: &str = "<p>raw <script>window.__pwned=5</script><img src=x onerror=\"window.__pwned=6\">\
+                   <a href=\"javascript:window.__pwned=7\">raw link</a>\
+                   <svg onload=\"window.__pwned=8\"></svg>\
+                   <iframe src=\"javascript:window.__pwned=9\"></iframe>\
+                   <a href=\"https://arxiv.org/abs/2509.15207\" onclick=\"window.__pwned=10\">paper</a></p>";
+
+#[test]
+fn hostile_replies_are_harmless_text_in_a_real_browser() {
+    let world = World::announce("");
+    let mock = &world.mock;
+    let typed = mock.post_status(ALICE_TOKEN, TYPED, Some(&world.papers[0]));
+    let raw = mock.post_status(ALICE_TOKEN, "placeholder", Some(&world.head));
+    // A server that passes remote HTML and profile fields through unsanitised.
+    let mut context = mock.get(
+        &format!("/api/v1/statuses/{}/context", world.head),
+        BOT_TOKEN,
+    );
+    for status in context["descendants"].as_array_mut().expect("descendants") {
+        if status["id"] == raw["id"] {
+            status["content"] = RAW.into();
+            status["account"]["display_name"] =
+                "<img src=x onerror=window.__pwned=11>Mallory".into();
+            status["account"]["url"] = "javascript:window.__pwned=12".into();
+            status["account"]["avatar_static"] = "javascript:window.__pwned=13".into();
+        }
+    }
+    mock.fault(serde_json::json!({
+        "match": {"methods": ["GET"], "path": format!("/api/v1/statuses/{}/context", world.head)},
+        "effect": {"type": "status", "status": 200, "body": context},
+        "count": 1
+    }));
+    let out = world.sync();
+    assert!(summary_line(&out).contains(": 2 new"), "{out}");
+    let web = world.serve(&[&world.site.origin]);
+    let fragment = format!("{}/discussions/{SLUG}.html", web.base);
+    let blog_page = world.site.url(&format!("/{SLUG}/"));
+    let typed_url = url_of(&typed);
+
+    web.rt.block_on(async {
+        let browser = support::browser::Browser::start().await;
+        // The real blog page embeds the fragment the way a blog script would: a
+        // cross-origin fetch (CORS) and innerHTML.
+        browser.goto(&blog_page).await;
+        browser
+            .execute(
+                "window.__done = false;
+                 const box = document.createElement('section');
+                 box.id = 'papercast-test';
+                 document.body.prepend(box);
+                 fetch(arguments[0])
+                   .then(r => { window.__status = r.status; return r.text(); })
+                   .then(html => { box.innerHTML = html; window.__done = true; })
+                   .catch(e => { window.__failure = String(e); window.__done = true; });",
+                vec![fragment.clone().into()],
+            )
+            .await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while browser.execute("return window.__done;", vec![]).await != true {
+            assert!(std::time::Instant::now() < deadline, "the fetch never finished");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let failure = browser.execute("return window.__failure || null;", vec![]).await;
+        assert_eq!(failure, Value::Null, "the fetch failed (CORS?)");
+        assert_eq!(browser.execute("return window.__status;", vec![]).await, 200);
+        // Let any handler that would fire (a broken image's onerror) fire.
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        for link in browser.find_all("#papercast-test a:not([href])").await {
+            browser.click(&link).await;
+        }
+        assert_eq!(
+            browser.execute("return typeof window.__pwned;", vec![]).await,
+            "undefined",
+            "a script ran"
+        );
+        let dangerous = browser
+            .execute(
+                "return document.querySelectorAll('#papercast-test script, \
+                 #papercast-test iframe, #papercast-test svg, #papercast-test [onerror], \
+                 #papercast-test [onload], #papercast-test [onclick], \
+                 #papercast-test [href^=\"javascript\"], #papercast-test [src^=\"javascript\"], \
+                 #papercast-test img[src=\"x\"]').length;",
+                vec![],
+            )
+            .await;
+        assert_eq!(dangerous, 0);
+        let shown = browser.text(&browser.find("#papercast-test").await).await;
+        for visible in [
+            "<script>window.__pwned=1</script>",
+            "<img src=x onerror=\"window.__pwned=2\">",
+            "javascript:window.__pwned=4",
+            "raw link",
+            "<img src=x onerror=window.__pwned=11>Mallory",
+            "Discuss on Mastodon",
+        ] {
+            assert!(shown.contains(visible), "`{visible}` is not shown:\n{shown}");
+        }
+        let safe_link = browser
+            .execute(
+                "return document.querySelector('#papercast-test a[href=\"https://arxiv.org/abs/2509.15207\"]').rel;",
+                vec![],
+            )
+            .await;
+        assert!(
+            safe_link.as_str().is_some_and(|rel| rel.contains("nofollow")),
+            "{safe_link}"
+        );
+        let typed_link = browser
+            .execute(
+                "return !!document.querySelector('#papercast-test a[href=\"' + arguments[0] + '\"]');",
+                vec![typed_url.clone().into()],
+            )
+            .await;
+        assert_eq!(typed_link, true, "the reply links to itself");
+
+        // Opened on its own, the fragment is just as inert.
+        browser.goto(&fragment).await;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert_eq!(
+            browser.execute("return typeof window.__pwned;", vec![]).await,
+            "undefined"
+        );
+        let body = browser.text(&browser.find("body").await).await;
+        assert!(body.contains("<script>window.__pwned=1</script>"), "{body}");
+    });
+}
+
+#[test]
+fn moderators_hide_and_show_replies_on_the_web_page() {
+    let world = World::announce("");
+    let mock = &world.mock;
+    let rude = mock.post_status(ALICE_TOKEN, "<b>rude</b> reply", Some(&world.papers[1]));
+    let fine = mock.post_status(ALICE_TOKEN, "fine reply", Some(&world.head));
+    world.sync();
+    let web = world.serve(&[BLOG]);
+    let rude_id = world.listed()[&url_of(&rude)]["id"].to_string();
+    let page = format!("{}/replies/{SLUG}", web.base);
+
+    web.rt.block_on(async {
+        let browser = support::browser::Browser::start().await;
+        browser.goto(&page).await;
+        assert!(
+            browser.current_url().await.ends_with("/login"),
+            "a login first"
+        );
+        log_in_browser(&browser).await;
+        browser.goto(&page).await;
+        let row = format!("#reply-{rude_id}");
+        let text = browser.text(&browser.find(&row).await).await;
+        assert!(
+            text.contains("<b>rude</b> reply") && text.contains("published"),
+            "{text}"
+        );
+        browser
+            .fill(
+                &browser
+                    .find(&format!("{row} form.hide input[name=reason]"))
+                    .await,
+                "rude <em>really</em>",
+            )
+            .await;
+        browser
+            .click(&browser.find(&format!("{row} form.hide button")).await)
+            .await;
+        wait_for_text(&browser, &row, "hidden by ann: rude <em>really</em>").await;
+        assert!(browser
+            .current_url()
+            .await
+            .ends_with(&format!("/replies/{SLUG}")));
+    });
+    let discussion = world.discussion();
+    assert!(discussion["papers"][1]["replies"]
+        .as_array()
+        .expect("replies")
+        .is_empty());
+    assert_eq!(discussion["replies"][0]["url"], url_of(&fine).as_str());
+
+    // Without a session, or without the form's CSRF token, nothing changes.
+    let unhide = format!("/replies/{rude_id}/unhide");
+    let forged = web.post_form(&unhide, None, &[("csrf", "forged")]);
+    assert_eq!(forged.status, 401);
+    let cookie = web.log_in();
+    let forged = web.post_form(&unhide, Some(&cookie), &[("csrf", "forged")]);
+    assert_eq!(forged.status, 403);
+    let forged = web.post_form(
+        "/authors/hide",
+        Some(&cookie),
+        &[("handle", "@alice@localhost"), ("csrf", "")],
+    );
+    assert_eq!(forged.status, 403);
+    assert_eq!(world.listed()[&url_of(&rude)]["state"], "hidden");
+
+    web.rt.block_on(async {
+        let browser = support::browser::Browser::start().await;
+        browser.goto(&format!("{}/login", web.base)).await;
+        log_in_browser(&browser).await;
+        browser.goto(&page).await;
+        let row = format!("#reply-{rude_id}");
+        browser
+            .click(&browser.find(&format!("{row} form.unhide button")).await)
+            .await;
+        wait_for_text(&browser, &row, "published").await;
+    });
+    assert_eq!(
+        world.discussion()["papers"][1]["replies"][0]["url"],
+        url_of(&rude).as_str()
+    );
+}
+
+/// Logs `ann` in on the login page the browser shows, and waits until it has left it.
+async fn log_in_browser(browser: &support::browser::Browser) {
+    browser
+        .fill(&browser.find("input[name=name]").await, "ann")
+        .await;
+    browser
+        .fill(
+            &browser.find("input[name=password]").await,
+            MODERATOR_PASSWORD,
+        )
+        .await;
+    browser.click(&browser.find("#login button").await).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while browser.current_url().await.ends_with("/login") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the login did not go through"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the element `css` shows `needle` (a form's answer is a new page).
+async fn wait_for_text(browser: &support::browser::Browser, css: &str, needle: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let shown = browser
+            .execute(
+                "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';",
+                vec![css.into()],
+            )
+            .await;
+        let shown = shown.as_str().unwrap_or_default().to_owned();
+        if shown.contains(needle) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "`{css}` never showed `{needle}`: {shown}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
