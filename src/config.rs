@@ -550,6 +550,40 @@ mod tests {
     }
 
     #[test]
+    fn replies_and_discussion_settings_are_checked() {
+        let config = load(None, &[], &[]).expect("defaults");
+        assert_eq!(
+            config.web.discussion_origins,
+            ["https://graphcore-research.github.io"]
+        );
+        assert_eq!(config.replies.window_days, 60);
+        assert!(!config.replies.answer_questions && !config.replies.hide_bots);
+        let error = load(
+            Some("[web]\ndiscussion_origins = [\"https://blog.example/path\"]\n"),
+            &[],
+            &[],
+        )
+        .expect_err("a path is no origin");
+        assert!(error.to_string().contains("blog.example/path"), "{error}");
+        let error = load(Some("[replies]\nwindow_days = 0\n"), &[], &[]).expect_err("zero");
+        assert!(error.to_string().contains("replies.window_days"), "{error}");
+        let error = load(
+            Some("[replies]\nmin_interval_secs = 600\nmax_interval_secs = 60\n"),
+            &[],
+            &[],
+        )
+        .expect_err("min above max");
+        assert!(error.to_string().contains("max_interval_secs"), "{error}");
+        let config = load(
+            Some("[replies]\nhide_keywords = [\"spam\"]\nhide_bots = true\n"),
+            &[],
+            &[],
+        )
+        .expect("rules");
+        assert_eq!(config.replies.hide_keywords, ["spam"]);
+    }
+
+    #[test]
     fn missing_config_file_is_an_error() {
         let error = Config::load(&ConfigSources {
             file: Some(PathBuf::from("/nonexistent/papercast.toml")),

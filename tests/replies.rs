@@ -372,7 +372,7 @@ fn a_reply_only_seen_as_a_mention_is_collected_once() {
 }
 
 #[test]
-fn a_rate_limit_is_waited_out() {
+fn rate_limits_are_waited_out_or_left_for_later_and_a_deleted_thread_is_no_error() {
     let world = World::announce("");
     let mock = &world.mock;
     mock.post_status(ALICE_TOKEN, "First!", Some(&world.head));
@@ -383,8 +383,44 @@ fn a_rate_limit_is_waited_out() {
         "count": 1
     }));
     let out = world.sync();
-    assert!(summary_line(&out).contains(": 1 new"), "{out}");
+    // The tree (429, then again) and the mentions.
+    assert!(
+        summary_line(&out).contains("read 1 thread(s) in 3 request(s): 1 new"),
+        "{out}"
+    );
     assert_eq!(world.discussion()["replies"][0]["text"], "First!");
+
+    // A reset further away than publish.max_rate_limit_wait_secs (20 s here): the sync
+    // stops this account, says so, and the next one catches up.
+    mock.post_status(ALICE_TOKEN, "Second!", Some(&world.head));
+    let reset = chrono::Utc::now().timestamp() + 3600;
+    mock.fault(serde_json::json!({
+        "match": {"methods": ["GET"], "path": "/api/v1/statuses/*/context"},
+        "effect": {"type": "ratelimit", "headers": {"X-RateLimit-Reset": reset.to_string()}},
+        "count": 1
+    }));
+    let out = world.output(&["replies", "sync"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("rate-limited") && err.contains("max_rate_limit_wait_secs"),
+        "{err}"
+    );
+    assert!(text(&out.stdout).contains("(stopped early)"));
+    let out = world.sync();
+    assert!(summary_line(&out).contains(": 1 new"), "{out}");
+
+    // The team deletes the thread's head: its replies stay, and syncing is no error.
+    mock.delete_status(BOT_TOKEN, &world.head);
+    let out = world.sync();
+    assert!(
+        summary_line(&out).contains(": 0 new, 0 edited, 0 deleted"),
+        "{out}"
+    );
+    assert_eq!(
+        world.discussion()["replies"].as_array().map(Vec::len),
+        Some(2)
+    );
 }
 
 #[test]

@@ -207,6 +207,42 @@ pub async fn sync(
     }
 }
 
+/// Syncs the threads that are due, every `settings.min_interval`, until `shutdown`
+/// completes: what `papercast run` spawns. Each round's report is logged.
+pub async fn run_periodically(
+    store: &dyn ReplyStore,
+    targets: &[Target],
+    settings: &SyncSettings,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut ticks = tokio::time::interval(settings.min_interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = ticks.tick() => {}
+        }
+        let report = sync(store, targets, settings, SyncMode::Due, Utc::now()).await;
+        for account in &report.accounts {
+            for error in &account.errors {
+                tracing::warn!(account = %account.account, "replies: {error}");
+            }
+            if account.threads_read > 0 {
+                tracing::info!(
+                    account = %account.account,
+                    threads = account.threads_read,
+                    requests = account.requests,
+                    new = account.added,
+                    edited = account.edited,
+                    deleted = account.deleted,
+                    "replies synced"
+                );
+            }
+        }
+    }
+}
+
 /// One account's sync.
 struct AccountRun<'a> {
     store: &'a dyn ReplyStore,
@@ -287,21 +323,26 @@ impl AccountRun<'_> {
             return Ok(());
         };
         let mut tree: HashMap<String, ServerStatus> = HashMap::new();
-        let platform = self.platform;
-        for status in self
-            .patiently("reading replies", || platform.replies(head))
-            .await?
-        {
+        let Some(head_tree) = self.tree(head).await? else {
+            // Deleted by hand: nothing more can be read, and that is no error. The
+            // replies already recorded stay as they were.
+            tracing::warn!(
+                account = %self.account(),
+                "the head post {head} of the thread about {} is gone from its server; \
+                 its replies are no longer read",
+                watched.announcement.url
+            );
+            self.store.mark_thread_checked(thread.id, self.now, None)?;
+            return Ok(());
+        };
+        for status in head_tree {
             tree.insert(status.id.clone(), status);
         }
         // A server that caps the tree (depth or size) can leave out later thread posts;
         // their own trees fill the gap.
         for (id, _) in sent.iter().skip(1) {
             if !tree.contains_key(*id) {
-                for status in self
-                    .patiently("reading replies", || platform.replies(id))
-                    .await?
-                {
+                for status in self.tree(id).await?.unwrap_or_default() {
                     tree.insert(status.id.clone(), status);
                 }
             }
@@ -332,6 +373,7 @@ impl AccountRun<'_> {
 
         // Gone from the tree: deleted, detached from it, no longer public, or left out
         // by a capped tree. Only a lookup of the reply itself tells.
+        let platform = self.platform;
         for reply in stored
             .iter()
             .filter(|r| r.deleted_at.is_none() && !seen.contains(r.status.id.as_str()))
@@ -371,6 +413,21 @@ impl AccountRun<'_> {
         self.store
             .mark_thread_checked(thread.id, self.now, activity)?;
         Ok(())
+    }
+
+    /// The reply tree under a post; `None` when the post is gone.
+    async fn tree(&self, post_id: &str) -> Result<Option<Vec<ServerStatus>>, ReplyError> {
+        let platform = self.platform;
+        match self
+            .patiently("reading replies", || platform.replies(post_id))
+            .await
+        {
+            Ok(tree) => Ok(Some(tree)),
+            Err(ReplyError::Platform(PlatformError::Refused {
+                status: 404 | 410, ..
+            })) => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     /// Mentions that answer a thread post or a recorded reply (a reply the thread's
