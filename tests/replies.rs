@@ -495,6 +495,17 @@ fn auto_hide_rules_and_a_single_answer_to_a_question() {
             "Does this work for MoE models, really?".to_owned()
         )]
     );
+
+    // A reply to papercast's answer still belongs to the paper.
+    let thanks = mock.post_status(ALICE_TOKEN, "Thanks, found it.", Some(&id_of(&answers[0])));
+    let out = world.sync();
+    assert!(
+        summary_line(&out).contains(": 1 new") && summary_line(&out).contains("0 answered"),
+        "{out}"
+    );
+    let texts = published(&world.discussion()["papers"][0]["replies"]);
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert_eq!(texts[1], (url_of(&thanks), "Thanks, found it.".to_owned()));
 }
 
 #[test]

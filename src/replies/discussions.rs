@@ -23,6 +23,20 @@ struct Recorded {
     latest: AnnouncementRecord,
     posts: Vec<PostedPost>,
     replies: Vec<(ReplyRecord, CollectedReply)>,
+    /// papercast's answers: never shown, but replies to them hang from the thread
+    /// through them.
+    answers: Vec<CollectedReply>,
+}
+
+impl Recorded {
+    /// The replies and the answers, as the discussion's chains see them.
+    fn chains(&self) -> Vec<CollectedReply> {
+        self.replies
+            .iter()
+            .map(|(_, c)| c.clone())
+            .chain(self.answers.iter().cloned())
+            .collect()
+    }
 }
 
 fn recorded(store: &dyn ReplyStore, key: &str) -> Result<Option<Recorded>, StoreError> {
@@ -48,10 +62,31 @@ fn recorded(store: &dyn ReplyStore, key: &str) -> Result<Option<Recorded>, Store
             (record, collected)
         })
         .collect();
+    let answers = store
+        .answers(&ids)?
+        .into_iter()
+        .map(|link| CollectedReply {
+            account: link.account,
+            remote_id: link.remote_id,
+            in_reply_to: link.in_reply_to,
+            author_name: String::new(),
+            author_handle: String::new(),
+            author_url: String::new(),
+            avatar: None,
+            url: String::new(),
+            created_at: String::new(),
+            edited_at: None,
+            content_html: String::new(),
+            spoiler_text: String::new(),
+            hidden: false,
+            deleted: true,
+        })
+        .collect();
     Ok(Some(Recorded {
         latest,
         posts,
         replies,
+        answers,
     }))
 }
 
@@ -85,11 +120,10 @@ pub fn discussion(store: &dyn ReplyStore, key: &str) -> Result<Option<Discussion
     let Some(recorded) = recorded(store, key)? else {
         return Ok(None);
     };
-    let collected: Vec<CollectedReply> = recorded.replies.into_iter().map(|(_, c)| c).collect();
     Ok(Some(discuss::build(
         &recorded.latest.announcement,
         &recorded.posts,
-        &collected,
+        &recorded.chains(),
     )))
 }
 
@@ -181,10 +215,9 @@ pub fn list(store: &dyn ReplyStore, key: Option<&str>) -> Result<Vec<ListedPost>
         let Some(recorded) = recorded(store, &key)? else {
             continue;
         };
-        let collected: Vec<CollectedReply> =
-            recorded.replies.iter().map(|(_, c)| c.clone()).collect();
-        let attributed = discuss::attribute(&recorded.posts, &collected);
-        let published = discuss::published(&recorded.posts, &collected);
+        let chains = recorded.chains();
+        let attributed = discuss::attribute(&recorded.posts, &chains);
+        let published = discuss::published(&recorded.posts, &chains);
         let anchors: HashMap<usize, &str> = recorded
             .latest
             .announcement

@@ -10,8 +10,8 @@ mod replies;
 mod sqlite;
 
 pub use replies::{
-    canonical_handle, HiddenAuthor, Hiding, ReplyRecord, ReplySource, ReplyStore, Saved,
-    ServerStatus, WatchedThread,
+    canonical_handle, AnswerLink, HiddenAuthor, Hiding, ReplyRecord, ReplySource, ReplyStore,
+    Saved, ServerStatus, WatchedThread,
 };
 pub use sqlite::SqliteStore;
 

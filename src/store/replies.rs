@@ -138,6 +138,16 @@ pub struct HiddenAuthor {
     pub at: DateTime<Utc>,
 }
 
+/// One of papercast's answers, as a link in a chain of replies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerLink {
+    pub account: String,
+    /// The answer's id on the server.
+    pub remote_id: String,
+    /// The id of the reply it answers.
+    pub in_reply_to: String,
+}
+
 /// The canonical form of a handle: `user@server`, lower case, without a leading `@`.
 pub fn canonical_handle(handle: &str) -> String {
     handle.trim().trim_start_matches('@').to_lowercase()
@@ -229,6 +239,10 @@ pub trait ReplyStore: Store {
 
     /// The server ids of papercast's answers on `account` (they are not replies).
     fn answer_ids(&self, account: &str) -> Result<Vec<String>, StoreError>;
+
+    /// papercast's answers under the threads of these announcements: replies to them
+    /// hang from the thread through them.
+    fn answers(&self, announcement_ids: &[i64]) -> Result<Vec<AnswerLink>, StoreError>;
 
     /// Every announcement of the post whose URL or slug is `key`, oldest first.
     fn announcements_of(&self, key: &str) -> Result<Vec<AnnouncementRecord>, StoreError>;

@@ -549,6 +549,29 @@ impl ReplyStore for SqliteStore {
         Ok(ids)
     }
 
+    fn answers(&self, announcement_ids: &[i64]) -> Result<Vec<AnswerLink>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection.prepare(
+            "SELECT r.account, a.remote_id, r.remote_id FROM reply_answers a \
+             JOIN replies r ON a.reply_id = r.id JOIN threads t ON r.thread_id = t.id \
+             WHERE t.announcement_id = ?1 AND a.remote_id IS NOT NULL ORDER BY a.reply_id",
+        )?;
+        let mut links = Vec::new();
+        for id in announcement_ids {
+            let rows = statement
+                .query_map([id], |row| {
+                    Ok(AnswerLink {
+                        account: row.get(0)?,
+                        remote_id: row.get(1)?,
+                        in_reply_to: row.get(2)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            links.extend(rows);
+        }
+        Ok(links)
+    }
+
     fn announcements_of(&self, key: &str) -> Result<Vec<AnnouncementRecord>, StoreError> {
         let connection = self.lock()?;
         Self::announcements_where(&connection, "url = ?1 OR slug = ?1", [key])
@@ -811,6 +834,18 @@ mod tests {
             )
             .expect("finish");
         assert_eq!(store.answer_ids("gc").expect("ids"), ["300"]);
+        let announcement = store
+            .announcement(&announcement().url)
+            .expect("load")
+            .expect("recorded");
+        assert_eq!(
+            store.answers(&[announcement.id]).expect("answers"),
+            [AnswerLink {
+                account: "gc".into(),
+                remote_id: "300".into(),
+                in_reply_to: "200".into()
+            }]
+        );
         assert!(store.answer_ids("other").expect("ids").is_empty());
     }
 
