@@ -425,9 +425,18 @@ fn rate_limits_are_waited_out_or_left_for_later_and_a_deleted_thread_is_no_error
 
 #[test]
 fn auto_hide_rules_and_a_single_answer_to_a_question() {
-    let world = World::announce("hide_keywords = [\"Giveaway\"]\nanswer_questions = true\n");
+    let world = World::announce(
+        "hide_keywords = [\"Giveaway\"]\nhide_bots = true\nanswer_questions = true\n",
+    );
     let mock = &world.mock;
     let spam = mock.post_status(ALICE_TOKEN, "Free crypto GIVEAWAY here", Some(&world.head));
+    let newsbot = mock.new_account("newsbot");
+    mock.update_credentials(&newsbot, &[("bot", "true")]);
+    let automated = mock.post_status(
+        &newsbot,
+        "Is this the paper? Auto-summary: ...",
+        Some(&world.papers[1]),
+    );
     let question = mock.post_status(
         ALICE_TOKEN,
         "Does this work for mixture-of-experts models?",
@@ -436,12 +445,23 @@ fn auto_hide_rules_and_a_single_answer_to_a_question() {
     let out = world.sync();
     let line = summary_line(&out);
     assert!(
-        line.contains(": 2 new") && line.contains("1 hidden by rules, 1 answered"),
+        line.contains(": 3 new") && line.contains("2 hidden by rules, 1 answered"),
         "{out}"
     );
     let listed = world.listed();
     assert_eq!(listed[&url_of(&spam)]["state"], "hidden");
     assert_eq!(listed[&url_of(&spam)]["hidden_by"], "rule");
+    let bot = &listed[&url_of(&automated)];
+    assert_eq!(
+        (bot["state"].as_str(), bot["bot"].as_bool()),
+        (Some("hidden"), Some(true))
+    );
+    assert!(
+        bot["hidden_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("bot")),
+        "{bot}"
+    );
     let discussion = world.discussion();
     assert!(discussion["replies"]
         .as_array()

@@ -269,6 +269,27 @@ impl MastodonMock {
         );
     }
 
+    /// Changes the token's account (`PATCH /api/v1/accounts/update_credentials`, a
+    /// form, as Mastodon takes it), e.g. `&[("bot", "true")]`.
+    pub fn update_credentials(&self, token: &str, form: &[(&str, &str)]) {
+        self.runtime.block_on(async {
+            let response = self
+                .http
+                .patch(format!("{}/api/v1/accounts/update_credentials", self.base))
+                .bearer_auth(token)
+                .form(form)
+                .send()
+                .await
+                .expect("update_credentials");
+            let status = response.status();
+            assert!(
+                status.is_success(),
+                "update_credentials: {status}: {}",
+                response.text().await.unwrap_or_default()
+            );
+        })
+    }
+
     /// A GET of any API path as the token's account.
     pub fn get(&self, path: &str, token: &str) -> Value {
         self.request(reqwest::Method::GET, path, Some(token), None)
