@@ -4,7 +4,7 @@
 //! `cargo bench --bench replies`: `sync/first/N` (every reply new), `sync/unchanged/N`
 //! (the steady state: nothing changed since the last sync), and `discussion/json/N`,
 //! `discussion/html/N` (what `GET /discussions/<slug>.json|.html` does per request).
-//! `PAPERCAST_BENCH_REPLIES` sets N (default 200). The server is a Python program, so
+//! `PAPERCAST_BENCH_REPLIES` sets N (default 200; 10 when run as a test). The server is a Python program, so
 //! the sync numbers are mostly its time; the request counts are printed as well.
 
 #[path = "../tests/support/mod.rs"]
@@ -111,10 +111,13 @@ fn copy_of(state: &Path, into: &Path) -> SqliteStore {
 }
 
 fn bench(c: &mut Criterion) {
+    // `cargo test --all-targets` runs this once as a test (without `--bench`): a few
+    // replies are enough to check that it works.
+    let benching = std::env::args().any(|a| a == "--bench");
     let n: usize = std::env::var("PAPERCAST_BENCH_REPLIES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(200);
+        .unwrap_or(if benching { 200 } else { 10 });
     let setup = setup(n);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
