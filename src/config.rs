@@ -94,19 +94,26 @@ pub struct PublishConfig {
 pub struct AccountConfig {
     pub name: String,
     pub platform: AccountPlatform,
-    /// The server's base URL, e.g. `https://sigmoid.social`.
+    /// The server's base URL, e.g. `https://sigmoid.social` (for Bluesky the PDS,
+    /// e.g. `https://bsky.social`).
     pub server: String,
     /// The environment variable holding the access token.
     pub token_env: Option<String>,
     /// A file holding the access token.
     pub token_file: Option<PathBuf>,
+    /// Bluesky: the handle (or email) to log in with.
+    pub handle: Option<String>,
+    /// Bluesky: the environment variable holding the account's app password.
+    pub password_env: Option<String>,
+    /// Bluesky: a file holding the account's app password.
+    pub password_file: Option<PathBuf>,
     #[serde(default)]
     pub visibility: Visibility,
     /// ISO 639 language code of the posts.
     pub language: Option<String>,
 }
 
-/// The server software of an account. All of these speak the Mastodon API family
+/// The server software of an account. All but Bluesky speak the Mastodon API family
 /// (through `megalodon`); Akkoma is served by `pleroma`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -118,6 +125,7 @@ pub enum AccountPlatform {
     Friendica,
     Firefish,
     Pixelfed,
+    Bluesky,
 }
 
 impl AccountPlatform {
@@ -129,6 +137,7 @@ impl AccountPlatform {
             AccountPlatform::Friendica => "friendica",
             AccountPlatform::Firefish => "firefish",
             AccountPlatform::Pixelfed => "pixelfed",
+            AccountPlatform::Bluesky => "bluesky",
         }
     }
 }
@@ -172,8 +181,16 @@ impl std::fmt::Display for TokenSource {
 }
 
 impl AccountConfig {
-    /// Where the token is; validation has made sure there is exactly one place.
+    /// Where the token is (for Bluesky, the app password); validation has made sure
+    /// there is exactly one place.
     pub fn token_source(&self) -> TokenSource {
+        if self.platform == AccountPlatform::Bluesky {
+            return match (&self.password_env, &self.password_file) {
+                (_, Some(path)) => TokenSource::File(path.clone()),
+                (Some(name), None) => TokenSource::Env(name.clone()),
+                (None, None) => TokenSource::Env(String::new()),
+            };
+        }
         match (&self.token_env, &self.token_file) {
             (_, Some(path)) => TokenSource::File(path.clone()),
             (Some(name), None) => TokenSource::Env(name.clone()),
@@ -202,6 +219,16 @@ impl AccountConfig {
                 )))
             }
         }
+        if self.platform == AccountPlatform::Bluesky {
+            return self.validate_bluesky();
+        }
+        if self.handle.is_some() || self.password_env.is_some() || self.password_file.is_some() {
+            return Err(ConfigError::Invalid(format!(
+                "account `{name}`: handle, password_env and password_file are for Bluesky \
+                 accounts; a {} account has token_env or token_file",
+                self.platform.as_str()
+            )));
+        }
         match (&self.token_env, &self.token_file) {
             (Some(_), Some(_)) => Err(ConfigError::Invalid(format!(
                 "account `{name}`: set token_env or token_file, not both"
@@ -213,6 +240,38 @@ impl AccountConfig {
             (Some(var), None) if var.is_empty() || var.contains('=') => Err(ConfigError::Invalid(
                 format!("account `{name}`: token_env must be the name of an environment variable"),
             )),
+            _ => Ok(()),
+        }
+    }
+
+    /// A Bluesky account logs in with a handle and an app password.
+    fn validate_bluesky(&self) -> Result<(), ConfigError> {
+        let name = &self.name;
+        if self.token_env.is_some() || self.token_file.is_some() {
+            return Err(ConfigError::Invalid(format!(
+                "account `{name}`: a Bluesky account has no token; set password_env or \
+                 password_file (an app password) instead of token_env/token_file"
+            )));
+        }
+        if self.handle.as_deref().is_none_or(|h| h.trim().is_empty()) {
+            return Err(ConfigError::Invalid(format!(
+                "account `{name}`: set handle, the account's handle (e.g. \
+                 papercast.bsky.social)"
+            )));
+        }
+        match (&self.password_env, &self.password_file) {
+            (Some(_), Some(_)) => Err(ConfigError::Invalid(format!(
+                "account `{name}`: set password_env or password_file, not both"
+            ))),
+            (None, None) => Err(ConfigError::Invalid(format!(
+                "account `{name}`: no app password; set password_env (the name of an \
+                 environment variable holding it) or password_file (a file holding it)"
+            ))),
+            (Some(var), None) if var.is_empty() || var.contains('=') => {
+                Err(ConfigError::Invalid(format!(
+                    "account `{name}`: password_env must be the name of an environment variable"
+                )))
+            }
             _ => Ok(()),
         }
     }
@@ -581,6 +640,41 @@ mod tests {
         )
         .expect("rules");
         assert_eq!(config.replies.hide_keywords, ["spam"]);
+    }
+
+    #[test]
+    fn a_bluesky_account_has_a_handle_and_an_app_password() {
+        let account = "[[accounts]]\nname = \"gc-bsky\"\nplatform = \"bluesky\"\n\
+                       server = \"https://bsky.social\"\n";
+        let file = format!("{account}handle = \"gc.bsky.social\"\npassword_env = \"GC_BSKY\"\n");
+        let config = load(Some(&file), &[], &[]).expect("config");
+        let bluesky = &config.accounts[0];
+        assert_eq!(bluesky.platform, AccountPlatform::Bluesky);
+        assert_eq!(bluesky.handle.as_deref(), Some("gc.bsky.social"));
+        assert_eq!(bluesky.token_source(), TokenSource::Env("GC_BSKY".into()));
+
+        let error = load(Some(&format!("{account}password_env = \"A\"\n")), &[], &[])
+            .expect_err("no handle");
+        assert!(error.to_string().contains("handle"), "{error}");
+        let error =
+            load(Some(&format!("{account}handle = \"h\"\n")), &[], &[]).expect_err("no password");
+        assert!(error.to_string().contains("password_env"), "{error}");
+        let error = load(
+            Some(&format!("{account}handle = \"h\"\ntoken_env = \"A\"\n")),
+            &[],
+            &[],
+        )
+        .expect_err("a token");
+        assert!(error.to_string().contains("app password"), "{error}");
+        let error = load(
+            Some(&format!(
+                "{ACCOUNT}token_env = \"A\"\npassword_env = \"B\"\n"
+            )),
+            &[],
+            &[],
+        )
+        .expect_err("a password on Mastodon");
+        assert!(error.to_string().contains("for Bluesky"), "{error}");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use papercast::compose::{self, ComposeOptions, Templates, Thread};
-use papercast::config::{AccountConfig, Config, ConfigSources, TokenSource};
+use papercast::config::{AccountConfig, AccountPlatform, Config, ConfigSources, TokenSource};
+use papercast::platform::bluesky::Bluesky;
 use papercast::platform::mastodon::{ClientSettings, Mastodon};
 use papercast::platform::{LengthRules, Platform, PlatformError, PlatformKind, Secret};
 use papercast::publish::{Outcome, PublishSettings, Publisher, Target};
@@ -412,22 +413,38 @@ fn targets(config: &Config, accounts: &[&AccountConfig], token_optional: bool) -
     let settings = client_settings(config);
     accounts
         .iter()
-        .map(|account| {
-            let token = Secret::load(&account.name, &account.token_source());
-            let platform = match token {
-                Ok(token) => Mastodon::new(account, Some(token), &settings),
-                Err(error) if token_optional => {
-                    eprintln!("papercast: {error}");
-                    Mastodon::new(account, None, &settings)
-                }
-                Err(error) => Err(error),
-            };
-            Target {
-                account: account.name.clone(),
-                platform: platform.map(|p| Box::new(p) as Box<dyn Platform>),
-            }
+        .map(|account| Target {
+            account: account.name.clone(),
+            platform: client(account, &settings, token_optional),
         })
         .collect()
+}
+
+/// The client of one account, for its network.
+fn client(
+    account: &AccountConfig,
+    settings: &ClientSettings,
+    token_optional: bool,
+) -> Result<Box<dyn Platform>, PlatformError> {
+    let bluesky = account.platform == AccountPlatform::Bluesky;
+    let token = if bluesky {
+        Bluesky::load_password(account)
+    } else {
+        Secret::load(&account.name, &account.token_source())
+    };
+    let token = match token {
+        Ok(token) => Some(token),
+        Err(error) if token_optional => {
+            eprintln!("papercast: {error}");
+            None
+        }
+        Err(error) => return Err(error),
+    };
+    Ok(if bluesky {
+        Box::new(Bluesky::new(account, token, settings)?)
+    } else {
+        Box::new(Mastodon::new(account, token, settings)?)
+    })
 }
 
 async fn announce(
@@ -638,8 +655,7 @@ async fn accounts_check(config: &Config) -> Result<(), Failure> {
     let mut failed = 0;
     for account in &accounts {
         let result = async {
-            let token = Secret::load(&account.name, &account.token_source())?;
-            let client = Mastodon::new(account, Some(token), &settings)?;
+            let client = client(account, &settings, false)?;
             let identity = client.verify().await?;
             let limits = client.limits().await?;
             Ok::<_, PlatformError>((identity, limits))
@@ -654,7 +670,10 @@ async fn accounts_check(config: &Config) -> Result<(), Failure> {
                 account.server,
                 account.platform.as_str(),
                 limits.max_characters,
-                limits.characters_reserved_per_url,
+                match account.platform {
+                    AccountPlatform::Bluesky => "in full".to_owned(),
+                    _ => limits.characters_reserved_per_url.to_string(),
+                },
                 limits.max_media_attachments,
                 limits
                     .image_size_limit
@@ -679,10 +698,20 @@ async fn accounts_check(config: &Config) -> Result<(), Failure> {
 async fn accounts_login(config: &Config, name: &str) -> Result<(), Failure> {
     use megalodon::megalodon::AppInputOptions;
     let account = select_accounts(config, &[name.to_owned()])?[0];
+    let Some(sns) = papercast::platform::mastodon::sns(account.platform) else {
+        println!(
+            "A Bluesky account logs in with an app password: make one in Bluesky's Settings \
+             → Privacy and security → App passwords, logged in as {}, and put it in {}. \
+             Then check it with `papercast accounts check`.",
+            account.handle.as_deref().unwrap_or("the account"),
+            account.token_source()
+        );
+        return Ok(());
+    };
     let server = account.server.trim_end_matches('/').to_owned();
     let timeout = Duration::from_secs(config.publish.request_timeout_secs);
     let client = megalodon::generator(
-        papercast::platform::mastodon::sns(account.platform),
+        sns,
         server.clone(),
         None,
         Some(config.fetch.user_agent.clone()),
@@ -853,6 +882,10 @@ async fn replies(config: &Config, command: RepliesCommand) -> Result<(), Failure
             for account in &report.accounts {
                 for error in &account.errors {
                     eprintln!("papercast: {error}");
+                }
+                if let Some(reason) = &account.unsupported {
+                    println!("{}: skipped: {reason}", account.account);
+                    continue;
                 }
                 println!(
                     "{}: read {} thread(s) in {} request(s): {} new, {} edited, {} deleted, \

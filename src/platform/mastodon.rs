@@ -61,16 +61,17 @@ pub struct ClientSettings {
     pub lookup_limit: u32,
 }
 
-/// megalodon's name for a server kind.
-pub fn sns(platform: AccountPlatform) -> megalodon::SNS {
-    match platform {
+/// megalodon's name for a server kind (`None` for a network outside the family).
+pub fn sns(platform: AccountPlatform) -> Option<megalodon::SNS> {
+    Some(match platform {
         AccountPlatform::Mastodon => megalodon::SNS::Mastodon,
         AccountPlatform::Pleroma => megalodon::SNS::Pleroma,
         AccountPlatform::Gotosocial => megalodon::SNS::Gotosocial,
         AccountPlatform::Friendica => megalodon::SNS::Friendica,
         AccountPlatform::Firefish => megalodon::SNS::Firefish,
         AccountPlatform::Pixelfed => megalodon::SNS::Pixelfed,
-    }
+        AccountPlatform::Bluesky => return None,
+    })
 }
 
 impl Mastodon {
@@ -88,8 +89,14 @@ impl Mastodon {
                 account.name
             ))
         };
+        let sns = sns(account.platform).ok_or_else(|| {
+            setup_error(format!(
+                "{} is not a Mastodon-family server",
+                account.platform.as_str()
+            ))
+        })?;
         let client = megalodon::generator(
-            sns(account.platform),
+            sns,
             base_url.clone(),
             token.as_ref().map(|t| t.expose().to_owned()),
             Some(settings.user_agent.clone()),
@@ -129,11 +136,23 @@ impl Mastodon {
         what: &str,
         future: impl Future<Output = Result<megalodon::response::Response<T>, MegalodonError>>,
     ) -> Result<T, PlatformError> {
-        match tokio::time::timeout(self.timeout, future).await {
+        let started = std::time::Instant::now();
+        let result = tokio::time::timeout(self.timeout, future).await;
+        self.log_time(what, started);
+        match result {
             Err(_) => Err(self.timeout_error(what)),
             Ok(Ok(response)) => Ok(response.json),
             Ok(Err(error)) => Err(self.megalodon_error(what, error)),
         }
+    }
+
+    /// How long the server took, at debug level: what a run spends waiting on it.
+    fn log_time(&self, what: &str, started: std::time::Instant) {
+        tracing::debug!(
+            server_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "account `{}`: {what}",
+            self.account
+        );
     }
 
     fn timeout_error(&self, what: &str) -> PlatformError {
@@ -261,7 +280,10 @@ impl Mastodon {
                 reason: e.to_string(),
             })
         };
-        match tokio::time::timeout(self.timeout, exchange).await {
+        let started = std::time::Instant::now();
+        let result = tokio::time::timeout(self.timeout, exchange).await;
+        self.log_time(what, started);
+        match result {
             Ok(result) => result,
             Err(_) => Err(self.timeout_error(what)),
         }
@@ -499,8 +521,8 @@ impl Platform for Mastodon {
         let found = self.matches(&me, statuses, lookup);
         if found.len() > 1 {
             tracing::warn!(
-                account = %self.account,
-                "{} posts with the same text exist; keeping the oldest",
+                "account `{}`: {} posts with the same text exist; keeping the oldest",
+                self.account,
                 found.len()
             );
         }

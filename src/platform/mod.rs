@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use thiserror::Error;
 
+pub mod bluesky;
 pub mod length;
 pub mod mastodon;
 mod ratelimit;
@@ -136,6 +137,15 @@ impl ServerLimits {
         LengthRules::mastodon(self.max_characters, self.characters_reserved_per_url)
     }
 
+    /// How a network of `kind` with these limits counts a post's length. Only Mastodon
+    /// servers tell their own limits; the others' are fixed.
+    pub fn length_rules_for(&self, kind: PlatformKind) -> LengthRules {
+        match kind {
+            PlatformKind::Mastodon => self.length_rules(),
+            other => LengthRules::default_for(other),
+        }
+    }
+
     /// Whether the server takes images of this MIME type.
     pub fn accepts(&self, mime: &str) -> bool {
         self.supported_mime_types.is_empty() || self.supported_mime_types.iter().any(|m| m == mime)
@@ -183,6 +193,8 @@ pub struct PostLookup<'a> {
     pub not_before: Option<DateTime<Utc>>,
     /// Posts already recorded as other posts of papercast's: never a match.
     pub exclude: &'a [String],
+    /// The key the post was sent with ([`NewPost::idempotency_key`]).
+    pub key: &'a str,
 }
 
 /// Statuses that mention an account, from its notifications.
@@ -299,6 +311,11 @@ impl PlatformError {
 pub trait Platform: Send + Sync {
     /// The account's name in the configuration.
     fn account(&self) -> &str;
+
+    /// The kind of network (how it counts length).
+    fn kind(&self) -> PlatformKind {
+        PlatformKind::Mastodon
+    }
 
     /// Checks the token and says who the account is.
     async fn verify(&self) -> Result<Identity, PlatformError>;

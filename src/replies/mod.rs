@@ -127,6 +127,8 @@ pub struct AccountSync {
     pub errors: Vec<String>,
     /// An error stopped this account for this run.
     pub stopped: bool,
+    /// papercast cannot read replies on this account's network yet (not an error).
+    pub unsupported: Option<String>,
 }
 
 /// What a sync did, per account.
@@ -281,6 +283,10 @@ impl AccountRun<'_> {
             }
             match self.read_thread(watched, &own, report).await {
                 Ok(()) => report.threads_read += 1,
+                Err(ReplyError::Platform(PlatformError::Unsupported(message))) => {
+                    report.unsupported = Some(message);
+                    return;
+                }
                 Err(error) => {
                     let stop = error.stops_account();
                     report.errors.push(error.to_string());

@@ -256,8 +256,14 @@ pub trait Store: Send + Sync {
     /// Records that every thread of an announcement is complete.
     fn mark_announced(&self, announcement_id: i64) -> Result<(), StoreError>;
 
-    /// Replaces the text of a post not yet sent (after refitting it to a lower limit).
-    fn update_text(&self, key: &str, text: &str) -> Result<(), StoreError>;
+    /// Replaces the posts from `from_index` on — none of them sent — with `posts` (the
+    /// rest of the thread refitted to a lower limit). The new posts get new keys.
+    fn replan_rest(
+        &self,
+        thread_id: i64,
+        from_index: usize,
+        posts: &[PlannedPost],
+    ) -> Result<ThreadRecord, StoreError>;
 
     /// Sets a thread's state and the error that stopped it, if any.
     fn set_thread_state(

@@ -77,8 +77,11 @@ impl MastodonMock {
                 .enable_all()
                 .build()
                 .expect("a runtime for the test client");
+            // No idle connections: this runtime only runs inside `block_on`, so it never
+            // notices the server closing one, and would reuse it dead.
             let http = reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
+                .pool_max_idle_per_host(0)
                 .build()
                 .expect("http client");
             let dir = tempfile::tempdir().expect("temp dir");

@@ -4,6 +4,7 @@
 //! needs, so some helpers are unused in some test binaries.
 #![allow(dead_code)]
 
+pub mod bluesky;
 pub mod browser;
 pub mod mastodon;
 pub mod site;
