@@ -1084,3 +1084,76 @@ async fn wait_for_text(browser: &support::browser::Browser, css: &str, needle: &
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+#[test]
+fn a_bluesky_thread_is_linked_and_skipped_by_sync() {
+    use support::bluesky::Pds;
+    let mock = MastodonMock::start();
+    let pds = Pds::start();
+    let site = SiteServer::start(Links::Loopback);
+    let account = pds.new_account("gcreplies");
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_config(
+        dir.path(),
+        &[
+            account_toml("gc", &mock.base, "PAPERCAST_TEST_TOKEN"),
+            support::bluesky::account_toml(
+                "gc-bsky",
+                &pds.base,
+                &account.handle,
+                "PAPERCAST_TEST_BSKY_PASSWORD",
+            ),
+        ]
+        .concat(),
+    );
+    let env = [
+        ("PAPERCAST_TEST_TOKEN", BOT_TOKEN),
+        (
+            "PAPERCAST_TEST_BSKY_PASSWORD",
+            account.app_password.as_str(),
+        ),
+    ];
+    let run = |args: &[&str]| {
+        let out = support::papercast_env(dir.path(), args, &env);
+        assert!(
+            out.status.success(),
+            "papercast {args:?}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    };
+    let post_url = site.url(&format!("/{SLUG}/"));
+    run(&["announce", &post_url]);
+    let head = id_of(&mock.statuses(BOT_TOKEN)[0]);
+    mock.post_status(ALICE_TOKEN, "Replying on Mastodon", Some(&head));
+
+    let out = run(&["replies", "sync"]);
+    assert!(out.contains("gc-bsky: skipped:"), "{out}");
+    assert!(summary_line(&out).contains(": 1 new"), "{out}");
+    let discussion: Value =
+        serde_json::from_str(&run(&["discussions", SLUG])).expect("discussion JSON");
+    // Both accounts post side by side: their threads come in either order.
+    let threads: HashMap<&str, &str> = discussion["threads"]
+        .as_array()
+        .expect("threads")
+        .iter()
+        .map(|t| {
+            (
+                t["platform"].as_str().expect("platform"),
+                t["url"].as_str().expect("url"),
+            )
+        })
+        .collect();
+    assert_eq!(threads.len(), 2, "{discussion}");
+    assert!(threads["mastodon"].contains("/@bot/"), "{discussion}");
+    assert!(threads["bluesky"].starts_with("https://bsky.app/profile/"));
+    assert_eq!(discussion["replies"][0]["text"], "Replying on Mastodon");
+    let html = run(&["discussions", SLUG, "--format", "html"]);
+    assert!(
+        html.contains(">Discuss on Mastodon</a>")
+            && html.contains(">Discuss on Bluesky</a>")
+            && html.contains("</a> · <a"),
+        "{html}"
+    );
+}
