@@ -33,6 +33,26 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     pub watch: WatchConfig,
     pub daemon: DaemonConfig,
+    pub replies: RepliesConfig,
+}
+
+/// Collecting replies, auto-hide rules and answers (`[replies]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepliesConfig {
+    /// Replies are collected from threads whose head was posted this many days ago or less.
+    pub window_days: u64,
+    /// `papercast run` reads a thread again after a quarter of the time since its
+    /// latest activity, but never sooner than this...
+    pub min_interval_secs: u64,
+    /// ...and never later than this.
+    pub max_interval_secs: u64,
+    /// Hide replies from accounts their server marks as bots.
+    pub hide_bots: bool,
+    /// Hide replies whose text contains any of these words (any case).
+    pub hide_keywords: Vec<String>,
+    /// Answer a question-like reply once with the link to the paper's section.
+    pub answer_questions: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -305,6 +325,10 @@ pub struct WebConfig {
     pub session_secret_env: String,
     pub session_hours: u64,
     pub hook_secret_env: String,
+    /// Origins allowed to read the discussion endpoints from a browser (CORS).
+    pub discussion_origins: Vec<String>,
+    /// `Cache-Control: max-age` of the discussion endpoints, in seconds.
+    pub discussion_max_age_secs: u64,
 }
 
 /// A person who may log in to the moderators' page.
@@ -544,6 +568,40 @@ impl Config {
             ));
         }
         self.validate_watching()?;
+        for origin in &self.web.discussion_origins {
+            let parsed = url::Url::parse(origin).ok();
+            let bare = parsed.as_ref().is_some_and(|url| {
+                matches!(url.scheme(), "http" | "https")
+                    && url.host().is_some()
+                    && url.origin().ascii_serialization() == origin.trim_end_matches('/')
+            });
+            if !bare {
+                return Err(ConfigError::Invalid(format!(
+                    "web.discussion_origins: `{origin}` is not an origin; write it like \
+                     https://graphcore-research.github.io (scheme and host, no path)"
+                )));
+            }
+        }
+        let replies = &self.replies;
+        if replies.window_days == 0 {
+            return Err(ConfigError::Invalid(
+                "replies.window_days is 0; set how many days after posting replies are \
+                 collected, e.g. 60"
+                    .into(),
+            ));
+        }
+        if replies.min_interval_secs == 0 || replies.max_interval_secs < replies.min_interval_secs {
+            return Err(ConfigError::Invalid(format!(
+                "replies.min_interval_secs ({}) must be at least 1 and at most \
+                 replies.max_interval_secs ({})",
+                replies.min_interval_secs, replies.max_interval_secs
+            )));
+        }
+        if replies.hide_keywords.iter().any(|k| k.trim().is_empty()) {
+            return Err(ConfigError::Invalid(
+                "replies.hide_keywords has an empty word; remove it".into(),
+            ));
+        }
         let mut names = std::collections::HashSet::new();
         for moderator in &self.moderators {
             if !names.insert(moderator.name.as_str()) {
@@ -877,6 +935,40 @@ mod tests {
         ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn replies_and_discussion_settings_are_checked() {
+        let config = load(None, &[], &[]).expect("defaults");
+        assert_eq!(
+            config.web.discussion_origins,
+            ["https://graphcore-research.github.io"]
+        );
+        assert_eq!(config.replies.window_days, 60);
+        assert!(!config.replies.answer_questions && !config.replies.hide_bots);
+        let error = load(
+            Some("[web]\ndiscussion_origins = [\"https://blog.example/path\"]\n"),
+            &[],
+            &[],
+        )
+        .expect_err("a path is no origin");
+        assert!(error.to_string().contains("blog.example/path"), "{error}");
+        let error = load(Some("[replies]\nwindow_days = 0\n"), &[], &[]).expect_err("zero");
+        assert!(error.to_string().contains("replies.window_days"), "{error}");
+        let error = load(
+            Some("[replies]\nmin_interval_secs = 600\nmax_interval_secs = 60\n"),
+            &[],
+            &[],
+        )
+        .expect_err("min above max");
+        assert!(error.to_string().contains("max_interval_secs"), "{error}");
+        let config = load(
+            Some("[replies]\nhide_keywords = [\"spam\"]\nhide_bots = true\n"),
+            &[],
+            &[],
+        )
+        .expect("rules");
+        assert_eq!(config.replies.hide_keywords, ["spam"]);
     }
 
     #[test]

@@ -117,6 +117,77 @@ enum Command {
     /// Manage moderators of the web page.
     #[command(subcommand)]
     Moderators(ModeratorsCommand),
+    /// Collect and moderate the replies to papercast's threads.
+    #[command(subcommand)]
+    Replies(RepliesCommand),
+    /// Print a post's discussion (its threads and visible replies), or write every
+    /// post's discussion as files with --export.
+    Discussions {
+        /// The post's URL or slug (e.g. 2025-10-07-potm).
+        #[arg(required_unless_present = "export", conflicts_with = "export")]
+        post: Option<String>,
+        #[arg(long, value_enum, default_value_t = DiscussionFormat::Json)]
+        format: DiscussionFormat,
+        /// Write <slug>.json and <slug>.html for every announced post into this folder.
+        #[arg(long, value_name = "DIR")]
+        export: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RepliesCommand {
+    /// Read the replies of every thread posted in the last `replies.window_days` days,
+    /// and the accounts' mentions; record new, edited and deleted replies.
+    Sync {
+        /// Read only this account (repeat for several). Default: every account.
+        #[arg(long = "account", value_name = "NAME")]
+        accounts: Vec<String>,
+    },
+    /// List the recorded replies of a post (or of every post) with their ids and states.
+    List {
+        /// The post's URL or slug. Default: every announced post.
+        post: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Hide a reply from the published discussion (and the replies under it).
+    Hide {
+        /// The reply's id (from `replies list`) or its URL.
+        reply: String,
+        /// Why, for the other moderators.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Who hides it.
+        #[arg(long, default_value = "command line")]
+        by: String,
+    },
+    /// Show a hidden reply again.
+    Unhide {
+        /// The reply's id (from `replies list`) or its URL.
+        reply: String,
+        #[arg(long, default_value = "command line")]
+        by: String,
+    },
+    /// Hide every reply by an author, now and later.
+    HideAuthor {
+        /// The author's full handle, e.g. @someone@mastodon.social.
+        handle: String,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long, default_value = "command line")]
+        by: String,
+    },
+    /// Show an author's replies again.
+    UnhideAuthor {
+        /// The author's full handle, e.g. @someone@mastodon.social.
+        handle: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DiscussionFormat {
+    Json,
+    Html,
 }
 
 #[derive(clap::Args)]
@@ -363,6 +434,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             accounts_login(&config, &name).await?
         }
         Command::Config(ConfigCommand::Defaults) => print!("{}", papercast::config::DEFAULT_TOML),
+        Command::Replies(command) => replies(&config, command).await?,
+        Command::Discussions {
+            post,
+            format,
+            export,
+        } => discussions(&config, post.as_deref(), format, export.as_deref())?,
         Command::Moderators(ModeratorsCommand::HashPassword) => {
             if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
                 eprintln!("Type the password and press Enter (it will be shown as you type):");
@@ -1424,4 +1501,291 @@ fn render_threads(threads: &[Thread]) -> String {
         out.push('\n');
     }
     out
+}
+
+async fn replies(config: &Config, command: RepliesCommand) -> Result<(), Failure> {
+    use papercast::replies::{self, discussions, SyncMode, SyncSettings};
+    use papercast::store::ReplyStore;
+    let store = open_store(config)?;
+    match command {
+        RepliesCommand::Sync { accounts } => {
+            let accounts = select_accounts(config, &accounts)?;
+            let targets = targets(config, &accounts, false);
+            let settings = SyncSettings::from_config(config);
+            let started = std::time::Instant::now();
+            let report = replies::sync(
+                &store,
+                &targets,
+                &settings,
+                SyncMode::All,
+                chrono::Utc::now(),
+            )
+            .await;
+            for account in &report.accounts {
+                for error in &account.errors {
+                    eprintln!("papercast: {error}");
+                }
+                if let Some(reason) = &account.unsupported {
+                    println!("{}: skipped: {reason}", account.account);
+                    continue;
+                }
+                println!(
+                    "{}: read {} thread(s) in {} request(s): {} new, {} edited, {} deleted, \
+                     {} restored; {} hidden by rules, {} answered{}",
+                    account.account,
+                    account.threads_read,
+                    account.requests,
+                    account.added,
+                    account.edited,
+                    account.deleted,
+                    account.restored,
+                    account.hidden_by_rules,
+                    account.answered,
+                    if account.stopped {
+                        " (stopped early)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            tracing::info!("replies sync took {:.2} s", started.elapsed().as_secs_f64());
+            let failed = report.failed();
+            if failed > 0 {
+                return Err(Failure {
+                    code: EXIT_ACCOUNT_FAILED,
+                    error: anyhow::anyhow!(
+                        "{failed} of {} account(s) had errors; what was read is recorded, \
+                         and the next sync tries the rest again",
+                        report.accounts.len()
+                    ),
+                });
+            }
+        }
+        RepliesCommand::List { post, format } => {
+            let posts = match &post {
+                Some(post) => by_post_key(post, |key| {
+                    discussions::list(&store, Some(key)).map(|p| Some(p).filter(|p| !p.is_empty()))
+                })?
+                .ok_or_else(|| not_posted(post))?,
+                None => discussions::list(&store, None).map_err(anyhow::Error::from)?,
+            };
+            match format {
+                Format::Json => print_json(&posts)?,
+                Format::Text => {
+                    print!("{}", render_reply_list(&posts));
+                    let authors = store.hidden_authors().map_err(anyhow::Error::from)?;
+                    if !authors.is_empty() {
+                        println!("\nhidden authors:");
+                        for author in authors {
+                            println!(
+                                "  @{} (by {}{})",
+                                author.handle,
+                                author.by,
+                                author.reason.map(|r| format!(": {r}")).unwrap_or_default()
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        RepliesCommand::Hide { reply, reason, by } => {
+            let record = find_reply(&store, &reply)?;
+            store
+                .set_reply_hidden(record.id, true, &by, reason.as_deref())
+                .map_err(anyhow::Error::from)?;
+            println!(
+                "reply {} by {} is hidden: {}",
+                record.id, record.status.author_handle, record.status.url
+            );
+        }
+        RepliesCommand::Unhide { reply, by } => {
+            let record = find_reply(&store, &reply)?;
+            store
+                .set_reply_hidden(record.id, false, &by, None)
+                .map_err(anyhow::Error::from)?;
+            println!(
+                "reply {} by {} is shown again{}",
+                record.id,
+                record.status.author_handle,
+                if record.author_hidden {
+                    " (but its author is hidden: `papercast replies unhide-author`)"
+                } else {
+                    ""
+                }
+            );
+        }
+        RepliesCommand::HideAuthor { handle, reason, by } => {
+            let canonical = papercast::store::canonical_handle(&handle);
+            if !canonical.contains('@') || canonical.starts_with('@') || canonical.ends_with('@') {
+                return Err(Failure::from(anyhow::anyhow!(
+                    "`{handle}` is not a full handle; write it as @user@server, as \
+                     `papercast replies list` shows it"
+                )));
+            }
+            let new = store
+                .hide_author(&canonical, &by, reason.as_deref())
+                .map_err(anyhow::Error::from)?;
+            let recorded = discussions::list(&store, None)
+                .map_err(anyhow::Error::from)?
+                .iter()
+                .flat_map(|post| &post.replies)
+                .filter(|r| papercast::store::canonical_handle(&r.handle) == canonical)
+                .count();
+            if recorded == 0 {
+                eprintln!(
+                    "papercast: no recorded reply is by @{canonical} yet; check the spelling \
+                     against `papercast replies list`"
+                );
+            }
+            println!(
+                "@{canonical} {} ({recorded} recorded replies)",
+                if new {
+                    "is hidden: none of their replies is published"
+                } else {
+                    "was hidden already"
+                }
+            );
+        }
+        RepliesCommand::UnhideAuthor { handle } => {
+            let canonical = papercast::store::canonical_handle(&handle);
+            let was = store
+                .unhide_author(&canonical)
+                .map_err(anyhow::Error::from)?;
+            if !was {
+                return Err(Failure::from(anyhow::anyhow!(
+                    "@{canonical} is not a hidden author (`papercast replies list` shows them)"
+                )));
+            }
+            println!("@{canonical} is shown again");
+        }
+    }
+    Ok(())
+}
+
+/// A post given on the command line as the store may know it: as given, then (for a
+/// URL without one) with the trailing slash that post URLs have.
+fn post_keys(post: &str) -> Vec<String> {
+    let post = post.trim();
+    let mut keys = vec![post.to_owned()];
+    if post.contains("://") && !post.ends_with('/') && !post.contains(['#', '?']) {
+        keys.push(format!("{post}/"));
+    }
+    keys
+}
+
+/// The first answer of `find` for any spelling of `post`.
+fn by_post_key<T>(
+    post: &str,
+    mut find: impl FnMut(&str) -> Result<Option<T>, papercast::store::StoreError>,
+) -> Result<Option<T>, Failure> {
+    for key in post_keys(post) {
+        if let Some(found) = find(&key).map_err(anyhow::Error::from)? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+fn not_posted(post: &str) -> Failure {
+    Failure::from(anyhow::anyhow!(
+        "no posted thread of `{post}` is recorded; give the post's URL or slug as \
+         `papercast announce` used it (`papercast replies list` shows every post)"
+    ))
+}
+
+fn find_reply(store: &SqliteStore, reply: &str) -> Result<papercast::store::ReplyRecord, Failure> {
+    use papercast::store::ReplyStore;
+    let found = match reply.trim().parse::<i64>() {
+        Ok(id) => store.reply(id),
+        Err(_) => store.reply_by_url(reply.trim()),
+    }
+    .map_err(anyhow::Error::from)?;
+    found.ok_or_else(|| {
+        Failure::from(anyhow::anyhow!(
+            "no reply `{reply}` is recorded; give an id or URL from `papercast replies list`"
+        ))
+    })
+}
+
+fn render_reply_list(posts: &[papercast::replies::discussions::ListedPost]) -> String {
+    let mut out = String::new();
+    for post in posts {
+        out.push_str(&format!(
+            "== {} ({} replies)\n   {}\n",
+            post.title,
+            post.replies.len(),
+            post.post_url
+        ));
+        for reply in &post.replies {
+            let mut state = reply.state.as_str().to_owned();
+            if let Some(by) = &reply.hidden_by {
+                state.push_str(&format!(" by {by}"));
+                if let Some(reason) = &reply.hidden_reason {
+                    state.push_str(&format!(": {reason}"));
+                }
+            } else if reply.author_hidden {
+                state.push_str(" (author hidden)");
+            }
+            let text: String = reply.text.replace('\n', " ").chars().take(200).collect();
+            out.push_str(&format!(
+                "  {:>5} [{state}] {} | {} ({}){} {}{}\n        {}\n        {text}\n",
+                reply.id,
+                reply.about,
+                reply.author,
+                reply.handle,
+                if reply.bot { " [bot]" } else { "" },
+                reply.created_at,
+                reply
+                    .edited_at
+                    .as_ref()
+                    .map(|t| format!(" (edited {t})"))
+                    .unwrap_or_default(),
+                reply.url,
+            ));
+        }
+    }
+    if posts.is_empty() {
+        out.push_str("no announced posts yet\n");
+    }
+    out
+}
+
+fn discussions(
+    config: &Config,
+    post: Option<&str>,
+    format: DiscussionFormat,
+    export: Option<&std::path::Path>,
+) -> Result<(), Failure> {
+    use papercast::replies::discussions;
+    let store = open_store(config)?;
+    if let Some(dir) = export {
+        let report = discussions::export(&store, dir).map_err(anyhow::Error::from)?;
+        for path in &report.written {
+            println!("wrote {}", path.display());
+        }
+        println!(
+            "{} file(s) written, {} already up to date, in {}",
+            report.written.len(),
+            report.unchanged,
+            dir.display()
+        );
+        return Ok(());
+    }
+    let Some(post) = post else {
+        return Err(Failure::config(anyhow::anyhow!(
+            "give a post's URL or slug, or --export DIR"
+        )));
+    };
+    let discussion = by_post_key(post, |key| discussions::discussion(&store, key))?
+        .ok_or_else(|| not_posted(post))?;
+    match format {
+        DiscussionFormat::Json => print!("{}", discussions::to_json(&discussion)),
+        DiscussionFormat::Html => {
+            println!(
+                "{}",
+                discussions::to_html(&discussion).map_err(anyhow::Error::from)?
+            )
+        }
+    }
+    Ok(())
 }

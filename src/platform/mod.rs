@@ -2,7 +2,7 @@
 //! each one's rules for counting a post's length.
 
 use crate::config::TokenSource;
-use crate::store::RemotePost;
+use crate::store::{RemotePost, ServerStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -197,6 +197,15 @@ pub struct PostLookup<'a> {
     pub key: &'a str,
 }
 
+/// Statuses that mention an account, from its notifications.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mentions {
+    /// Oldest first.
+    pub statuses: Vec<ServerStatus>,
+    /// The newest notification read: where the next read starts.
+    pub newest: Option<String>,
+}
+
 #[derive(Debug, Error)]
 pub enum PlatformError {
     #[error("account `{account}`: no token: {reason}")]
@@ -323,4 +332,36 @@ pub trait Platform: Send + Sync {
     /// Finds a post of this account matching `lookup`, if it exists.
     async fn find_post(&self, lookup: &PostLookup<'_>)
         -> Result<Option<RemotePost>, PlatformError>;
+
+    /// Every reply under the post `post_id`, at any depth, as the server shows them to
+    /// this account (papercast's own posts among them).
+    async fn replies(&self, post_id: &str) -> Result<Vec<ServerStatus>, PlatformError> {
+        let _ = post_id;
+        Err(self.cannot("read replies"))
+    }
+
+    /// One status; `None` when the server says it is gone.
+    async fn status(&self, id: &str) -> Result<Option<ServerStatus>, PlatformError> {
+        let _ = id;
+        Err(self.cannot("read a status"))
+    }
+
+    /// Statuses that mention this account: those notified after the notification
+    /// `since`, or (without it, on a first read) those since `not_before`.
+    async fn mentions(
+        &self,
+        since: Option<&str>,
+        not_before: DateTime<Utc>,
+    ) -> Result<Mentions, PlatformError> {
+        let _ = (since, not_before);
+        Err(self.cannot("read mentions"))
+    }
+
+    /// The error of a network that cannot do `what` (yet).
+    fn cannot(&self, what: &str) -> PlatformError {
+        PlatformError::Unsupported(format!(
+            "account `{}`: papercast cannot {what} on this network yet",
+            self.account()
+        ))
+    }
 }

@@ -2,12 +2,18 @@
 //! post of it with its fate on the server — recorded before and after each send, so that
 //! a rerun after a crash never posts twice.
 //!
-//! [`Store`] is the interface; [`SqliteStore`] the default (embedded) implementation.
+//! [`Store`] is the interface, [`ReplyStore`] its reply side (issue 5); [`SqliteStore`]
+//! the default (embedded) implementation of both.
 //! A PostgreSQL store can follow behind the same trait.
 
+mod replies;
 pub mod review;
 mod sqlite;
 
+pub use replies::{
+    canonical_handle, AnswerLink, HiddenAuthor, Hiding, ReplyRecord, ReplySource, ReplyStore,
+    Saved, ServerStatus, WatchedThread,
+};
 pub use review::{
     AuditEntry, AuditNote, Claim, DraftFilter, DraftRecord, EntryOutcome, FeedState, NewDraft,
     PollRecord, ReviewChange, ReviewState, ReviewStore, SeenEntry,

@@ -10,6 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
+mod replies;
 mod review;
 
 /// Migrations in order; version N is `MIGRATIONS[N - 1]`. Applied ones are recorded
@@ -17,7 +18,7 @@ mod review;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_announcements_threads_posts.sql"),
     include_str!("migrations/0002_thread_revision.sql"),
-    // 0003 is issue 5's replies (branch `discuss`): merge it first, or renumber this.
+    include_str!("migrations/0003_replies.sql"),
     include_str!("migrations/0004_feeds_drafts_audit.sql"),
 ];
 

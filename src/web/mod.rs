@@ -4,8 +4,10 @@
 //! `SameSite=Strict` cookies, a CSRF token in every form, and loopback by default.
 
 pub mod auth;
+mod replies;
 
 use crate::config::{Config, ModeratorConfig};
+use crate::store::ReplyStore;
 use auth::Sessions;
 use axum::extract::{Form, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -38,6 +40,11 @@ pub struct WebState {
     /// Wakes the feed watcher (the publish hook).
     pub poll_now: Arc<Notify>,
     pages: minijinja::Environment<'static>,
+    /// The state database: replies and discussions (see [`WebState::with_store`]).
+    store: Option<Arc<dyn ReplyStore>>,
+    /// Origins allowed to read the discussion endpoints (CORS).
+    discussion_origins: Vec<String>,
+    discussion_max_age: u64,
 }
 
 /// The secrets the web server needs, read from the environment variables that the
@@ -85,7 +92,17 @@ impl WebState {
             hook_secret: secrets.hook.map(String::into_bytes),
             poll_now,
             pages: pages()?,
+            store: None,
+            discussion_origins: config.web.discussion_origins.clone(),
+            discussion_max_age: config.web.discussion_max_age_secs,
         })
+    }
+
+    /// Serves replies and discussions from `store`; without one, those pages answer
+    /// that they are unavailable.
+    pub fn with_store(mut self, store: Arc<dyn ReplyStore>) -> Self {
+        self.store = Some(store);
+        self
     }
 
     fn render(&self, name: &str, context: minijinja::Value) -> Response {
@@ -122,6 +139,14 @@ fn pages() -> Result<minijinja::Environment<'static>, WebError> {
     for (name, source) in [
         ("base.html", include_str!("../../templates/web/base.html")),
         ("login.html", include_str!("../../templates/web/login.html")),
+        (
+            "replies_index.html",
+            include_str!("../../templates/web/replies_index.html"),
+        ),
+        (
+            "replies.html",
+            include_str!("../../templates/web/replies.html"),
+        ),
     ] {
         env.add_template(name, source)
             .map_err(|e| WebError::Template {
@@ -139,6 +164,16 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/hooks/publish", post(publish_hook))
+        .route(
+            "/discussions/{file}",
+            get(replies::discussion_file).options(replies::discussion_preflight),
+        )
+        .route("/replies", get(replies::index))
+        .route("/replies/{slug}", get(replies::post_page))
+        .route("/replies/{id}/hide", post(replies::hide))
+        .route("/replies/{id}/unhide", post(replies::unhide))
+        .route("/authors/hide", post(replies::hide_author))
+        .route("/authors/unhide", post(replies::unhide_author))
         .with_state(state)
 }
 
