@@ -33,6 +33,26 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     pub watch: WatchConfig,
     pub daemon: DaemonConfig,
+    pub replies: RepliesConfig,
+}
+
+/// Collecting replies, auto-hide rules and answers (`[replies]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepliesConfig {
+    /// Replies are collected from threads whose head was posted this many days ago or less.
+    pub window_days: u64,
+    /// `papercast run` reads a thread again after a quarter of the time since its
+    /// latest activity, but never sooner than this...
+    pub min_interval_secs: u64,
+    /// ...and never later than this.
+    pub max_interval_secs: u64,
+    /// Hide replies from accounts their server marks as bots.
+    pub hide_bots: bool,
+    /// Hide replies whose text contains any of these words (any case).
+    pub hide_keywords: Vec<String>,
+    /// Answer a question-like reply once with the link to the paper's section.
+    pub answer_questions: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -79,12 +99,19 @@ pub struct PublishConfig {
 pub struct AccountConfig {
     pub name: String,
     pub platform: AccountPlatform,
-    /// The server's base URL, e.g. `https://sigmoid.social`.
+    /// The server's base URL, e.g. `https://sigmoid.social` (for Bluesky the PDS,
+    /// e.g. `https://bsky.social`).
     pub server: String,
     /// The environment variable holding the access token.
     pub token_env: Option<String>,
     /// A file holding the access token.
     pub token_file: Option<PathBuf>,
+    /// Bluesky: the handle (or email) to log in with.
+    pub handle: Option<String>,
+    /// Bluesky: the environment variable holding the account's app password.
+    pub password_env: Option<String>,
+    /// Bluesky: a file holding the account's app password.
+    pub password_file: Option<PathBuf>,
     #[serde(default)]
     pub visibility: Visibility,
     /// ISO 639 language code of the posts.
@@ -127,7 +154,7 @@ impl Review {
     }
 }
 
-/// The server software of an account. All of these speak the Mastodon API family
+/// The server software of an account. All but Bluesky speak the Mastodon API family
 /// (through `megalodon`); Akkoma is served by `pleroma`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -139,6 +166,7 @@ pub enum AccountPlatform {
     Friendica,
     Firefish,
     Pixelfed,
+    Bluesky,
 }
 
 impl AccountPlatform {
@@ -150,6 +178,7 @@ impl AccountPlatform {
             AccountPlatform::Friendica => "friendica",
             AccountPlatform::Firefish => "firefish",
             AccountPlatform::Pixelfed => "pixelfed",
+            AccountPlatform::Bluesky => "bluesky",
         }
     }
 }
@@ -193,8 +222,16 @@ impl std::fmt::Display for TokenSource {
 }
 
 impl AccountConfig {
-    /// Where the token is; validation has made sure there is exactly one place.
+    /// Where the token is (for Bluesky, the app password); validation has made sure
+    /// there is exactly one place.
     pub fn token_source(&self) -> TokenSource {
+        if self.platform == AccountPlatform::Bluesky {
+            return match (&self.password_env, &self.password_file) {
+                (_, Some(path)) => TokenSource::File(path.clone()),
+                (Some(name), None) => TokenSource::Env(name.clone()),
+                (None, None) => TokenSource::Env(String::new()),
+            };
+        }
         match (&self.token_env, &self.token_file) {
             (_, Some(path)) => TokenSource::File(path.clone()),
             (Some(name), None) => TokenSource::Env(name.clone()),
@@ -223,6 +260,16 @@ impl AccountConfig {
                 )))
             }
         }
+        if self.platform == AccountPlatform::Bluesky {
+            return self.validate_bluesky();
+        }
+        if self.handle.is_some() || self.password_env.is_some() || self.password_file.is_some() {
+            return Err(ConfigError::Invalid(format!(
+                "account `{name}`: handle, password_env and password_file are for Bluesky \
+                 accounts; a {} account has token_env or token_file",
+                self.platform.as_str()
+            )));
+        }
         match (&self.token_env, &self.token_file) {
             (Some(_), Some(_)) => Err(ConfigError::Invalid(format!(
                 "account `{name}`: set token_env or token_file, not both"
@@ -237,6 +284,38 @@ impl AccountConfig {
             _ => Ok(()),
         }
     }
+
+    /// A Bluesky account logs in with a handle and an app password.
+    fn validate_bluesky(&self) -> Result<(), ConfigError> {
+        let name = &self.name;
+        if self.token_env.is_some() || self.token_file.is_some() {
+            return Err(ConfigError::Invalid(format!(
+                "account `{name}`: a Bluesky account has no token; set password_env or \
+                 password_file (an app password) instead of token_env/token_file"
+            )));
+        }
+        if self.handle.as_deref().is_none_or(|h| h.trim().is_empty()) {
+            return Err(ConfigError::Invalid(format!(
+                "account `{name}`: set handle, the account's handle (e.g. \
+                 papercast.bsky.social)"
+            )));
+        }
+        match (&self.password_env, &self.password_file) {
+            (Some(_), Some(_)) => Err(ConfigError::Invalid(format!(
+                "account `{name}`: set password_env or password_file, not both"
+            ))),
+            (None, None) => Err(ConfigError::Invalid(format!(
+                "account `{name}`: no app password; set password_env (the name of an \
+                 environment variable holding it) or password_file (a file holding it)"
+            ))),
+            (Some(var), None) if var.is_empty() || var.contains('=') => {
+                Err(ConfigError::Invalid(format!(
+                    "account `{name}`: password_env must be the name of an environment variable"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -246,6 +325,10 @@ pub struct WebConfig {
     pub session_secret_env: String,
     pub session_hours: u64,
     pub hook_secret_env: String,
+    /// Origins allowed to read the discussion endpoints from a browser (CORS).
+    pub discussion_origins: Vec<String>,
+    /// `Cache-Control: max-age` of the discussion endpoints, in seconds.
+    pub discussion_max_age_secs: u64,
 }
 
 /// A person who may log in to the moderators' page.
@@ -485,6 +568,40 @@ impl Config {
             ));
         }
         self.validate_watching()?;
+        for origin in &self.web.discussion_origins {
+            let parsed = url::Url::parse(origin).ok();
+            let bare = parsed.as_ref().is_some_and(|url| {
+                matches!(url.scheme(), "http" | "https")
+                    && url.host().is_some()
+                    && url.origin().ascii_serialization() == origin.trim_end_matches('/')
+            });
+            if !bare {
+                return Err(ConfigError::Invalid(format!(
+                    "web.discussion_origins: `{origin}` is not an origin; write it like \
+                     https://graphcore-research.github.io (scheme and host, no path)"
+                )));
+            }
+        }
+        let replies = &self.replies;
+        if replies.window_days == 0 {
+            return Err(ConfigError::Invalid(
+                "replies.window_days is 0; set how many days after posting replies are \
+                 collected, e.g. 60"
+                    .into(),
+            ));
+        }
+        if replies.min_interval_secs == 0 || replies.max_interval_secs < replies.min_interval_secs {
+            return Err(ConfigError::Invalid(format!(
+                "replies.min_interval_secs ({}) must be at least 1 and at most \
+                 replies.max_interval_secs ({})",
+                replies.min_interval_secs, replies.max_interval_secs
+            )));
+        }
+        if replies.hide_keywords.iter().any(|k| k.trim().is_empty()) {
+            return Err(ConfigError::Invalid(
+                "replies.hide_keywords has an empty word; remove it".into(),
+            ));
+        }
         let mut names = std::collections::HashSet::new();
         for moderator in &self.moderators {
             if !names.insert(moderator.name.as_str()) {
@@ -818,6 +935,75 @@ mod tests {
         ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn replies_and_discussion_settings_are_checked() {
+        let config = load(None, &[], &[]).expect("defaults");
+        assert_eq!(
+            config.web.discussion_origins,
+            ["https://graphcore-research.github.io"]
+        );
+        assert_eq!(config.replies.window_days, 60);
+        assert!(!config.replies.answer_questions && !config.replies.hide_bots);
+        let error = load(
+            Some("[web]\ndiscussion_origins = [\"https://blog.example/path\"]\n"),
+            &[],
+            &[],
+        )
+        .expect_err("a path is no origin");
+        assert!(error.to_string().contains("blog.example/path"), "{error}");
+        let error = load(Some("[replies]\nwindow_days = 0\n"), &[], &[]).expect_err("zero");
+        assert!(error.to_string().contains("replies.window_days"), "{error}");
+        let error = load(
+            Some("[replies]\nmin_interval_secs = 600\nmax_interval_secs = 60\n"),
+            &[],
+            &[],
+        )
+        .expect_err("min above max");
+        assert!(error.to_string().contains("max_interval_secs"), "{error}");
+        let config = load(
+            Some("[replies]\nhide_keywords = [\"spam\"]\nhide_bots = true\n"),
+            &[],
+            &[],
+        )
+        .expect("rules");
+        assert_eq!(config.replies.hide_keywords, ["spam"]);
+    }
+
+    #[test]
+    fn a_bluesky_account_has_a_handle_and_an_app_password() {
+        let account = "[[accounts]]\nname = \"gc-bsky\"\nplatform = \"bluesky\"\n\
+                       server = \"https://bsky.social\"\n";
+        let file = format!("{account}handle = \"gc.bsky.social\"\npassword_env = \"GC_BSKY\"\n");
+        let config = load(Some(&file), &[], &[]).expect("config");
+        let bluesky = &config.accounts[0];
+        assert_eq!(bluesky.platform, AccountPlatform::Bluesky);
+        assert_eq!(bluesky.handle.as_deref(), Some("gc.bsky.social"));
+        assert_eq!(bluesky.token_source(), TokenSource::Env("GC_BSKY".into()));
+
+        let error = load(Some(&format!("{account}password_env = \"A\"\n")), &[], &[])
+            .expect_err("no handle");
+        assert!(error.to_string().contains("handle"), "{error}");
+        let error =
+            load(Some(&format!("{account}handle = \"h\"\n")), &[], &[]).expect_err("no password");
+        assert!(error.to_string().contains("password_env"), "{error}");
+        let error = load(
+            Some(&format!("{account}handle = \"h\"\ntoken_env = \"A\"\n")),
+            &[],
+            &[],
+        )
+        .expect_err("a token");
+        assert!(error.to_string().contains("app password"), "{error}");
+        let error = load(
+            Some(&format!(
+                "{ACCOUNT}token_env = \"A\"\npassword_env = \"B\"\n"
+            )),
+            &[],
+            &[],
+        )
+        .expect_err("a password on Mastodon");
+        assert!(error.to_string().contains("for Bluesky"), "{error}");
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! The pipeline follows the data: [`source`] fetches a post page, [`extract`] turns it
 //! into an [`Announcement`], [`compose`] renders one [`compose::Thread`] per platform and
 //! fits every post to that platform's length rules, and [`publish`] posts each account's
-//! thread exactly once, recording every step in the [`store`]. Pure steps (extract,
-//! compose, planning) do no I/O; fetching, storing and posting live at the edges.
+//! thread exactly once, recording every step in the [`store`]. [`replies`] collects the
+//! replies to those threads, and [`discuss`] turns them into each post's published
+//! discussion. Pure steps (extract, compose, planning, attribution) do no I/O;
+//! fetching, storing and posting live at the edges.
 //!
 //! Between composing and posting sits the review [`queue`]: each new post becomes a
 //! draft per account that a moderator approves, schedules, edits or rejects (or that
@@ -20,6 +22,7 @@ pub mod extract;
 pub mod platform;
 pub mod publish;
 pub mod queue;
+pub mod replies;
 pub mod source;
 pub mod store;
 pub mod web;

@@ -4,7 +4,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use papercast::app::{daemon, App, Drafting, Posting};
 use papercast::compose::{self, ComposeOptions, Templates, Thread};
-use papercast::config::{AccountConfig, Config, ConfigSources, TokenSource};
+use papercast::config::{AccountConfig, AccountPlatform, Config, ConfigSources, TokenSource};
+use papercast::platform::bluesky::Bluesky;
 use papercast::platform::mastodon::{ClientSettings, Mastodon};
 use papercast::platform::{LengthRules, Platform, PlatformError, PlatformKind, Secret};
 use papercast::publish::{Outcome, PublishSettings, Publisher, Target};
@@ -117,6 +118,77 @@ enum Command {
     /// Manage moderators of the web page.
     #[command(subcommand)]
     Moderators(ModeratorsCommand),
+    /// Collect and moderate the replies to papercast's threads.
+    #[command(subcommand)]
+    Replies(RepliesCommand),
+    /// Print a post's discussion (its threads and visible replies), or write every
+    /// post's discussion as files with --export.
+    Discussions {
+        /// The post's URL or slug (e.g. 2025-10-07-potm).
+        #[arg(required_unless_present = "export", conflicts_with = "export")]
+        post: Option<String>,
+        #[arg(long, value_enum, default_value_t = DiscussionFormat::Json)]
+        format: DiscussionFormat,
+        /// Write <slug>.json and <slug>.html for every announced post into this folder.
+        #[arg(long, value_name = "DIR")]
+        export: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RepliesCommand {
+    /// Read the replies of every thread posted in the last `replies.window_days` days,
+    /// and the accounts' mentions; record new, edited and deleted replies.
+    Sync {
+        /// Read only this account (repeat for several). Default: every account.
+        #[arg(long = "account", value_name = "NAME")]
+        accounts: Vec<String>,
+    },
+    /// List the recorded replies of a post (or of every post) with their ids and states.
+    List {
+        /// The post's URL or slug. Default: every announced post.
+        post: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Hide a reply from the published discussion (and the replies under it).
+    Hide {
+        /// The reply's id (from `replies list`) or its URL.
+        reply: String,
+        /// Why, for the other moderators.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Who hides it.
+        #[arg(long, default_value = "command line")]
+        by: String,
+    },
+    /// Show a hidden reply again.
+    Unhide {
+        /// The reply's id (from `replies list`) or its URL.
+        reply: String,
+        #[arg(long, default_value = "command line")]
+        by: String,
+    },
+    /// Hide every reply by an author, now and later.
+    HideAuthor {
+        /// The author's full handle, e.g. @someone@mastodon.social.
+        handle: String,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long, default_value = "command line")]
+        by: String,
+    },
+    /// Show an author's replies again.
+    UnhideAuthor {
+        /// The author's full handle, e.g. @someone@mastodon.social.
+        handle: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DiscussionFormat {
+    Json,
+    Html,
 }
 
 #[derive(clap::Args)]
@@ -363,6 +435,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             accounts_login(&config, &name).await?
         }
         Command::Config(ConfigCommand::Defaults) => print!("{}", papercast::config::DEFAULT_TOML),
+        Command::Replies(command) => replies(&config, command).await?,
+        Command::Discussions {
+            post,
+            format,
+            export,
+        } => discussions(&config, post.as_deref(), format, export.as_deref())?,
         Command::Moderators(ModeratorsCommand::HashPassword) => {
             if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
                 eprintln!("Type the password and press Enter (it will be shown as you type):");
@@ -445,22 +523,38 @@ fn targets(config: &Config, accounts: &[&AccountConfig], token_optional: bool) -
     let settings = client_settings(config);
     accounts
         .iter()
-        .map(|account| {
-            let token = Secret::load(&account.name, &account.token_source());
-            let platform = match token {
-                Ok(token) => Mastodon::new(account, Some(token), &settings),
-                Err(error) if token_optional => {
-                    eprintln!("papercast: {error}");
-                    Mastodon::new(account, None, &settings)
-                }
-                Err(error) => Err(error),
-            };
-            Target {
-                account: account.name.clone(),
-                platform: platform.map(|p| Box::new(p) as Box<dyn Platform>),
-            }
+        .map(|account| Target {
+            account: account.name.clone(),
+            platform: client(account, &settings, token_optional),
         })
         .collect()
+}
+
+/// The client of one account, for its network.
+fn client(
+    account: &AccountConfig,
+    settings: &ClientSettings,
+    token_optional: bool,
+) -> Result<Box<dyn Platform>, PlatformError> {
+    let bluesky = account.platform == AccountPlatform::Bluesky;
+    let token = if bluesky {
+        Bluesky::load_password(account)
+    } else {
+        Secret::load(&account.name, &account.token_source())
+    };
+    let token = match token {
+        Ok(token) => Some(token),
+        Err(error) if token_optional => {
+            eprintln!("papercast: {error}");
+            None
+        }
+        Err(error) => return Err(error),
+    };
+    Ok(if bluesky {
+        Box::new(Bluesky::new(account, token, settings)?)
+    } else {
+        Box::new(Mastodon::new(account, token, settings)?)
+    })
 }
 
 async fn announce(
@@ -590,7 +684,8 @@ async fn announce(
         let id = draft.id;
         let waits = match draft.state {
             DraftState::Pending if !now => Some(format!(
-                "draft {id} waits for review (`papercast queue show {id}`;                  `papercast queue approve {id}` posts it)"
+                "draft {id} waits for review (`papercast queue show {id}`; \
+                 `papercast queue approve {id}` posts it)"
             )),
             DraftState::Rejected if !now => Some(format!(
                 "draft {id} was rejected{}{}; `papercast queue approve {id}` posts it anyway",
@@ -624,7 +719,7 @@ async fn announce(
         };
         if needs_approval {
             if let Err(error) =
-                queue::approve(app.store.as_ref(), id, &actor, None, chrono::Utc::now())
+                queue::approve(app.store.as_ref(), &queue::Request::new(id, &actor), None)
             {
                 failed += 1;
                 eprintln!("papercast: {error}");
@@ -907,14 +1002,16 @@ async fn queue_command(config: Config, args: QueueArgs) -> Result<(), Failure> {
         }
         QueueCommand::Approve { id, at: Some(at) } | QueueCommand::Schedule { id, at } => {
             let at = queue::state::parse_time(&at, now()).map_err(|e| anyhow::anyhow!(e))?;
-            let draft = queue::approve(store, id, &actor, Some(at), now()).map_err(queue_error)?;
+            let draft = queue::approve(store, &queue::Request::new(id, &actor), Some(at))
+                .map_err(queue_error)?;
             println!(
                 "draft {id}: scheduled for {}; `papercast run` posts it then",
                 time_text(draft.scheduled_at)
             );
         }
         QueueCommand::Approve { id, at: None } => {
-            let draft = queue::approve(store, id, &actor, None, now()).map_err(queue_error)?;
+            let draft = queue::approve(store, &queue::Request::new(id, &actor), None)
+                .map_err(queue_error)?;
             println!("draft {id}: approved; posting it to `{}`", draft.account);
             match app
                 .post_draft(id, &actor)
@@ -940,8 +1037,8 @@ async fn queue_command(config: Config, args: QueueArgs) -> Result<(), Failure> {
             }
         }
         QueueCommand::Reject { id, reason } => {
-            let draft =
-                queue::reject(store, id, &actor, reason.as_deref(), now()).map_err(queue_error)?;
+            let draft = queue::reject(store, &queue::Request::new(id, &actor), reason.as_deref())
+                .map_err(queue_error)?;
             println!(
                 "draft {id}: rejected{}; nothing is posted",
                 draft
@@ -960,12 +1057,10 @@ async fn queue_command(config: Config, args: QueueArgs) -> Result<(), Failure> {
                 .map_err(anyhow::Error::from)?;
             let result = queue::reextract(
                 store,
-                id,
-                &actor,
+                &queue::Request::new(id, &actor),
                 &fresh,
                 &app.templates,
                 &app.compose_options(),
-                now(),
             )
             .map_err(queue_error)?;
             match result {
@@ -986,7 +1081,7 @@ async fn queue_command(config: Config, args: QueueArgs) -> Result<(), Failure> {
 fn edit_draft(store: &dyn Store, id: i64, actor: &str) -> Result<(), Failure> {
     let detail = queue::show(store, id).map_err(anyhow::Error::from)?;
     // An edit that changes nothing says whether an edit is allowed, before the editor.
-    queue::edit(store, id, actor, &[], chrono::Utc::now()).map_err(anyhow::Error::from)?;
+    queue::edit(store, &queue::Request::new(id, actor), &[]).map_err(anyhow::Error::from)?;
     let path =
         std::env::temp_dir().join(format!("papercast-draft-{id}-{}.txt", std::process::id()));
     std::fs::write(&path, queue::edit_document(&detail))
@@ -1013,7 +1108,9 @@ fn edit_draft(store: &dyn Store, id: i64, actor: &str) -> Result<(), Failure> {
     }
     let document = std::fs::read_to_string(&path)
         .with_context(|| format!("reading {} back", path.display()))?;
-    match queue::edit_from_document(store, id, actor, &document, chrono::Utc::now()) {
+    // Refused if someone else changed the draft while it was in the editor.
+    let request = queue::Request::new(id, actor).seen(detail.summary.version);
+    match queue::edit_from_document(store, &request, &document) {
         Ok(queue::Edited::Unchanged) => {
             let _ = std::fs::remove_file(&path);
             println!("draft {id}: no post changed");
@@ -1051,10 +1148,10 @@ fn render_queue(drafts: &[queue::DraftSummary]) -> String {
         "ID", "STATE", "ACCOUNT", "POSTS", "SCHEDULED", "POST"
     );
     for d in drafts {
-        let posts = if d.sent > 0 && d.sent < d.posts {
-            format!("{}/{}", d.sent, d.posts)
+        let posts = if d.sent > 0 && d.sent < d.post_count {
+            format!("{}/{}", d.sent, d.post_count)
         } else {
-            d.posts.to_string()
+            d.post_count.to_string()
         };
         out.push_str(&format!(
             "{:>4}  {:<9}  {:<16}  {:>5}  {:<20}  {} <{}>\n",
@@ -1078,7 +1175,14 @@ fn render_draft(detail: &queue::DraftDetail) -> String {
     let s = &detail.summary;
     let mut out = format!(
         "draft {}: {} — account `{}` ({}), {} posts, up to {} characters each\n{} <{}>\n",
-        s.id, s.state, s.account, s.platform, s.posts, detail.rules.max, s.post_title, s.post_url
+        s.id,
+        s.state,
+        s.account,
+        s.platform,
+        s.post_count,
+        detail.rules.max,
+        s.post_title,
+        s.post_url
     );
     if let Some(at) = s.scheduled_at {
         out.push_str(&format!("scheduled for {}\n", time_text(Some(at))));
@@ -1195,8 +1299,7 @@ async fn accounts_check(config: &Config) -> Result<(), Failure> {
     let mut failed = 0;
     for account in &accounts {
         let result = async {
-            let token = Secret::load(&account.name, &account.token_source())?;
-            let client = Mastodon::new(account, Some(token), &settings)?;
+            let client = client(account, &settings, false)?;
             let identity = client.verify().await?;
             let limits = client.limits().await?;
             Ok::<_, PlatformError>((identity, limits))
@@ -1211,7 +1314,10 @@ async fn accounts_check(config: &Config) -> Result<(), Failure> {
                 account.server,
                 account.platform.as_str(),
                 limits.max_characters,
-                limits.characters_reserved_per_url,
+                match account.platform {
+                    AccountPlatform::Bluesky => "in full".to_owned(),
+                    _ => limits.characters_reserved_per_url.to_string(),
+                },
                 limits.max_media_attachments,
                 limits
                     .image_size_limit
@@ -1236,10 +1342,20 @@ async fn accounts_check(config: &Config) -> Result<(), Failure> {
 async fn accounts_login(config: &Config, name: &str) -> Result<(), Failure> {
     use megalodon::megalodon::AppInputOptions;
     let account = select_accounts(config, &[name.to_owned()])?[0];
+    let Some(sns) = papercast::platform::mastodon::sns(account.platform) else {
+        println!(
+            "A Bluesky account logs in with an app password: make one in Bluesky's Settings \
+             → Privacy and security → App passwords, logged in as {}, and put it in {}. \
+             Then check it with `papercast accounts check`.",
+            account.handle.as_deref().unwrap_or("the account"),
+            account.token_source()
+        );
+        return Ok(());
+    };
     let server = account.server.trim_end_matches('/').to_owned();
     let timeout = Duration::from_secs(config.publish.request_timeout_secs);
     let client = megalodon::generator(
-        papercast::platform::mastodon::sns(account.platform),
+        sns,
         server.clone(),
         None,
         Some(config.fetch.user_agent.clone()),
@@ -1387,4 +1503,291 @@ fn render_threads(threads: &[Thread]) -> String {
         out.push('\n');
     }
     out
+}
+
+async fn replies(config: &Config, command: RepliesCommand) -> Result<(), Failure> {
+    use papercast::replies::{self, discussions, SyncMode, SyncSettings};
+    use papercast::store::ReplyStore;
+    let store = open_store(config)?;
+    match command {
+        RepliesCommand::Sync { accounts } => {
+            let accounts = select_accounts(config, &accounts)?;
+            let targets = targets(config, &accounts, false);
+            let settings = SyncSettings::from_config(config);
+            let started = std::time::Instant::now();
+            let report = replies::sync(
+                &store,
+                &targets,
+                &settings,
+                SyncMode::All,
+                chrono::Utc::now(),
+            )
+            .await;
+            for account in &report.accounts {
+                for error in &account.errors {
+                    eprintln!("papercast: {error}");
+                }
+                if let Some(reason) = &account.unsupported {
+                    println!("{}: skipped: {reason}", account.account);
+                    continue;
+                }
+                println!(
+                    "{}: read {} thread(s) in {} request(s): {} new, {} edited, {} deleted, \
+                     {} restored; {} hidden by rules, {} answered{}",
+                    account.account,
+                    account.threads_read,
+                    account.requests,
+                    account.added,
+                    account.edited,
+                    account.deleted,
+                    account.restored,
+                    account.hidden_by_rules,
+                    account.answered,
+                    if account.stopped {
+                        " (stopped early)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            tracing::info!("replies sync took {:.2} s", started.elapsed().as_secs_f64());
+            let failed = report.failed();
+            if failed > 0 {
+                return Err(Failure {
+                    code: EXIT_ACCOUNT_FAILED,
+                    error: anyhow::anyhow!(
+                        "{failed} of {} account(s) had errors; what was read is recorded, \
+                         and the next sync tries the rest again",
+                        report.accounts.len()
+                    ),
+                });
+            }
+        }
+        RepliesCommand::List { post, format } => {
+            let posts = match &post {
+                Some(post) => by_post_key(post, |key| {
+                    discussions::list(&store, Some(key)).map(|p| Some(p).filter(|p| !p.is_empty()))
+                })?
+                .ok_or_else(|| not_posted(post))?,
+                None => discussions::list(&store, None).map_err(anyhow::Error::from)?,
+            };
+            match format {
+                Format::Json => print_json(&posts)?,
+                Format::Text => {
+                    print!("{}", render_reply_list(&posts));
+                    let authors = store.hidden_authors().map_err(anyhow::Error::from)?;
+                    if !authors.is_empty() {
+                        println!("\nhidden authors:");
+                        for author in authors {
+                            println!(
+                                "  @{} (by {}{})",
+                                author.handle,
+                                author.by,
+                                author.reason.map(|r| format!(": {r}")).unwrap_or_default()
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        RepliesCommand::Hide { reply, reason, by } => {
+            let record = find_reply(&store, &reply)?;
+            store
+                .set_reply_hidden(record.id, true, &by, reason.as_deref())
+                .map_err(anyhow::Error::from)?;
+            println!(
+                "reply {} by {} is hidden: {}",
+                record.id, record.status.author_handle, record.status.url
+            );
+        }
+        RepliesCommand::Unhide { reply, by } => {
+            let record = find_reply(&store, &reply)?;
+            store
+                .set_reply_hidden(record.id, false, &by, None)
+                .map_err(anyhow::Error::from)?;
+            println!(
+                "reply {} by {} is shown again{}",
+                record.id,
+                record.status.author_handle,
+                if record.author_hidden {
+                    " (but its author is hidden: `papercast replies unhide-author`)"
+                } else {
+                    ""
+                }
+            );
+        }
+        RepliesCommand::HideAuthor { handle, reason, by } => {
+            let canonical = papercast::store::canonical_handle(&handle);
+            if !canonical.contains('@') || canonical.starts_with('@') || canonical.ends_with('@') {
+                return Err(Failure::from(anyhow::anyhow!(
+                    "`{handle}` is not a full handle; write it as @user@server, as \
+                     `papercast replies list` shows it"
+                )));
+            }
+            let new = store
+                .hide_author(&canonical, &by, reason.as_deref())
+                .map_err(anyhow::Error::from)?;
+            let recorded = discussions::list(&store, None)
+                .map_err(anyhow::Error::from)?
+                .iter()
+                .flat_map(|post| &post.replies)
+                .filter(|r| papercast::store::canonical_handle(&r.handle) == canonical)
+                .count();
+            if recorded == 0 {
+                eprintln!(
+                    "papercast: no recorded reply is by @{canonical} yet; check the spelling \
+                     against `papercast replies list`"
+                );
+            }
+            println!(
+                "@{canonical} {} ({recorded} recorded replies)",
+                if new {
+                    "is hidden: none of their replies is published"
+                } else {
+                    "was hidden already"
+                }
+            );
+        }
+        RepliesCommand::UnhideAuthor { handle } => {
+            let canonical = papercast::store::canonical_handle(&handle);
+            let was = store
+                .unhide_author(&canonical)
+                .map_err(anyhow::Error::from)?;
+            if !was {
+                return Err(Failure::from(anyhow::anyhow!(
+                    "@{canonical} is not a hidden author (`papercast replies list` shows them)"
+                )));
+            }
+            println!("@{canonical} is shown again");
+        }
+    }
+    Ok(())
+}
+
+/// A post given on the command line as the store may know it: as given, then (for a
+/// URL without one) with the trailing slash that post URLs have.
+fn post_keys(post: &str) -> Vec<String> {
+    let post = post.trim();
+    let mut keys = vec![post.to_owned()];
+    if post.contains("://") && !post.ends_with('/') && !post.contains(['#', '?']) {
+        keys.push(format!("{post}/"));
+    }
+    keys
+}
+
+/// The first answer of `find` for any spelling of `post`.
+fn by_post_key<T>(
+    post: &str,
+    mut find: impl FnMut(&str) -> Result<Option<T>, papercast::store::StoreError>,
+) -> Result<Option<T>, Failure> {
+    for key in post_keys(post) {
+        if let Some(found) = find(&key).map_err(anyhow::Error::from)? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+fn not_posted(post: &str) -> Failure {
+    Failure::from(anyhow::anyhow!(
+        "no posted thread of `{post}` is recorded; give the post's URL or slug as \
+         `papercast announce` used it (`papercast replies list` shows every post)"
+    ))
+}
+
+fn find_reply(store: &SqliteStore, reply: &str) -> Result<papercast::store::ReplyRecord, Failure> {
+    use papercast::store::ReplyStore;
+    let found = match reply.trim().parse::<i64>() {
+        Ok(id) => store.reply(id),
+        Err(_) => store.reply_by_url(reply.trim()),
+    }
+    .map_err(anyhow::Error::from)?;
+    found.ok_or_else(|| {
+        Failure::from(anyhow::anyhow!(
+            "no reply `{reply}` is recorded; give an id or URL from `papercast replies list`"
+        ))
+    })
+}
+
+fn render_reply_list(posts: &[papercast::replies::discussions::ListedPost]) -> String {
+    let mut out = String::new();
+    for post in posts {
+        out.push_str(&format!(
+            "== {} ({} replies)\n   {}\n",
+            post.title,
+            post.replies.len(),
+            post.post_url
+        ));
+        for reply in &post.replies {
+            let mut state = reply.state.as_str().to_owned();
+            if let Some(by) = &reply.hidden_by {
+                state.push_str(&format!(" by {by}"));
+                if let Some(reason) = &reply.hidden_reason {
+                    state.push_str(&format!(": {reason}"));
+                }
+            } else if reply.author_hidden {
+                state.push_str(" (author hidden)");
+            }
+            let text: String = reply.text.replace('\n', " ").chars().take(200).collect();
+            out.push_str(&format!(
+                "  {:>5} [{state}] {} | {} ({}){} {}{}\n        {}\n        {text}\n",
+                reply.id,
+                reply.about,
+                reply.author,
+                reply.handle,
+                if reply.bot { " [bot]" } else { "" },
+                reply.created_at,
+                reply
+                    .edited_at
+                    .as_ref()
+                    .map(|t| format!(" (edited {t})"))
+                    .unwrap_or_default(),
+                reply.url,
+            ));
+        }
+    }
+    if posts.is_empty() {
+        out.push_str("no announced posts yet\n");
+    }
+    out
+}
+
+fn discussions(
+    config: &Config,
+    post: Option<&str>,
+    format: DiscussionFormat,
+    export: Option<&std::path::Path>,
+) -> Result<(), Failure> {
+    use papercast::replies::discussions;
+    let store = open_store(config)?;
+    if let Some(dir) = export {
+        let report = discussions::export(&store, dir).map_err(anyhow::Error::from)?;
+        for path in &report.written {
+            println!("wrote {}", path.display());
+        }
+        println!(
+            "{} file(s) written, {} already up to date, in {}",
+            report.written.len(),
+            report.unchanged,
+            dir.display()
+        );
+        return Ok(());
+    }
+    let Some(post) = post else {
+        return Err(Failure::config(anyhow::anyhow!(
+            "give a post's URL or slug, or --export DIR"
+        )));
+    };
+    let discussion = by_post_key(post, |key| discussions::discussion(&store, key))?
+        .ok_or_else(|| not_posted(post))?;
+    match format {
+        DiscussionFormat::Json => print!("{}", discussions::to_json(&discussion)),
+        DiscussionFormat::Html => {
+            println!(
+                "{}",
+                discussions::to_html(&discussion).map_err(anyhow::Error::from)?
+            )
+        }
+    }
+    Ok(())
 }

@@ -7,12 +7,13 @@ pub mod daemon;
 pub mod watcher;
 
 use crate::compose::{self, ComposeError, ComposeOptions, Templates};
-use crate::config::{AccountConfig, Config, Review};
+use crate::config::{AccountConfig, AccountPlatform, Config, Review};
 use crate::extract::{self, ExtractError};
+use crate::platform::bluesky::Bluesky;
 use crate::platform::mastodon::{ClientSettings, Mastodon};
 use crate::platform::{
-    Identity, LengthRules, MediaUpload, NewPost, Platform, PlatformError, PostLookup, Secret,
-    ServerLimits,
+    Identity, LengthRules, MediaUpload, NewPost, Platform, PlatformError, PlatformKind, PostLookup,
+    Secret, ServerLimits,
 };
 use crate::publish::{AccountReport, Outcome, PublishSettings, Publisher, Target};
 use crate::queue::{self, DraftState, DraftSummary, QueueError};
@@ -106,6 +107,8 @@ pub struct App {
     pub poll_now: Arc<Notify>,
     /// Wakes the publisher (e.g. after an approval on the web page).
     pub publish_now: Arc<Notify>,
+    /// Due drafts of accounts no longer configured, already warned about.
+    unpostable: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
 
 impl std::fmt::Debug for App {
@@ -136,6 +139,7 @@ impl App {
             stop: tokio::sync::watch::channel(false).0,
             poll_now: Arc::new(Notify::new()),
             publish_now: Arc::new(Notify::new()),
+            unpostable: Default::default(),
         })
     }
 
@@ -169,17 +173,24 @@ impl App {
         self.config.accounts.iter().find(|a| a.name == name)
     }
 
-    /// A client for `account`, with its token. Its posts stop once papercast is
-    /// stopping (see [`Stoppable`]).
+    /// A client for `account`, with its token (or app password). Its posts stop once
+    /// papercast is stopping (see [`Stoppable`]).
     pub fn target(&self, account: &AccountConfig) -> Target {
-        let platform = Secret::load(&account.name, &account.token_source())
-            .and_then(|token| Mastodon::new(account, Some(token), &self.clients))
-            .map(|client| {
-                Box::new(Stoppable {
-                    inner: Box::new(client),
-                    stop: self.stop.subscribe(),
-                }) as Box<dyn Platform>
-            });
+        let client = if account.platform == AccountPlatform::Bluesky {
+            Bluesky::load_password(account)
+                .and_then(|password| Bluesky::new(account, Some(password), &self.clients))
+                .map(|client| Box::new(client) as Box<dyn Platform>)
+        } else {
+            Secret::load(&account.name, &account.token_source())
+                .and_then(|token| Mastodon::new(account, Some(token), &self.clients))
+                .map(|client| Box::new(client) as Box<dyn Platform>)
+        };
+        let platform = client.map(|inner| {
+            Box::new(Stoppable {
+                inner,
+                stop: self.stop.subscribe(),
+            }) as Box<dyn Platform>
+        });
         Target {
             account: account.name.clone(),
             platform,
@@ -187,8 +198,12 @@ impl App {
     }
 
     /// The length rules of the account's server, or the configured defaults when the
-    /// server does not say.
+    /// server does not say. Only Mastodon-family servers say; the others' are fixed.
     pub async fn rules_for(&self, account: &AccountConfig) -> LengthRules {
+        let kind = kind_of(account);
+        if kind != PlatformKind::Mastodon {
+            return LengthRules::default_for(kind);
+        }
         let limits = match Mastodon::new(account, None, &self.clients) {
             Ok(client) => client.limits().await,
             Err(error) => Err(error),
@@ -286,7 +301,7 @@ impl App {
             record,
             &NewDraft {
                 account: &account.name,
-                platform: "mastodon",
+                platform: kind_of(account).as_str(),
                 posts: &posts,
                 plan_json: &plan_json,
                 rules: &rules,
@@ -501,6 +516,24 @@ impl App {
             if self.is_stopping() {
                 break;
             }
+            if self.account(&draft.thread.account).is_none() {
+                // Said once per process, not at every round.
+                let new = self
+                    .unpostable
+                    .lock()
+                    .map(|mut warned| warned.insert(draft.id))
+                    .unwrap_or(false);
+                if new {
+                    tracing::warn!(
+                        "{}",
+                        AppError::NoAccount {
+                            id: draft.id,
+                            account: draft.thread.account.clone()
+                        }
+                    );
+                }
+                continue;
+            }
             let result = self.post_draft(draft.id, actor).await;
             match &result {
                 Ok(Posting::Ran(report)) => log_report(draft.id, report),
@@ -540,6 +573,14 @@ fn log_report(id: i64, report: &AccountReport) {
             link.as_deref().unwrap_or("?")
         ),
         Outcome::Failed { error, .. } => tracing::error!("draft {id}: {error}"),
+    }
+}
+
+/// The network of an account.
+fn kind_of(account: &AccountConfig) -> PlatformKind {
+    match account.platform {
+        AccountPlatform::Bluesky => PlatformKind::Bluesky,
+        _ => PlatformKind::Mastodon,
     }
 }
 
@@ -595,6 +636,10 @@ impl Stoppable {
 impl Platform for Stoppable {
     fn account(&self) -> &str {
         self.inner.account()
+    }
+
+    fn kind(&self) -> PlatformKind {
+        self.inner.kind()
     }
 
     async fn verify(&self) -> Result<Identity, PlatformError> {

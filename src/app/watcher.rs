@@ -54,9 +54,10 @@ pub struct EntryReport {
     pub error: Option<String>,
 }
 
-/// The wait before the next poll: the interval after a good poll, doubled per failure
-/// since (at most `max_backoff`, never less than the interval), give or take
-/// `jitter_percent` — `random` in `[0, 1)` picks where in that range.
+/// The wait before the next poll: the interval after a good poll or a first failure,
+/// doubled for each further failure in a row (at most `max_backoff`, never less than
+/// the interval), give or take `jitter_percent` — `random` in `[0, 1)` picks where in
+/// that range.
 pub fn next_wait(
     interval: Duration,
     failures: u32,
@@ -64,13 +65,10 @@ pub fn next_wait(
     jitter_percent: u8,
     random: f64,
 ) -> Duration {
-    let base = if failures == 0 {
-        interval
-    } else {
-        interval
-            .saturating_mul(1u32 << failures.min(20))
-            .min(max_backoff.max(interval))
-    };
+    let doublings = failures.saturating_sub(1).min(20);
+    let base = interval
+        .saturating_mul(1u32 << doublings)
+        .min(max_backoff.max(interval));
     let spread = base.as_secs_f64() * f64::from(jitter_percent) / 100.0;
     let offset = (random.clamp(0.0, 1.0) * 2.0 - 1.0) * spread;
     Duration::from_secs_f64((base.as_secs_f64() + offset).max(0.0))
@@ -402,9 +400,10 @@ mod tests {
     #[test]
     fn failures_double_the_wait_up_to_the_maximum() {
         let wait = |failures| next_wait(10 * MINUTE, failures, 60 * MINUTE, 0, 0.5);
-        assert_eq!(wait(1), 20 * MINUTE);
-        assert_eq!(wait(2), 40 * MINUTE);
-        assert_eq!(wait(3), 60 * MINUTE);
+        assert_eq!(wait(1), 10 * MINUTE, "a single failure may be a blip");
+        assert_eq!(wait(2), 20 * MINUTE);
+        assert_eq!(wait(3), 40 * MINUTE);
+        assert_eq!(wait(4), 60 * MINUTE);
         assert_eq!(wait(30), 60 * MINUTE, "no overflow");
         // A maximum below the interval never makes a failing feed polled more often.
         assert_eq!(next_wait(10 * MINUTE, 3, MINUTE, 0, 0.5), 10 * MINUTE);

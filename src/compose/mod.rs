@@ -14,7 +14,7 @@ pub use templates::Templates;
 use crate::announcement::{Announcement, Figure, Paper};
 use crate::platform::{LengthRules, PlatformKind};
 use fit::{Summary, SUMMARY_MARK};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use thiserror::Error;
 use unicode_segmentation::UnicodeSegmentation;
@@ -39,7 +39,7 @@ pub struct Post {
 }
 
 /// What a post of the thread is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum PostRole {
     /// The head post, about the whole blog post.

@@ -38,8 +38,14 @@ pub struct CollectedReply {
     pub edited_at: Option<String>,
     /// The reply's HTML as the server gave it (not yet sanitised).
     pub content_html: String,
-    /// Hidden by a moderator or a rule: never published.
+    /// The content warning; empty when none.
+    pub spoiler_text: String,
+    /// Hidden by a moderator or a rule (or its author is): never published, nor are
+    /// the replies under it.
     pub hidden: bool,
+    /// Gone from its server: not published, but the replies under it still are (they
+    /// are found through it).
+    pub deleted: bool,
 }
 
 /// What a reply is about.
@@ -51,10 +57,13 @@ pub enum Subject {
     Paper(usize),
 }
 
+/// A reply's key: remote ids are unique per server, so per account.
+pub type ReplyKey = (String, String);
+
 /// Finds what each reply is about by walking up its chain of replies to the thread
 /// post it hangs from. Replies whose chain does not reach a thread post (their parent
-/// was deleted, or is not collected) are left out of the map.
-pub fn attribute(posts: &[PostedPost], replies: &[CollectedReply]) -> HashMap<String, Subject> {
+/// is not collected) are left out of the map, which is keyed by (account, remote id).
+pub fn attribute(posts: &[PostedPost], replies: &[CollectedReply]) -> HashMap<ReplyKey, Subject> {
     let key = |account: &str, id: &str| format!("{account}\u{0}{id}");
     let roots: HashMap<String, Subject> = posts
         .iter()
@@ -81,7 +90,7 @@ pub fn attribute(posts: &[PostedPost], replies: &[CollectedReply]) -> HashMap<St
         // Bounded by the number of replies, so that a cycle in bad data cannot hang us.
         for _ in 0..=replies.len() {
             if let Some(subject) = roots.get(&at) {
-                subjects.insert(reply.remote_id.clone(), *subject);
+                subjects.insert((reply.account.clone(), reply.remote_id.clone()), *subject);
                 break;
             }
             match parents.get(&at) {
@@ -136,13 +145,16 @@ pub struct Reply {
     pub text: String,
     /// The reply as safe HTML: links, paragraphs and line breaks only.
     pub html: String,
+    /// The author's content warning, shown before the text.
+    pub content_warning: Option<String>,
     pub platform: PlatformKind,
 }
 
-/// Builds the discussion of `post` from its posted threads and collected replies;
-/// hidden replies, and replies that answer a hidden one, are left out.
-pub fn build(post: &Announcement, posts: &[PostedPost], replies: &[CollectedReply]) -> Discussion {
-    let subjects = attribute(posts, replies);
+/// The replies that are published, with what each is about: those that hang from a
+/// thread post, are not deleted, are neither hidden nor under a hidden reply, and have
+/// a link a reader can follow safely.
+pub fn published(posts: &[PostedPost], replies: &[CollectedReply]) -> HashMap<ReplyKey, Subject> {
+    let mut subjects = attribute(posts, replies);
     let hidden: std::collections::HashSet<(&str, &str)> = replies
         .iter()
         .filter(|r| r.hidden)
@@ -170,6 +182,18 @@ pub fn build(post: &Announcement, posts: &[PostedPost], replies: &[CollectedRepl
         }
         false
     };
+    for reply in replies {
+        if reply.deleted || under_hidden(reply) || web_url(&reply.url).is_none() {
+            subjects.remove(&(reply.account.clone(), reply.remote_id.clone()));
+        }
+    }
+    subjects
+}
+
+/// Builds the discussion of `post` from its posted threads and collected replies;
+/// hidden replies, and replies that answer a hidden one, are left out.
+pub fn build(post: &Announcement, posts: &[PostedPost], replies: &[CollectedReply]) -> Discussion {
+    let published = published(posts, replies);
     let platform_of: HashMap<&str, PlatformKind> = posts
         .iter()
         .map(|p| (p.account.as_str(), p.platform))
@@ -177,8 +201,11 @@ pub fn build(post: &Announcement, posts: &[PostedPost], replies: &[CollectedRepl
 
     let mut visible: Vec<(&CollectedReply, Subject)> = replies
         .iter()
-        .filter(|r| !under_hidden(r))
-        .filter_map(|r| subjects.get(&r.remote_id).map(|s| (r, *s)))
+        .filter_map(|r| {
+            published
+                .get(&(r.account.clone(), r.remote_id.clone()))
+                .map(|s| (r, *s))
+        })
         .collect();
     visible.sort_by(|(a, _), (b, _)| {
         a.created_at
@@ -192,13 +219,14 @@ pub fn build(post: &Announcement, posts: &[PostedPost], replies: &[CollectedRepl
             r.author_name.clone()
         },
         handle: r.author_handle.clone(),
-        author_url: r.author_url.clone(),
-        avatar: r.avatar.clone(),
+        author_url: web_url(&r.author_url).unwrap_or_default(),
+        avatar: r.avatar.as_deref().and_then(web_url),
         url: r.url.clone(),
         created_at: r.created_at.clone(),
         edited_at: r.edited_at.clone(),
         text: plain_text(&r.content_html),
         html: safe_html(&r.content_html),
+        content_warning: Some(r.spoiler_text.trim().to_owned()).filter(|w| !w.is_empty()),
         platform: platform_of
             .get(r.account.as_str())
             .copied()
@@ -207,7 +235,7 @@ pub fn build(post: &Announcement, posts: &[PostedPost], replies: &[CollectedRepl
     let links = |wanted: &dyn Fn(PostRole) -> bool| {
         posts
             .iter()
-            .filter(|p| wanted(p.role))
+            .filter(|p| wanted(p.role) && web_url(&p.url).is_some())
             .map(|p| ThreadLink {
                 account: p.account.clone(),
                 platform: p.platform,
@@ -250,6 +278,15 @@ pub fn build(post: &Announcement, posts: &[PostedPost], replies: &[CollectedRepl
             })
             .collect(),
     }
+}
+
+/// `url` when it is an http(s) URL: servers send author and avatar links that end up
+/// in `href` and `src`, where a `javascript:` URL would run on the blog.
+pub fn web_url(url: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .map(String::from)
 }
 
 /// Reply HTML reduced to what is safe to embed on the blog: paragraphs, line breaks

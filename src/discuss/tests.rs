@@ -48,7 +48,9 @@ fn reply(id: &str, to: &str, html: &str) -> CollectedReply {
         created_at: format!("2026-01-02T10:00:0{}Z", id.len() % 10),
         edited_at: None,
         content_html: html.into(),
+        spoiler_text: String::new(),
         hidden: false,
+        deleted: false,
     }
 }
 
@@ -72,12 +74,13 @@ fn replies_belong_to_the_post_or_paper_they_hang_from_at_any_depth() {
         reply("15", "999", "<p>orphan</p>"),
     ];
     let subjects = attribute(&thread(), &replies);
-    assert_eq!(subjects.get("10"), Some(&Subject::Post));
-    assert_eq!(subjects.get("11"), Some(&Subject::Paper(0)));
-    assert_eq!(subjects.get("12"), Some(&Subject::Paper(0)));
-    assert_eq!(subjects.get("13"), Some(&Subject::Paper(0)));
-    assert_eq!(subjects.get("14"), Some(&Subject::Post));
-    assert_eq!(subjects.get("15"), None);
+    let of = |id: &str| subjects.get(&("gc".to_owned(), id.to_owned())).copied();
+    assert_eq!(of("10"), Some(Subject::Post));
+    assert_eq!(of("11"), Some(Subject::Paper(0)));
+    assert_eq!(of("12"), Some(Subject::Paper(0)));
+    assert_eq!(of("13"), Some(Subject::Paper(0)));
+    assert_eq!(of("14"), Some(Subject::Post));
+    assert_eq!(of("15"), None);
 }
 
 #[test]
@@ -163,4 +166,84 @@ fn the_fragment_escapes_everything_but_the_sanitised_reply() {
         "{html}"
     );
     assert!(html.contains("Paper first"), "{html}");
+}
+
+#[test]
+fn the_same_id_on_two_servers_is_two_replies() {
+    let mut other_thread = thread();
+    for post in &mut other_thread {
+        post.account = "other".into();
+    }
+    other_thread[0].remote_id = "1".into();
+    let posts: Vec<PostedPost> = thread().into_iter().chain(other_thread).collect();
+    let mut on_other = reply("10", "3", "<p>other server</p>");
+    on_other.account = "other".into();
+    let replies = vec![reply("10", "2", "<p>first server</p>"), on_other];
+    let subjects = attribute(&posts, &replies);
+    assert_eq!(
+        subjects.get(&("gc".to_owned(), "10".to_owned())),
+        Some(&Subject::Paper(0))
+    );
+    assert_eq!(
+        subjects.get(&("other".to_owned(), "10".to_owned())),
+        Some(&Subject::Paper(1))
+    );
+}
+
+#[test]
+fn deleted_replies_are_left_out_but_the_answers_under_them_stay() {
+    let mut replies = vec![
+        reply("11", "2", "<p>gone</p>"),
+        reply("12", "11", "<p>answer to gone</p>"),
+    ];
+    replies[0].deleted = true;
+    let discussion = build(&announcement(), &thread(), &replies);
+    let texts: Vec<&str> = discussion.papers[0]
+        .replies
+        .iter()
+        .map(|r| r.text.as_str())
+        .collect();
+    assert_eq!(texts, ["answer to gone"]);
+}
+
+#[test]
+fn links_that_are_not_http_are_dropped() {
+    let mut evil = reply("10", "1", "<p>hi</p>");
+    evil.author_url = "javascript:alert(1)".into();
+    evil.avatar = Some("data:image/svg+xml,<svg onload=alert(1)>".into());
+    let mut no_link = reply("11", "1", "<p>no link</p>");
+    no_link.url = "javascript:alert(2)".into();
+    let discussion = build(&announcement(), &thread(), &[evil, no_link]);
+    assert_eq!(
+        discussion.replies.len(),
+        1,
+        "a reply without a safe link is left out"
+    );
+    assert_eq!(discussion.replies[0].author_url, "");
+    assert_eq!(discussion.replies[0].avatar, None);
+    let html = render_html(&discussion).expect("render");
+    assert!(
+        !html.contains("javascript:") && !html.contains("data:"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<span class="papercast-author">Alice</span>"#),
+        "{html}"
+    );
+}
+
+#[test]
+fn a_content_warning_folds_the_text() {
+    let mut warned = reply("10", "1", "<p>spoilers</p>");
+    warned.spoiler_text = "results <b>spoiler</b>".into();
+    let discussion = build(&announcement(), &thread(), &[warned]);
+    assert_eq!(
+        discussion.replies[0].content_warning.as_deref(),
+        Some("results <b>spoiler</b>")
+    );
+    let html = render_html(&discussion).expect("render");
+    assert!(
+        html.contains("<details class=\"papercast-text\"><summary>results &lt;b&gt;spoiler&lt;&#x2f;b&gt;</summary><p>spoilers</p></details>"),
+        "{html}"
+    );
 }

@@ -6,10 +6,12 @@
 //! `tokio::time::timeout`.
 
 use super::{
-    Identity, MediaUpload, NewPost, Platform, PlatformError, PostLookup, Secret, ServerLimits,
+    Identity, MediaUpload, Mentions, NewPost, Platform, PlatformError, PostLookup, Secret,
+    ServerLimits,
 };
 use crate::config::{AccountConfig, AccountPlatform, TokenSource};
-use crate::store::RemotePost;
+use crate::store::{RemotePost, ServerStatus};
+use chrono::{DateTime, Utc};
 use megalodon::error::Error as MegalodonError;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
@@ -19,6 +21,12 @@ use std::time::Duration;
 
 /// The longest part of a server's error body quoted in a message.
 const MAX_MESSAGE: usize = 300;
+
+/// Notifications per page (Mastodon's maximum).
+const NOTIFICATION_PAGE: usize = 40;
+
+/// At most this many pages of mentions are read per call; the rest wait for the next.
+const MAX_MENTION_PAGES: usize = 25;
 
 /// One account on a Mastodon-family server.
 pub struct Mastodon {
@@ -53,16 +61,17 @@ pub struct ClientSettings {
     pub lookup_limit: u32,
 }
 
-/// megalodon's name for a server kind.
-pub fn sns(platform: AccountPlatform) -> megalodon::SNS {
-    match platform {
+/// megalodon's name for a server kind (`None` for a network outside the family).
+pub fn sns(platform: AccountPlatform) -> Option<megalodon::SNS> {
+    Some(match platform {
         AccountPlatform::Mastodon => megalodon::SNS::Mastodon,
         AccountPlatform::Pleroma => megalodon::SNS::Pleroma,
         AccountPlatform::Gotosocial => megalodon::SNS::Gotosocial,
         AccountPlatform::Friendica => megalodon::SNS::Friendica,
         AccountPlatform::Firefish => megalodon::SNS::Firefish,
         AccountPlatform::Pixelfed => megalodon::SNS::Pixelfed,
-    }
+        AccountPlatform::Bluesky => return None,
+    })
 }
 
 impl Mastodon {
@@ -80,8 +89,14 @@ impl Mastodon {
                 account.name
             ))
         };
+        let sns = sns(account.platform).ok_or_else(|| {
+            setup_error(format!(
+                "{} is not a Mastodon-family server",
+                account.platform.as_str()
+            ))
+        })?;
         let client = megalodon::generator(
-            sns(account.platform),
+            sns,
             base_url.clone(),
             token.as_ref().map(|t| t.expose().to_owned()),
             Some(settings.user_agent.clone()),
@@ -121,11 +136,23 @@ impl Mastodon {
         what: &str,
         future: impl Future<Output = Result<megalodon::response::Response<T>, MegalodonError>>,
     ) -> Result<T, PlatformError> {
-        match tokio::time::timeout(self.timeout, future).await {
+        let started = std::time::Instant::now();
+        let result = tokio::time::timeout(self.timeout, future).await;
+        self.log_time(what, started);
+        match result {
             Err(_) => Err(self.timeout_error(what)),
             Ok(Ok(response)) => Ok(response.json),
             Ok(Err(error)) => Err(self.megalodon_error(what, error)),
         }
+    }
+
+    /// How long the server took, at debug level: what a run spends waiting on it.
+    fn log_time(&self, what: &str, started: std::time::Instant) {
+        tracing::debug!(
+            server_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "account `{}`: {what}",
+            self.account
+        );
     }
 
     fn timeout_error(&self, what: &str) -> PlatformError {
@@ -253,7 +280,10 @@ impl Mastodon {
                 reason: e.to_string(),
             })
         };
-        match tokio::time::timeout(self.timeout, exchange).await {
+        let started = std::time::Instant::now();
+        let result = tokio::time::timeout(self.timeout, exchange).await;
+        self.log_time(what, started);
+        match result {
             Ok(result) => result,
             Err(_) => Err(self.timeout_error(what)),
         }
@@ -294,6 +324,32 @@ impl Mastodon {
                 .unwrap_or(defaults.description_limit),
             supported_mime_types: media.supported_mime_types,
         })
+    }
+
+    /// One page of mention notifications, newest first, as `reqwest` reads them:
+    /// megalodon's `get_notifications` cannot ask for `types[]=mention` (only
+    /// `exclude_types`), and it fails the whole page on a notification type it does not
+    /// know (`severed_relationships`, `moderation_warning`, `annual_report`, ...), which
+    /// current servers send.
+    async fn mention_page(
+        &self,
+        token: &Secret,
+        cursor: Option<(&str, &str)>,
+    ) -> Result<Vec<NotificationJson>, PlatformError> {
+        let mut query = vec![
+            ("types[]", "mention".to_owned()),
+            ("limit", NOTIFICATION_PAGE.to_string()),
+        ];
+        if let Some((name, id)) = cursor {
+            query.push((name, id.to_owned()));
+        }
+        let request = self
+            .http
+            .get(format!("{}/api/v1/notifications", self.base_url))
+            .bearer_auth(token.expose())
+            .query(&query);
+        self.send_json("reading the account's mentions", request)
+            .await
     }
 
     /// Own statuses and replies in the thread that match `lookup`, oldest first.
@@ -465,19 +521,250 @@ impl Platform for Mastodon {
         let found = self.matches(&me, statuses, lookup);
         if found.len() > 1 {
             tracing::warn!(
-                account = %self.account,
-                "{} posts with the same text exist; keeping the oldest",
+                "account `{}`: {} posts with the same text exist; keeping the oldest",
+                self.account,
                 found.len()
             );
         }
         Ok(found.into_iter().next().map(remote))
     }
+
+    async fn replies(&self, post_id: &str) -> Result<Vec<ServerStatus>, PlatformError> {
+        self.token()?;
+        // One `context` call returns the whole tree under a post. Mastodon caps it
+        // (4,096 descendants for a logged-in caller); the caller fills any gap.
+        let context = self
+            .call(
+                &format!("reading the replies to post {post_id}"),
+                self.client.get_status_context(post_id.to_owned(), None),
+            )
+            .await?;
+        Ok(context.descendants.into_iter().map(server_status).collect())
+    }
+
+    async fn status(&self, id: &str) -> Result<Option<ServerStatus>, PlatformError> {
+        self.token()?;
+        match self
+            .call(
+                &format!("reading status {id}"),
+                self.client.get_status(id.to_owned()),
+            )
+            .await
+        {
+            Ok(status) => Ok(Some(server_status(status))),
+            Err(PlatformError::Refused {
+                status: 404 | 410, ..
+            }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn mentions(
+        &self,
+        since: Option<&str>,
+        not_before: DateTime<Utc>,
+    ) -> Result<Mentions, PlatformError> {
+        let token = self.token()?;
+        let mut notifications: Vec<NotificationJson> = Vec::new();
+        let mut newest = since.map(str::to_owned);
+        match since {
+            // Forward from the cursor: `min_id` gives the page just after it.
+            Some(since) => {
+                let mut after = since.to_owned();
+                for _ in 0..MAX_MENTION_PAGES {
+                    let page = self
+                        .mention_page(token, Some(("min_id", after.as_str())))
+                        .await?;
+                    let full = page.len() >= NOTIFICATION_PAGE;
+                    let Some(top) = page
+                        .iter()
+                        .map(|n| n.id.clone())
+                        .max_by(|a, b| id_order(a, b))
+                    else {
+                        break;
+                    };
+                    if id_order(&top, &after).is_le() {
+                        break;
+                    }
+                    after = top.clone();
+                    newest = Some(top);
+                    notifications.extend(page);
+                    if !full {
+                        break;
+                    }
+                }
+            }
+            // A first read: back from the newest until `not_before`.
+            None => {
+                let mut before: Option<String> = None;
+                for _ in 0..MAX_MENTION_PAGES {
+                    let cursor = before.as_deref().map(|id| ("max_id", id));
+                    let page = self.mention_page(token, cursor).await?;
+                    let full = page.len() >= NOTIFICATION_PAGE;
+                    let Some(bottom) = page
+                        .iter()
+                        .map(|n| n.id.clone())
+                        .min_by(|a, b| id_order(a, b))
+                    else {
+                        break;
+                    };
+                    if newest.is_none() {
+                        newest = page
+                            .iter()
+                            .map(|n| n.id.clone())
+                            .max_by(|a, b| id_order(a, b));
+                    }
+                    let reached = page.iter().any(|n| {
+                        n.status.as_ref().is_some_and(|s| {
+                            DateTime::parse_from_rfc3339(&s.created_at)
+                                .is_ok_and(|t| t.with_timezone(&Utc) < not_before)
+                        })
+                    });
+                    before = Some(bottom);
+                    notifications.extend(page);
+                    if !full || reached {
+                        break;
+                    }
+                }
+            }
+        }
+        notifications.sort_by(|a, b| id_order(&a.id, &b.id));
+        let mut seen = std::collections::HashSet::new();
+        let statuses = notifications
+            .into_iter()
+            // A server that ignores `types[]` sends every kind.
+            .filter(|n| n.kind == "mention")
+            .filter_map(|n| n.status.and_then(StatusJson::into_status))
+            .filter(|s| seen.insert(s.id.clone()))
+            .collect();
+        Ok(Mentions { statuses, newest })
+    }
+}
+
+/// `@user@server` from an account's `acct` (`user` for the server's own accounts) and
+/// its profile URL.
+fn full_handle(acct: &str, profile_url: &str) -> String {
+    let acct = acct.trim_start_matches('@');
+    if acct.contains('@') {
+        return format!("@{acct}");
+    }
+    let host = url::Url::parse(profile_url).ok().and_then(|url| {
+        url.host_str().map(|host| match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        })
+    });
+    match host {
+        Some(host) => format!("@{acct}@{host}"),
+        None => format!("@{acct}"),
+    }
+}
+
+fn non_empty(text: String) -> Option<String> {
+    Some(text).filter(|t| !t.trim().is_empty())
+}
+
+fn server_status(status: megalodon::entities::Status) -> ServerStatus {
+    let account = status.account;
+    ServerStatus {
+        author_handle: full_handle(&account.acct, &account.url),
+        author_id: account.id,
+        author_name: account.display_name,
+        author_url: account.url,
+        author_avatar: non_empty(account.avatar_static).or_else(|| non_empty(account.avatar)),
+        author_bot: account.bot,
+        id: status.id,
+        in_reply_to: status.in_reply_to_id,
+        url: status.url.unwrap_or(status.uri),
+        visibility: status.visibility.to_string(),
+        created_at: status.created_at,
+        edited_at: status.edited_at,
+        content_html: status.content,
+        spoiler_text: status.spoiler_text,
+    }
+}
+
+/// Orders server ids: numeric ones (Mastodon's) by value, others as text.
+fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
 fn remote(status: megalodon::entities::Status) -> RemotePost {
     RemotePost {
         id: status.id,
         url: status.url.or(Some(status.uri)),
+    }
+}
+
+/// A notification, read leniently: only what papercast uses, every field optional
+/// where servers of the family differ.
+#[derive(Deserialize)]
+struct NotificationJson {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    status: Option<StatusJson>,
+}
+
+#[derive(Deserialize)]
+struct StatusJson {
+    id: String,
+    #[serde(default)]
+    uri: String,
+    url: Option<String>,
+    in_reply_to_id: Option<String>,
+    account: AccountJson,
+    #[serde(default)]
+    visibility: String,
+    created_at: String,
+    edited_at: Option<String>,
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    spoiler_text: String,
+}
+
+#[derive(Deserialize)]
+struct AccountJson {
+    id: String,
+    acct: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    url: String,
+    avatar_static: Option<String>,
+    avatar: Option<String>,
+    #[serde(default)]
+    bot: bool,
+}
+
+impl StatusJson {
+    fn into_status(self) -> Option<ServerStatus> {
+        let time = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        };
+        let account = self.account;
+        Some(ServerStatus {
+            created_at: time(&self.created_at)?,
+            edited_at: self.edited_at.as_deref().and_then(time),
+            author_handle: full_handle(&account.acct, &account.url),
+            author_id: account.id,
+            author_name: account.display_name,
+            author_url: account.url,
+            author_avatar: account
+                .avatar_static
+                .and_then(non_empty)
+                .or_else(|| account.avatar.and_then(non_empty)),
+            author_bot: account.bot,
+            url: self.url.unwrap_or(self.uri),
+            id: self.id,
+            in_reply_to: self.in_reply_to_id,
+            visibility: self.visibility,
+            content_html: self.content,
+            spoiler_text: self.spoiler_text,
+        })
     }
 }
 

@@ -2,12 +2,13 @@
 //! each one's rules for counting a post's length.
 
 use crate::config::TokenSource;
-use crate::store::RemotePost;
+use crate::store::{RemotePost, ServerStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use thiserror::Error;
 
+pub mod bluesky;
 pub mod length;
 pub mod mastodon;
 mod ratelimit;
@@ -136,6 +137,15 @@ impl ServerLimits {
         LengthRules::mastodon(self.max_characters, self.characters_reserved_per_url)
     }
 
+    /// How a network of `kind` with these limits counts a post's length. Only Mastodon
+    /// servers tell their own limits; the others' are fixed.
+    pub fn length_rules_for(&self, kind: PlatformKind) -> LengthRules {
+        match kind {
+            PlatformKind::Mastodon => self.length_rules(),
+            other => LengthRules::default_for(other),
+        }
+    }
+
     /// Whether the server takes images of this MIME type.
     pub fn accepts(&self, mime: &str) -> bool {
         self.supported_mime_types.is_empty() || self.supported_mime_types.iter().any(|m| m == mime)
@@ -183,6 +193,17 @@ pub struct PostLookup<'a> {
     pub not_before: Option<DateTime<Utc>>,
     /// Posts already recorded as other posts of papercast's: never a match.
     pub exclude: &'a [String],
+    /// The key the post was sent with ([`NewPost::idempotency_key`]).
+    pub key: &'a str,
+}
+
+/// Statuses that mention an account, from its notifications.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mentions {
+    /// Oldest first.
+    pub statuses: Vec<ServerStatus>,
+    /// The newest notification read: where the next read starts.
+    pub newest: Option<String>,
 }
 
 #[derive(Debug, Error)]
@@ -291,6 +312,11 @@ pub trait Platform: Send + Sync {
     /// The account's name in the configuration.
     fn account(&self) -> &str;
 
+    /// The kind of network (how it counts length).
+    fn kind(&self) -> PlatformKind {
+        PlatformKind::Mastodon
+    }
+
     /// Checks the token and says who the account is.
     async fn verify(&self) -> Result<Identity, PlatformError>;
 
@@ -306,4 +332,36 @@ pub trait Platform: Send + Sync {
     /// Finds a post of this account matching `lookup`, if it exists.
     async fn find_post(&self, lookup: &PostLookup<'_>)
         -> Result<Option<RemotePost>, PlatformError>;
+
+    /// Every reply under the post `post_id`, at any depth, as the server shows them to
+    /// this account (papercast's own posts among them).
+    async fn replies(&self, post_id: &str) -> Result<Vec<ServerStatus>, PlatformError> {
+        let _ = post_id;
+        Err(self.cannot("read replies"))
+    }
+
+    /// One status; `None` when the server says it is gone.
+    async fn status(&self, id: &str) -> Result<Option<ServerStatus>, PlatformError> {
+        let _ = id;
+        Err(self.cannot("read a status"))
+    }
+
+    /// Statuses that mention this account: those notified after the notification
+    /// `since`, or (without it, on a first read) those since `not_before`.
+    async fn mentions(
+        &self,
+        since: Option<&str>,
+        not_before: DateTime<Utc>,
+    ) -> Result<Mentions, PlatformError> {
+        let _ = (since, not_before);
+        Err(self.cannot("read mentions"))
+    }
+
+    /// The error of a network that cannot do `what` (yet).
+    fn cannot(&self, what: &str) -> PlatformError {
+        PlatformError::Unsupported(format!(
+            "account `{}`: papercast cannot {what} on this network yet",
+            self.account()
+        ))
+    }
 }

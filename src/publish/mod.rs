@@ -144,6 +144,16 @@ pub struct Preview {
     pub thread: Result<(Vec<PostRecord>, plan::Plan), PublishError>,
 }
 
+/// How sending one post ended, short of an error that stops the account.
+enum Sent {
+    Posted(RemotePost),
+    /// The server found it too long: refit it (once).
+    TooLong {
+        max: Option<usize>,
+        error: PlatformError,
+    },
+}
+
 /// Posts threads, recording every step in `store`.
 pub struct Publisher<'a> {
     pub store: &'a dyn Store,
@@ -199,10 +209,14 @@ impl Publisher<'_> {
                 Ok(platform) => platform.limits().await,
                 Err(error) => Err(PlatformError::Unsupported(error.to_string())),
             };
+            let kind = target
+                .platform
+                .as_ref()
+                .map_or(crate::platform::PlatformKind::Mastodon, |p| p.kind());
             let rules = limits
                 .as_ref()
                 .map_or_else(|_| ServerLimits::mastodon_defaults(), Clone::clone)
-                .length_rules();
+                .length_rules_for(kind);
             let recorded = announcement
                 .map(|a| self.store.thread(a.id, &target.account))
                 .transpose()
@@ -382,37 +396,63 @@ impl AccountRun<'_> {
         if let Some(thread) = existing {
             return Ok(thread);
         }
-        let rules = self.limits.length_rules();
+        let kind = self.platform.kind();
+        let rules = self.limits.length_rules_for(kind);
         let posts = planned_posts(self.account(), self.composer, &rules)?;
         let plan_json = serde_json::to_string(&posts).unwrap_or_default();
-        Ok(self
-            .store
-            .plan_thread(announcement, self.account(), "mastodon", &posts, &plan_json)?)
+        Ok(self.store.plan_thread(
+            announcement,
+            self.account(),
+            kind.as_str(),
+            &posts,
+            &plan_json,
+        )?)
     }
 
     /// Sends what is left of `thread`, in order, each reply to the post before it.
     async fn post_thread(&mut self, thread: &ThreadRecord) -> Result<ThreadRecord, PublishError> {
-        let plan = plan::plan(thread);
         self.store
             .set_thread_state(thread.id, ThreadState::Posting, None)?;
         let mut known = self.store.remote_ids(self.account())?;
+        let mut thread = thread.clone();
         let mut parent: Option<RemotePost> = None;
-        let mut posted = thread.clone();
-        for step in plan.steps {
-            let index = step.index();
-            let post = &thread.posts[index];
+        let mut refitted = false;
+        let mut index = 0;
+        while index < thread.posts.len() {
+            let post = thread.posts[index].clone();
+            let step = plan::plan(&thread).steps.swap_remove(index);
             let remote = match step {
                 Step::Keep { remote, .. } => remote,
-                Step::Check { .. } => self.send(post, parent.as_ref(), true, &known).await?,
-                Step::Send { .. } => self.send(post, parent.as_ref(), false, &known).await?,
+                Step::Check { .. } | Step::Send { .. } => {
+                    let unknown_fate = matches!(step, Step::Check { .. });
+                    match self
+                        .send(&post, parent.as_ref(), unknown_fate, &known)
+                        .await?
+                    {
+                        Sent::Posted(remote) => remote,
+                        Sent::TooLong { max, error } if !refitted => {
+                            refitted = true;
+                            thread = self.refit_rest(&thread, index, max, error)?;
+                            continue;
+                        }
+                        Sent::TooLong { error, .. } => {
+                            return Err(PublishError::StillTooLong {
+                                account: self.account().into(),
+                                key: post.key.clone(),
+                                last: Box::new(error),
+                            })
+                        }
+                    }
+                }
             };
             known.push(remote.id.clone());
-            posted.posts[index].state = PostState::Sent;
-            posted.posts[index].remote = Some(remote.clone());
+            thread.posts[index].state = PostState::Sent;
+            thread.posts[index].remote = Some(remote.clone());
             parent = Some(remote);
+            index += 1;
         }
-        posted.state = ThreadState::Posted;
-        Ok(posted)
+        thread.state = ThreadState::Posted;
+        Ok(thread)
     }
 
     /// Sends one post (its figures first), unless a lookup finds it already there.
@@ -422,15 +462,14 @@ impl AccountRun<'_> {
         parent: Option<&RemotePost>,
         unknown_fate: bool,
         known: &[String],
-    ) -> Result<RemotePost, PublishError> {
+    ) -> Result<Sent, PublishError> {
         let account = self.account().to_owned();
         let parent_id = parent.map(|p| p.id.as_str());
-        let mut text = post.text.clone();
         let mut check = unknown_fate;
+        let idempotency_key = format!("papercast/{}", post.key);
         let mut media_ids: Option<Vec<String>> = None;
         let mut failures = 0;
         let mut waits = 0;
-        let mut refitted = false;
         loop {
             if check {
                 let not_before = self
@@ -439,10 +478,11 @@ impl AccountRun<'_> {
                     .and_then(|p| p.sending_at)
                     .map(|t| t - LOOKUP_SLACK);
                 let lookup = PostLookup {
-                    text: &text,
+                    text: &post.text,
                     in_reply_to: parent_id,
                     not_before,
                     exclude: known,
+                    key: &idempotency_key,
                 };
                 let platform = self.platform;
                 let found = self
@@ -450,13 +490,12 @@ impl AccountRun<'_> {
                     .await?;
                 if let Some(remote) = found {
                     tracing::info!(
-                        account = %account,
                         key = %post.key,
                         id = %remote.id,
-                        "found on the server; not sending it again"
+                        "account `{account}`: the post is on the server already; not sending it again"
                     );
                     self.store.mark_sent(&post.key, &remote)?;
-                    return Ok(remote);
+                    return Ok(Sent::Posted(remote));
                 }
             }
             if media_ids.is_none() {
@@ -464,11 +503,10 @@ impl AccountRun<'_> {
             }
             let ids = media_ids.as_deref().unwrap_or_default();
             self.store.mark_sending(&post.key)?;
-            let idempotency_key = format!("papercast/{}", post.key);
             let result = self
                 .platform
                 .post(&NewPost {
-                    text: &text,
+                    text: &post.text,
                     in_reply_to: parent_id,
                     media_ids: ids,
                     idempotency_key: &idempotency_key,
@@ -478,8 +516,8 @@ impl AccountRun<'_> {
                 Ok(remote) => {
                     self.store.mark_sent(&post.key, &remote)?;
                     self.sent += 1;
-                    tracing::info!(account = %account, key = %post.key, id = %remote.id, "posted");
-                    return Ok(remote);
+                    tracing::info!(key = %post.key, id = %remote.id, "account `{account}`: posted");
+                    return Ok(Sent::Posted(remote));
                 }
                 Err(error) => error,
             };
@@ -492,18 +530,7 @@ impl AccountRun<'_> {
                     waits += 1;
                     self.wait_for_reset(retry_at, waits, error).await?;
                 }
-                PlatformError::TooLong { max, .. } if !refitted => {
-                    refitted = true;
-                    text = self.refit(post, &text, max, error)?;
-                    self.store.update_text(&post.key, &text)?;
-                }
-                PlatformError::TooLong { .. } => {
-                    return Err(PublishError::StillTooLong {
-                        account,
-                        key: post.key.clone(),
-                        last: Box::new(error),
-                    })
-                }
+                PlatformError::TooLong { max, .. } => return Ok(Sent::TooLong { max, error }),
                 error if error.is_transient() => {
                     failures += 1;
                     check = check || error.is_ambiguous();
@@ -559,11 +586,7 @@ impl AccountRun<'_> {
             self.settings.backoff_initial,
             self.settings.backoff_max,
         );
-        tracing::warn!(
-            account = %self.account(),
-            "{error}; trying again in {:.1} s",
-            wait.as_secs_f64()
-        );
+        tracing::warn!("{error}; trying again in {:.1} s", wait.as_secs_f64());
         tokio::time::sleep(wait).await;
         Ok(())
     }
@@ -585,7 +608,6 @@ impl AccountRun<'_> {
             }),
             RateLimitWait::Sleep(wait) => {
                 tracing::warn!(
-                    account = %self.account(),
                     "{error}; waiting {:.1} s for the limit to reset",
                     wait.as_secs_f64()
                 );
@@ -595,26 +617,28 @@ impl AccountRun<'_> {
         }
     }
 
-    /// A shorter text for a post the server found too long: the composer fits it again
-    /// counting every URL in full (some servers do) under the server's stated limit,
-    /// or 10% under it when that alone would not change anything.
-    fn refit(
+    /// Refits the unsent rest of a thread after the server found post `index` too long:
+    /// the composer fits the thread again counting every URL in full (some servers do),
+    /// to the server's stated limit or 10% under the post's length counted that way,
+    /// whichever is lower — the server counts differently from papercast, so the post
+    /// must get shorter either way. The refitted post may become several; the rest of
+    /// the thread is recorded anew from it on.
+    fn refit_rest(
         &self,
-        post: &PostRecord,
-        text: &str,
+        thread: &ThreadRecord,
+        index: usize,
         max: Option<usize>,
         error: PlatformError,
-    ) -> Result<String, PublishError> {
+    ) -> Result<ThreadRecord, PublishError> {
+        let post = &thread.posts[index];
         let max = max.unwrap_or(self.limits.max_characters);
         let mut rules = LengthRules {
+            max,
             url_length: None,
-            ..LengthRules::mastodon(max, 0)
+            ..self.limits.length_rules_for(self.platform.kind())
         };
-        if rules.fits(text) {
-            rules.max = max * 9 / 10;
-        }
+        rules.max = max.min(rules.count(&post.text) * 9 / 10);
         tracing::warn!(
-            account = %self.account(),
             key = %post.key,
             "{error}; refitting it to {} characters with URLs counted in full",
             rules.max
@@ -624,19 +648,17 @@ impl AccountRun<'_> {
             key: post.key.clone(),
             last: Box::new(error),
         };
-        let thread = match self.composer.compose(&rules) {
-            Ok(thread) => thread,
+        let rest = match planned_posts(self.account(), self.composer, &rules) {
+            Ok(posts) => posts,
             Err(_) => return Err(still_too_long(error)),
         };
-        let refitted = thread
-            .posts
-            .get(post.index)
-            .filter(|p| serde_json::to_string(&p.role).unwrap_or_default() == post.role)
-            .map(|p| p.text.clone());
-        match refitted {
-            Some(new) if new != text => Ok(new),
-            _ => Err(still_too_long(error)),
+        let Some(start) = rest.iter().position(|p| p.role == post.role) else {
+            return Err(still_too_long(error));
+        };
+        if rest[start].text == post.text {
+            return Err(still_too_long(error));
         }
+        Ok(self.store.replan_rest(thread.id, index, &rest[start..])?)
     }
 
     /// Downloads and uploads a post's figures. A figure that cannot be had is left out
@@ -646,8 +668,8 @@ impl AccountRun<'_> {
         for (n, figure) in post.images.iter().enumerate() {
             if n >= self.limits.max_media_attachments {
                 tracing::warn!(
-                    account = %self.account(),
-                    "{}: the server takes {} images per post; leaving out {}",
+                    "account `{}`: {}: the server takes {} images per post; leaving out {}",
+                    self.account(),
                     post.key,
                     self.limits.max_media_attachments,
                     figure.url
@@ -666,12 +688,7 @@ impl AccountRun<'_> {
                 Err(PublishError::Platform(
                     error @ (PlatformError::Refused { .. } | PlatformError::TooLong { .. }),
                 )) => {
-                    tracing::warn!(
-                        account = %self.account(),
-                        "{error}; posting {} without {}",
-                        post.key,
-                        figure.url
-                    );
+                    tracing::warn!("{error}; posting {} without {}", post.key, figure.url);
                 }
                 Err(error) => return Err(error),
             }
@@ -701,15 +718,16 @@ impl AccountRun<'_> {
                         self.settings.backoff_max,
                     );
                     tracing::warn!(
-                        "figure {reason}; trying again in {:.1} s",
+                        "account `{}`: figure {reason}; trying again in {:.1} s",
+                        self.account(),
                         wait.as_secs_f64()
                     );
                     tokio::time::sleep(wait).await;
                 }
                 Err(media::Skip::Transient(reason) | media::Skip::Permanent(reason)) => {
                     tracing::warn!(
-                        account = %self.account(),
-                        "figure {reason}; posting without it"
+                        "account `{}`: figure {reason}; posting without it",
+                        self.account()
                     );
                     return None;
                 }

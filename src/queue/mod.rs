@@ -53,8 +53,45 @@ pub enum QueueError {
     BadTime(String),
     #[error("draft {id}: composing the thread again: {reason}")]
     Compose { id: i64, reason: String },
+    #[error(
+        "draft {id} changed since you looked at it (someone edited or decided it); look \
+         at it again and retry"
+    )]
+    Stale { id: i64, seen: i64, current: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Who acts on which draft, when, and what they saw of it.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub id: i64,
+    /// Who acts, for the audit log (a moderator's name, a user).
+    pub actor: &'a str,
+    /// The draft's `version` as the actor saw it (e.g. on a web page): a draft changed
+    /// since refuses the action. `None` acts on the draft as it is now.
+    pub seen: Option<i64>,
+    pub now: DateTime<Utc>,
+}
+
+impl<'a> Request<'a> {
+    /// `actor` acting on draft `id` now, on the draft as it is.
+    pub fn new(id: i64, actor: &'a str) -> Self {
+        Request {
+            id,
+            actor,
+            seen: None,
+            now: Utc::now(),
+        }
+    }
+
+    /// The same, refused if the draft is no longer at `version`.
+    pub fn seen(self, version: i64) -> Self {
+        Request {
+            seen: Some(version),
+            ..self
+        }
+    }
 }
 
 /// A draft in a list.
@@ -69,7 +106,7 @@ pub struct DraftSummary {
     /// When a scheduled draft is posted.
     pub scheduled_at: Option<DateTime<Utc>>,
     /// Posts in the thread, and how many are on the server (or may be).
-    pub posts: usize,
+    pub post_count: usize,
     pub sent: usize,
     /// `watch:<source>`, `announce` or `migrated`.
     pub origin: String,
@@ -153,7 +190,7 @@ fn summary(draft: &DraftRecord) -> DraftSummary {
         platform: draft.thread.platform.clone(),
         state: DraftState::of(draft.review, draft.thread.state),
         scheduled_at: draft.scheduled_at,
-        posts: draft.thread.posts.len(),
+        post_count: draft.thread.posts.len(),
         sent: started(draft),
         origin: draft.origin.clone(),
         decided_by: draft.decided_by.clone(),
@@ -188,6 +225,19 @@ fn situation(draft: &DraftRecord, now: DateTime<Utc>) -> Situation {
 
 fn load(store: &dyn Store, id: i64) -> Result<DraftRecord, QueueError> {
     store.draft(id)?.ok_or(QueueError::NotFound(id))
+}
+
+/// The draft of a request, refused if it changed since the actor saw it.
+fn load_seen(store: &dyn Store, request: &Request<'_>) -> Result<DraftRecord, QueueError> {
+    let draft = load(store, request.id)?;
+    match request.seen {
+        Some(seen) if seen != draft.version => Err(QueueError::Stale {
+            id: request.id,
+            seen,
+            current: draft.version,
+        }),
+        _ => Ok(draft),
+    }
 }
 
 fn allow(draft: &DraftRecord, action: Action, now: DateTime<Utc>) -> Result<(), QueueError> {
@@ -252,12 +302,11 @@ pub fn show(store: &dyn Store, id: i64) -> Result<DraftDetail, QueueError> {
 /// draft is a retry. The publisher does the posting.
 pub fn approve(
     store: &dyn Store,
-    id: i64,
-    actor: &str,
+    request: &Request<'_>,
     at: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
 ) -> Result<DraftSummary, QueueError> {
-    let draft = load(store, id)?;
+    let Request { id, actor, now, .. } = *request;
+    let draft = load_seen(store, request)?;
     let action = if at.is_some() {
         Action::Schedule
     } else {
@@ -316,23 +365,20 @@ pub fn approve(
 /// Schedules a draft to be posted at `at` (the same as approving it with a time).
 pub fn schedule(
     store: &dyn Store,
-    id: i64,
-    actor: &str,
+    request: &Request<'_>,
     at: DateTime<Utc>,
-    now: DateTime<Utc>,
 ) -> Result<DraftSummary, QueueError> {
-    approve(store, id, actor, Some(at), now)
+    approve(store, request, Some(at))
 }
 
 /// Rejects a draft: it is not posted.
 pub fn reject(
     store: &dyn Store,
-    id: i64,
-    actor: &str,
+    request: &Request<'_>,
     reason: Option<&str>,
-    now: DateTime<Utc>,
 ) -> Result<DraftSummary, QueueError> {
-    let draft = load(store, id)?;
+    let Request { id, actor, now, .. } = *request;
+    let draft = load_seen(store, request)?;
     allow(&draft, Action::Reject, now)?;
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     let updated = store.update_review(
@@ -372,12 +418,11 @@ pub enum Edited {
 /// edit, with its count.
 pub fn edit(
     store: &dyn Store,
-    id: i64,
-    actor: &str,
+    request: &Request<'_>,
     texts: &[(usize, String)],
-    now: DateTime<Utc>,
 ) -> Result<Edited, QueueError> {
-    let draft = load(store, id)?;
+    let Request { id, actor, now, .. } = *request;
+    let draft = load_seen(store, request)?;
     allow(&draft, Action::Edit, now)?;
     let posts = &draft.thread.posts;
     let mut changes = Vec::new();
@@ -464,16 +509,15 @@ pub fn edit_document(detail: &DraftDetail) -> String {
 /// Applies an edited text file (from [`edit_document`]) to the draft.
 pub fn edit_from_document(
     store: &dyn Store,
-    id: i64,
-    actor: &str,
+    request: &Request<'_>,
     document: &str,
-    now: DateTime<Utc>,
 ) -> Result<Edited, QueueError> {
-    let draft = load(store, id)?;
+    let id = request.id;
+    let draft = load_seen(store, request)?;
     let texts = edit::parse(document, draft.thread.posts.len())
         .map_err(|reason| QueueError::BadEdit { id, reason })?;
     let texts: Vec<(usize, String)> = texts.into_iter().enumerate().collect();
-    edit(store, id, actor, &texts, now)
+    edit(store, request, &texts)
 }
 
 /// What a re-extraction found.
@@ -489,14 +533,13 @@ pub enum Reextracted {
 /// from what the draft was made from. The announcement is updated for every account.
 pub fn reextract(
     store: &dyn Store,
-    id: i64,
-    actor: &str,
+    request: &Request<'_>,
     fresh: &Announcement,
     templates: &Templates,
     options: &ComposeOptions,
-    now: DateTime<Utc>,
 ) -> Result<Reextracted, QueueError> {
-    let draft = load(store, id)?;
+    let Request { id, actor, now, .. } = *request;
+    let draft = load_seen(store, request)?;
     allow(&draft, Action::Reextract, now)?;
     let recorded = store.announcement_by_id(draft.thread.announcement_id)?;
     if recorded.as_ref().is_some_and(|a| a.announcement == *fresh) {

@@ -52,6 +52,8 @@ impl DraftState {
         match (thread, review) {
             (ThreadState::Posted, _) => DraftState::Posted,
             (ThreadState::Failed, _) => DraftState::Failed,
+            // Its time came and posting started: it is being posted, as approved.
+            (ThreadState::Posting, ReviewState::Scheduled) => DraftState::Approved,
             (_, ReviewState::Pending) => DraftState::Pending,
             (_, ReviewState::Approved) => DraftState::Approved,
             (_, ReviewState::Scheduled) => DraftState::Scheduled,

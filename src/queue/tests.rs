@@ -92,26 +92,30 @@ fn a_new_draft_is_listed_and_shown_with_counted_posts() {
 fn approve_schedule_and_reject_are_audited_with_the_actor() {
     let (store, id) = store_with_draft(ReviewState::Pending);
     let at = now() + Duration::hours(2);
-    let scheduled = approve(&store, id, "ann", Some(at), now()).expect("schedule");
+    let scheduled = approve(&store, &Request::new(id, "ann"), Some(at)).expect("schedule");
     assert_eq!(scheduled.state, DraftState::Scheduled);
     assert_eq!(
         scheduled.scheduled_at.map(|t| t.timestamp_millis()),
         Some(at.timestamp_millis())
     );
-    let past = approve(&store, id, "ann", Some(now() - Duration::minutes(1)), now());
+    let past = approve(
+        &store,
+        &Request::new(id, "ann"),
+        Some(now() - Duration::minutes(1)),
+    );
     assert!(matches!(past, Err(QueueError::BadTime(_))), "{past:?}");
 
-    let rejected = reject(&store, id, "bob", Some("  duplicate  "), now()).expect("reject");
+    let rejected = reject(&store, &Request::new(id, "bob"), Some("  duplicate  ")).expect("reject");
     assert_eq!(rejected.state, DraftState::Rejected);
     assert_eq!(rejected.reason.as_deref(), Some("duplicate"));
     assert_eq!(rejected.scheduled_at, None);
-    let again = reject(&store, id, "bob", None, now());
+    let again = reject(&store, &Request::new(id, "bob"), None);
     assert!(
         matches!(again, Err(QueueError::NotAllowed { .. })),
         "{again:?}"
     );
 
-    let approved = approve(&store, id, "ann", None, now()).expect("approve");
+    let approved = approve(&store, &Request::new(id, "ann"), None).expect("approve");
     assert_eq!(approved.state, DraftState::Approved);
     assert_eq!(approved.decided_by.as_deref(), Some("ann"));
     let log: Vec<(String, String)> = store
@@ -136,7 +140,7 @@ fn an_edit_over_the_limit_is_refused_with_its_count_and_changes_nothing() {
     let (store, id) = store_with_draft(ReviewState::Pending);
     let before = show(&store, id).expect("show");
     let long = format!("{} {}", before.posts[1].text, "word ".repeat(100));
-    let error = edit(&store, id, "ann", &[(1, long.clone())], now()).expect_err("too long");
+    let error = edit(&store, &Request::new(id, "ann"), &[(1, long.clone())]).expect_err("too long");
     let QueueError::TooLong {
         post,
         length,
@@ -158,7 +162,12 @@ fn an_edit_over_the_limit_is_refused_with_its_count_and_changes_nothing() {
     );
     assert_eq!(show(&store, id).expect("show").posts, before.posts);
 
-    let edited = edit(&store, id, "ann", &[(1, "A shorter post.".into())], now()).expect("edit");
+    let edited = edit(
+        &store,
+        &Request::new(id, "ann"),
+        &[(1, "A shorter post.".into())],
+    )
+    .expect("edit");
     let Edited::Changed { posts, detail } = edited else {
         panic!("not changed");
     };
@@ -169,7 +178,12 @@ fn an_edit_over_the_limit_is_refused_with_its_count_and_changes_nothing() {
         detail.audit.last().map(|e| e.action.as_str()),
         Some("edited")
     );
-    let same = edit(&store, id, "ann", &[(1, "A shorter post.\n".into())], now()).expect("same");
+    let same = edit(
+        &store,
+        &Request::new(id, "ann"),
+        &[(1, "A shorter post.\n".into())],
+    )
+    .expect("same");
     assert_eq!(same, Edited::Unchanged);
 }
 
@@ -179,12 +193,12 @@ fn an_edited_document_round_trips() {
     let detail = show(&store, id).expect("show");
     let document = edit_document(&detail);
     assert_eq!(
-        edit_from_document(&store, id, "ann", &document, now()).expect("unchanged"),
+        edit_from_document(&store, &Request::new(id, "ann"), &document).expect("unchanged"),
         Edited::Unchanged
     );
     let changed = document.replace(&detail.posts[2].text, "Replies welcome.");
     let Edited::Changed { posts, .. } =
-        edit_from_document(&store, id, "ann", &changed, now()).expect("changed")
+        edit_from_document(&store, &Request::new(id, "ann"), &changed).expect("changed")
     else {
         panic!("not changed");
     };
@@ -206,9 +220,9 @@ fn once_a_post_is_sent_the_draft_can_only_be_finished() {
             },
         )
         .expect("sent");
-    let error = edit(&store, id, "ann", &[(1, "new".into())], now()).expect_err("edit");
+    let error = edit(&store, &Request::new(id, "ann"), &[(1, "new".into())]).expect_err("edit");
     assert!(error.to_string().contains("posting has started"), "{error}");
-    let error = reject(&store, id, "ann", None, now()).expect_err("reject");
+    let error = reject(&store, &Request::new(id, "ann"), None).expect_err("reject");
     assert!(error.to_string().contains("1 of 3 posts"), "{error}");
     // The store refuses it too, should a caller skip the check.
     let version = store.draft(id).expect("load").expect("draft").version;
@@ -232,7 +246,7 @@ fn once_a_post_is_sent_the_draft_can_only_be_finished() {
         .set_thread_state(id, ThreadState::Failed, Some("server down"))
         .expect("failed");
     assert_eq!(list(&store).expect("list")[0].state, DraftState::Failed);
-    let retried = approve(&store, id, "ann", None, now()).expect("retry");
+    let retried = approve(&store, &Request::new(id, "ann"), None).expect("retry");
     assert_eq!(
         retried.state,
         DraftState::Approved,
@@ -250,7 +264,7 @@ fn once_a_post_is_sent_the_draft_can_only_be_finished() {
 fn a_stale_version_is_a_conflict() {
     let (store, id) = store_with_draft(ReviewState::Pending);
     let stale = store.draft(id).expect("load").expect("draft").version;
-    approve(&store, id, "ann", None, now()).expect("approve");
+    approve(&store, &Request::new(id, "ann"), None).expect("approve");
     let result = store.update_review(
         id,
         stale,
@@ -270,6 +284,15 @@ fn a_stale_version_is_a_conflict() {
     );
     assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
     assert_eq!(list(&store).expect("list")[0].state, DraftState::Approved);
+
+    // A moderator acting on what they saw before the approval is refused too.
+    let refused = reject(&store, &Request::new(id, "bob").seen(stale), None);
+    assert!(
+        matches!(refused, Err(QueueError::Stale { seen, .. }) if seen == stale),
+        "{refused:?}"
+    );
+    let current = show(&store, id).expect("show").summary.version;
+    reject(&store, &Request::new(id, "bob").seen(current), None).expect("up to date");
 }
 
 #[test]
@@ -277,7 +300,7 @@ fn due_drafts_are_approved_ones_and_scheduled_ones_whose_time_came() {
     let (store, id) = store_with_draft(ReviewState::Pending);
     assert!(due(&store, now()).expect("due").is_empty(), "pending");
     let at = now() + Duration::minutes(10);
-    approve(&store, id, "ann", Some(at), now()).expect("schedule");
+    approve(&store, &Request::new(id, "ann"), Some(at)).expect("schedule");
     assert!(due(&store, now()).expect("due").is_empty(), "not before");
     let drafts = store.drafts(DraftFilter::Open).expect("drafts");
     assert_eq!(
@@ -313,15 +336,18 @@ fn reextraction_recomposes_only_a_changed_post() {
     let (store, id) = store_with_draft(ReviewState::Pending);
     let options = ComposeOptions { closing_post: true };
     let templates = Templates::bundled();
-    edit(&store, id, "ann", &[(2, "Edited closing.".into())], now()).expect("edit");
+    edit(
+        &store,
+        &Request::new(id, "ann"),
+        &[(2, "Edited closing.".into())],
+    )
+    .expect("edit");
     let same = reextract(
         &store,
-        id,
-        "ann",
+        &Request::new(id, "ann"),
         &announcement(),
         &templates,
         &options,
-        now(),
     )
     .expect("same");
     assert_eq!(same, Reextracted::Unchanged);
@@ -338,9 +364,14 @@ fn reextraction_recomposes_only_a_changed_post() {
         url: format!("{}#second", changed.url),
         ..changed.papers[0].clone()
     });
-    let Reextracted::Changed(detail) =
-        reextract(&store, id, "ann", &changed, &templates, &options, now()).expect("changed")
-    else {
+    let Reextracted::Changed(detail) = reextract(
+        &store,
+        &Request::new(id, "ann"),
+        &changed,
+        &templates,
+        &options,
+    )
+    .expect("changed") else {
         panic!("not recomposed");
     };
     assert_eq!(detail.posts.len(), 4, "head, two papers, closing");

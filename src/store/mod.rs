@@ -2,12 +2,18 @@
 //! post of it with its fate on the server — recorded before and after each send, so that
 //! a rerun after a crash never posts twice.
 //!
-//! [`Store`] is the interface; [`SqliteStore`] the default (embedded) implementation.
+//! [`Store`] is the interface, [`ReplyStore`] its reply side (issue 5); [`SqliteStore`]
+//! the default (embedded) implementation of both.
 //! A PostgreSQL store can follow behind the same trait.
 
+mod replies;
 pub mod review;
 mod sqlite;
 
+pub use replies::{
+    canonical_handle, AnswerLink, HiddenAuthor, Hiding, ReplyRecord, ReplySource, ReplyStore,
+    Saved, ServerStatus, WatchedThread,
+};
 pub use review::{
     AuditEntry, AuditNote, Claim, DraftFilter, DraftRecord, EntryOutcome, FeedState, NewDraft,
     PollRecord, ReviewChange, ReviewState, ReviewStore, SeenEntry,
@@ -260,8 +266,14 @@ pub trait Store: ReviewStore + Send + Sync {
     /// Records that every thread of an announcement is complete.
     fn mark_announced(&self, announcement_id: i64) -> Result<(), StoreError>;
 
-    /// Replaces the text of a post not yet sent (after refitting it to a lower limit).
-    fn update_text(&self, key: &str, text: &str) -> Result<(), StoreError>;
+    /// Replaces the posts from `from_index` on — none of them sent — with `posts` (the
+    /// rest of the thread refitted to a lower limit). The new posts get new keys.
+    fn replan_rest(
+        &self,
+        thread_id: i64,
+        from_index: usize,
+        posts: &[PlannedPost],
+    ) -> Result<ThreadRecord, StoreError>;
 
     /// Sets a thread's state and the error that stopped it, if any.
     fn set_thread_state(

@@ -10,13 +10,16 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
+mod replies;
 mod review;
 
 /// Migrations in order; version N is `MIGRATIONS[N - 1]`. Applied ones are recorded
 /// with their text, and a changed text is refused, so that they cannot drift.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_announcements_threads_posts.sql"),
-    include_str!("migrations/0002_feeds_drafts_audit.sql"),
+    include_str!("migrations/0002_thread_revision.sql"),
+    include_str!("migrations/0003_replies.sql"),
+    include_str!("migrations/0004_feeds_drafts_audit.sql"),
 ];
 
 pub struct SqliteStore {
@@ -494,13 +497,73 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn update_text(&self, key: &str, text: &str) -> Result<(), StoreError> {
-        let connection = self.lock()?;
-        let count = connection.execute(
-            "UPDATE posts SET text = ?2 WHERE key = ?1 AND state != 'sent'",
-            params![key, text],
+    fn replan_rest(
+        &self,
+        thread_id: i64,
+        from_index: usize,
+        posts: &[PlannedPost],
+    ) -> Result<ThreadRecord, StoreError> {
+        let mut connection = self.lock()?;
+        let tx = connection.transaction()?;
+        let from = from_index as i64;
+        let sent: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM posts WHERE thread_id = ?1 AND idx >= ?2 AND state = 'sent'",
+            params![thread_id, from],
+            |row| row.get(0),
         )?;
-        Self::changed_one(count, key)
+        if sent > 0 {
+            return Err(StoreError::Corrupt(format!(
+                "thread {thread_id}: cannot replan from post {from_index}, a later post is sent"
+            )));
+        }
+        let first_key: String = tx
+            .query_row(
+                "SELECT key FROM posts WHERE thread_id = ?1 AND idx = 0",
+                [thread_id],
+                |row| row.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::Missing(format!("thread {thread_id}")))?;
+        // `<announcement>/<account>/0`: the new keys share its first two parts.
+        let base = first_key
+            .rsplit_once('/')
+            .map(|(base, _)| base.to_owned())
+            .ok_or_else(|| StoreError::Corrupt(format!("post key {first_key}")))?;
+        tx.execute(
+            "UPDATE threads SET revision = revision + 1, updated_at = ?2 WHERE id = ?1",
+            params![thread_id, now()],
+        )?;
+        let revision: i64 = tx.query_row(
+            "SELECT revision FROM threads WHERE id = ?1",
+            [thread_id],
+            |row| row.get(0),
+        )?;
+        tx.execute(
+            "DELETE FROM posts WHERE thread_id = ?1 AND idx >= ?2",
+            params![thread_id, from],
+        )?;
+        for (offset, post) in posts.iter().enumerate() {
+            let index = from + offset as i64;
+            let images = serde_json::to_string(&post.images)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            tx.execute(
+                "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
+                params![
+                    thread_id,
+                    index,
+                    format!("{base}/{index}~{revision}"),
+                    post.role,
+                    post.text,
+                    images
+                ],
+            )?;
+        }
+        let thread = Self::load_thread(&tx, "id = ?1", [thread_id])?
+            .pop()
+            .ok_or_else(|| StoreError::Missing(format!("thread {thread_id}")))?;
+        tx.commit()?;
+        Ok(thread)
     }
 
     fn set_thread_state(
@@ -631,8 +694,8 @@ mod tests {
         };
         store.mark_sent(key, &remote).expect("sent");
         store
-            .update_text(key, "changed")
-            .expect_err("a sent post keeps its text");
+            .replan_rest(thread.id, 0, &planned(1))
+            .expect_err("a sent post is not replanned");
         store
             .mark_sending(key)
             .expect_err("a sent post is not sent again");
@@ -655,6 +718,43 @@ mod tests {
         assert_eq!(thread.posts[0].state, PostState::Sent);
         assert_eq!(thread.head(), Some(&remote));
         assert_eq!(thread.posts[0].text, "post 0");
+    }
+
+    #[test]
+    fn replanning_replaces_the_unsent_rest_with_new_keys() {
+        let store = SqliteStore::in_memory().expect("store");
+        let record = store
+            .record_announcement(&announcement(), false)
+            .expect("record");
+        let thread = store
+            .plan_thread(&record, "gc", "mastodon", &planned(3), "{}")
+            .expect("plan");
+        let remote = RemotePost {
+            id: "1".into(),
+            url: None,
+        };
+        store.mark_sending(&thread.posts[0].key).expect("sending");
+        store
+            .mark_sent(&thread.posts[0].key, &remote)
+            .expect("sent");
+        let replanned = store
+            .replan_rest(thread.id, 1, &planned(3))
+            .expect("replan");
+        let keys: Vec<&str> = replanned.posts.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "2025-10-07-potm.0/gc/0",
+                "2025-10-07-potm.0/gc/1~1",
+                "2025-10-07-potm.0/gc/2~1",
+                "2025-10-07-potm.0/gc/3~1"
+            ]
+        );
+        assert_eq!(replanned.posts[0].remote, Some(remote));
+        assert_eq!(replanned.posts[1].text, "post 0");
+        let again = store.replan_rest(thread.id, 3, &planned(1)).expect("again");
+        assert_eq!(again.posts[3].key, "2025-10-07-potm.0/gc/3~2");
+        assert_eq!(again.posts.len(), 4);
     }
 
     #[test]
@@ -711,6 +811,42 @@ mod tests {
             error,
             StoreError::MigrationChanged { version: 1, .. }
         ));
+    }
+
+    #[test]
+    fn a_database_of_the_first_schema_is_brought_up_to_date() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("state.db");
+        {
+            // As papercast left it before migration 2 existed.
+            let connection = Connection::open(&path).expect("raw open");
+            connection
+                .execute_batch(
+                    "CREATE TABLE schema_migrations (
+                     version INTEGER PRIMARY KEY, sql TEXT NOT NULL, applied_at TEXT NOT NULL)",
+                )
+                .expect("table");
+            connection
+                .execute_batch(MIGRATIONS[0])
+                .expect("migration 1");
+            connection
+                .execute(
+                    "INSERT INTO schema_migrations VALUES (1, ?1, '2026-11-28T00:00:00Z')",
+                    [MIGRATIONS[0]],
+                )
+                .expect("record");
+        }
+        let store = SqliteStore::open(&path).expect("migrated");
+        let record = store
+            .record_announcement(&announcement(), false)
+            .expect("record");
+        let thread = store
+            .plan_thread(&record, "gc", "mastodon", &planned(2), "{}")
+            .expect("plan");
+        let replanned = store
+            .replan_rest(thread.id, 1, &planned(1))
+            .expect("replan");
+        assert_eq!(replanned.posts[1].key, "2025-10-07-potm.0/gc/1~1");
     }
 
     #[test]

@@ -5,8 +5,10 @@
 
 pub mod auth;
 mod queue;
+mod replies;
 
 use crate::config::{Config, ModeratorConfig};
+use crate::store::ReplyStore;
 use auth::Sessions;
 use axum::extract::{Form, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -41,6 +43,11 @@ pub struct WebState {
     pages: minijinja::Environment<'static>,
     /// The pipeline, for the review queue (see [`WebState::with_app`]).
     app: Option<Arc<crate::app::App>>,
+    /// The state database: replies and discussions (see [`WebState::with_store`]).
+    store: Option<Arc<dyn ReplyStore>>,
+    /// Origins allowed to read the discussion endpoints (CORS).
+    discussion_origins: Vec<String>,
+    discussion_max_age: u64,
 }
 
 /// The secrets the web server needs, read from the environment variables that the
@@ -89,6 +96,9 @@ impl WebState {
             poll_now,
             pages: pages()?,
             app: None,
+            store: None,
+            discussion_origins: config.web.discussion_origins.clone(),
+            discussion_max_age: config.web.discussion_max_age_secs,
         })
     }
 
@@ -96,6 +106,13 @@ impl WebState {
     /// are unavailable.
     pub fn with_app(mut self, app: Arc<crate::app::App>) -> Self {
         self.app = Some(app);
+        self
+    }
+
+    /// Serves replies and discussions from `store`; without one, those pages answer
+    /// that they are unavailable.
+    pub fn with_store(mut self, store: Arc<dyn ReplyStore>) -> Self {
+        self.store = Some(store);
         self
     }
 
@@ -135,6 +152,14 @@ fn pages() -> Result<minijinja::Environment<'static>, WebError> {
         ("login.html", include_str!("../../templates/web/login.html")),
         ("queue.html", include_str!("../../templates/web/queue.html")),
         ("draft.html", include_str!("../../templates/web/draft.html")),
+        (
+            "replies_index.html",
+            include_str!("../../templates/web/replies_index.html"),
+        ),
+        (
+            "replies.html",
+            include_str!("../../templates/web/replies.html"),
+        ),
     ] {
         env.add_template(name, source)
             .map_err(|e| WebError::Template {
@@ -157,6 +182,16 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/hooks/publish", post(publish_hook))
+        .route(
+            "/discussions/{file}",
+            get(replies::discussion_file).options(replies::discussion_preflight),
+        )
+        .route("/replies", get(replies::index))
+        .route("/replies/{slug}", get(replies::post_page))
+        .route("/replies/{id}/hide", post(replies::hide))
+        .route("/replies/{id}/unhide", post(replies::unhide))
+        .route("/authors/hide", post(replies::hide_author))
+        .route("/authors/unhide", post(replies::unhide_author))
         .with_state(state)
 }
 

@@ -135,7 +135,8 @@ async fn act(
     headers: &HeaderMap,
     csrf: &str,
     id: i64,
-    action: impl FnOnce(&App, &str) -> Result<&'static str, QueueError>,
+    seen: Option<i64>,
+    action: impl FnOnce(&App, &queue::Request<'_>) -> Result<&'static str, QueueError>,
 ) -> Response {
     let moderator = match require_session(state, headers, csrf) {
         Ok(moderator) => moderator,
@@ -145,7 +146,13 @@ async fn act(
         Ok(app) => app,
         Err(response) => return *response,
     };
-    match action(app, &moderator) {
+    let request = queue::Request {
+        id,
+        actor: &moderator,
+        seen,
+        now: Utc::now(),
+    };
+    match action(app, &request) {
         Ok(done) => Redirect::to(&format!("/drafts/{id}?done={done}")).into_response(),
         Err(QueueError::NotFound(id)) => failure(QueueError::NotFound(id)),
         Err(error) => {
@@ -172,6 +179,8 @@ pub(super) struct ActionForm {
     at: String,
     #[serde(default)]
     reason: String,
+    /// The draft's version the page showed: a draft changed since is not acted on.
+    version: Option<i64>,
 }
 
 pub(super) async fn approve(
@@ -180,11 +189,18 @@ pub(super) async fn approve(
     Path(id): Path<i64>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    act(&state, &headers, &form.csrf, id, |app, moderator| {
-        queue::approve(app.store.as_ref(), id, moderator, None, Utc::now())?;
-        app.publish_now.notify_one();
-        Ok("approved")
-    })
+    act(
+        &state,
+        &headers,
+        &form.csrf,
+        id,
+        form.version,
+        |app, request| {
+            queue::approve(app.store.as_ref(), request, None)?;
+            app.publish_now.notify_one();
+            Ok("approved")
+        },
+    )
     .await
 }
 
@@ -194,13 +210,19 @@ pub(super) async fn schedule(
     Path(id): Path<i64>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    act(&state, &headers, &form.csrf, id, |app, moderator| {
-        let now = Utc::now();
-        let at = queue::parse_time(&form.at, now).map_err(QueueError::BadTime)?;
-        queue::schedule(app.store.as_ref(), id, moderator, at, now)?;
-        app.publish_now.notify_one();
-        Ok("scheduled")
-    })
+    act(
+        &state,
+        &headers,
+        &form.csrf,
+        id,
+        form.version,
+        |app, request| {
+            let at = queue::parse_time(&form.at, request.now).map_err(QueueError::BadTime)?;
+            queue::schedule(app.store.as_ref(), request, at)?;
+            app.publish_now.notify_one();
+            Ok("scheduled")
+        },
+    )
     .await
 }
 
@@ -210,31 +232,35 @@ pub(super) async fn reject(
     Path(id): Path<i64>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    act(&state, &headers, &form.csrf, id, |app, moderator| {
-        queue::reject(
-            app.store.as_ref(),
-            id,
-            moderator,
-            Some(&form.reason),
-            Utc::now(),
-        )?;
-        Ok("rejected")
-    })
+    act(
+        &state,
+        &headers,
+        &form.csrf,
+        id,
+        form.version,
+        |app, request| {
+            queue::reject(app.store.as_ref(), request, Some(&form.reason))?;
+            Ok("rejected")
+        },
+    )
     .await
 }
 
-/// The edit form: `csrf` and one `post_<index>` field per post.
+/// The edit form: `csrf`, `version` and one `post_<index>` field per post.
 pub(super) async fn edit(
     State(state): State<Arc<WebState>>,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = fields
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let csrf = field("csrf").unwrap_or("");
+    let version = field("version").and_then(|v| v.parse().ok());
     let texts: Vec<(usize, String)> = fields
         .iter()
         .filter_map(|(key, text)| {
@@ -248,7 +274,8 @@ pub(super) async fn edit(
         &headers,
         csrf,
         id,
-        |app, moderator| match queue::edit(app.store.as_ref(), id, moderator, &texts, Utc::now())? {
+        version,
+        |app, request| match queue::edit(app.store.as_ref(), request, &texts)? {
             queue::Edited::Unchanged => Ok("unchanged"),
             queue::Edited::Changed { .. } => Ok("edited"),
         },

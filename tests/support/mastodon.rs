@@ -77,8 +77,11 @@ impl MastodonMock {
                 .enable_all()
                 .build()
                 .expect("a runtime for the test client");
+            // No idle connections: this runtime only runs inside `block_on`, so it never
+            // notices the server closing one, and would reuse it dead.
             let http = reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
+                .pool_max_idle_per_host(0)
                 .build()
                 .expect("http client");
             let dir = tempfile::tempdir().expect("temp dir");
@@ -228,6 +231,71 @@ impl MastodonMock {
             None,
         );
         me["id"].as_str().expect("an account id").to_owned()
+    }
+
+    /// Posts a public status as the token's account (a reply when `in_reply_to`).
+    pub fn post_status(&self, token: &str, text: &str, in_reply_to: Option<&str>) -> Value {
+        let mut body = json!({ "status": text, "visibility": "public" });
+        if let Some(parent) = in_reply_to {
+            body["in_reply_to_id"] = parent.into();
+        }
+        self.post_json(token, body)
+    }
+
+    /// Posts a status with the fields of `body` as the token's account.
+    pub fn post_json(&self, token: &str, body: Value) -> Value {
+        self.request(
+            reqwest::Method::POST,
+            "/api/v1/statuses",
+            Some(token),
+            Some(body),
+        )
+    }
+
+    /// Edits a status of the token's account (`PUT /api/v1/statuses/:id`).
+    pub fn edit_status(&self, token: &str, id: &str, text: &str) -> Value {
+        self.request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/statuses/{id}"),
+            Some(token),
+            Some(json!({ "status": text })),
+        )
+    }
+
+    /// Deletes a status of the token's account.
+    pub fn delete_status(&self, token: &str, id: &str) {
+        self.request(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/statuses/{id}"),
+            Some(token),
+            None,
+        );
+    }
+
+    /// Changes the token's account (`PATCH /api/v1/accounts/update_credentials`, a
+    /// form, as Mastodon takes it), e.g. `&[("bot", "true")]`.
+    pub fn update_credentials(&self, token: &str, form: &[(&str, &str)]) {
+        self.runtime.block_on(async {
+            let response = self
+                .http
+                .patch(format!("{}/api/v1/accounts/update_credentials", self.base))
+                .bearer_auth(token)
+                .form(form)
+                .send()
+                .await
+                .expect("update_credentials");
+            let status = response.status();
+            assert!(
+                status.is_success(),
+                "update_credentials: {status}: {}",
+                response.text().await.unwrap_or_default()
+            );
+        })
+    }
+
+    /// A GET of any API path as the token's account.
+    pub fn get(&self, path: &str, token: &str) -> Value {
+        self.request(reqwest::Method::GET, path, Some(token), None)
     }
 
     /// Every status of the token's account, oldest first.

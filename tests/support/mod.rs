@@ -4,8 +4,10 @@
 //! needs, so some helpers are unused in some test binaries.
 #![allow(dead_code)]
 
+pub mod bluesky;
 pub mod browser;
 pub mod mastodon;
+pub mod rig;
 pub mod site;
 
 use std::path::PathBuf;

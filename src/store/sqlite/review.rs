@@ -729,3 +729,240 @@ impl ReviewStore for SqliteStore {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::MIGRATIONS;
+    use super::*;
+    use crate::store::{PlannedPost, Store};
+    use chrono::Duration;
+
+    fn entry(id: &str) -> FeedEntry {
+        FeedEntry {
+            id: format!("https://blog.example/{id}/"),
+            url: format!("https://blog.example/{id}/"),
+            title: id.to_uppercase(),
+            categories: vec!["Papers of the Month".into()],
+            published: None,
+        }
+    }
+
+    #[test]
+    fn a_failed_poll_changes_nothing_but_the_failure_count() {
+        let store = SqliteStore::in_memory().expect("store");
+        assert_eq!(store.feed_state("blog").expect("state"), None);
+        let next = Utc::now() + Duration::minutes(10);
+        let good = Validators {
+            etag: Some("\"abc\"".into()),
+            last_modified: None,
+        };
+        let first = store
+            .record_poll(
+                "blog",
+                "https://blog.example/feed.xml",
+                PollRecord::Fetched { validators: &good },
+                next,
+            )
+            .expect("fetched");
+        assert!(first.initialized_at.is_some());
+        assert_eq!(first.validators, good);
+        let failed = store
+            .record_poll(
+                "blog",
+                "https://blog.example/feed.xml",
+                PollRecord::Failed { error: "500" },
+                next,
+            )
+            .expect("failed");
+        let failed = store
+            .record_poll(
+                "blog",
+                "https://blog.example/feed.xml",
+                PollRecord::Failed { error: "timeout" },
+                failed.next_poll_at.unwrap_or(next),
+            )
+            .expect("failed again");
+        assert_eq!(failed.consecutive_failures, 2);
+        assert_eq!(failed.last_error.as_deref(), Some("timeout"));
+        assert_eq!(failed.validators, good);
+        assert_eq!(failed.initialized_at, first.initialized_at);
+        assert_eq!(failed.last_success_at, first.last_success_at);
+        let back = store
+            .record_poll(
+                "blog",
+                "https://blog.example/feed.xml",
+                PollRecord::NotModified,
+                next,
+            )
+            .expect("304");
+        assert_eq!(back.consecutive_failures, 0);
+        assert_eq!(back.last_error, None);
+        assert_eq!(back.validators, good, "a 304 keeps the validators");
+    }
+
+    #[test]
+    fn entries_are_recorded_once_and_count_their_tries() {
+        let store = SqliteStore::in_memory().expect("store");
+        store
+            .record_entry("blog", &entry("a"), EntryOutcome::Recorded, None, None)
+            .expect("recorded");
+        store
+            .record_entry("blog", &entry("b"), EntryOutcome::Failed, Some("404"), None)
+            .expect("failed");
+        let again = store
+            .record_entry("blog", &entry("b"), EntryOutcome::Failed, Some("404"), None)
+            .expect("failed again");
+        assert_eq!((again.outcome, again.attempts), (EntryOutcome::Failed, 2));
+        let mut renamed = entry("b");
+        renamed.title = "B, retitled".into();
+        let done = store
+            .record_entry("blog", &renamed, EntryOutcome::Drafted, None, None)
+            .expect("drafted");
+        assert_eq!((done.outcome, done.attempts), (EntryOutcome::Drafted, 3));
+        assert_eq!(done.last_error, None);
+        assert_eq!(done.title, "B", "the first title is kept");
+        let seen = store.seen_entries("blog").expect("seen");
+        assert_eq!(seen.len(), 2);
+        assert!(store.seen_entries("other").expect("seen").is_empty());
+    }
+
+    fn draft(store: &SqliteStore) -> i64 {
+        let record = store
+            .record_announcement(
+                &Announcement {
+                    url: "https://blog.example/p/".into(),
+                    slug: "p".into(),
+                    title: "P".into(),
+                    date: "2026-11-01".into(),
+                    tags: vec![],
+                    social_image: None,
+                    papers: vec![],
+                },
+                false,
+            )
+            .expect("record");
+        let posts = vec![PlannedPost {
+            role: "{\"kind\":\"head\"}".into(),
+            text: "head".into(),
+            images: vec![],
+        }];
+        store
+            .create_draft(
+                &record,
+                &NewDraft {
+                    account: "gc",
+                    platform: "mastodon",
+                    posts: &posts,
+                    plan_json: "[]",
+                    rules: &LengthRules::mastodon(500, 23),
+                    review: ReviewState::Pending,
+                    origin: "announce",
+                    actor: "ann",
+                    details: "",
+                },
+            )
+            .expect("draft")
+            .0
+            .id
+    }
+
+    #[test]
+    fn a_claim_keeps_others_out_until_it_ends_or_its_holder_is_gone() {
+        let store = SqliteStore::in_memory().expect("store");
+        let id = draft(&store);
+        let now = Utc::now();
+        let until = now + Duration::minutes(2);
+        assert_eq!(
+            store.claim_draft(id, "a", until, now, None).expect("claim"),
+            Claim::Claimed
+        );
+        assert_eq!(
+            store.claim_draft(id, "a", until, now, None).expect("claim"),
+            Claim::Claimed,
+            "renewed"
+        );
+        assert_eq!(
+            store.claim_draft(id, "b", until, now, None).expect("claim"),
+            Claim::HeldBy("a".into())
+        );
+        assert_eq!(
+            store
+                .claim_draft(id, "b", until, now, Some("a"))
+                .expect("claim"),
+            Claim::Claimed,
+            "taken over from a holder known to be gone"
+        );
+        let later = until + Duration::seconds(1);
+        assert_eq!(
+            store
+                .claim_draft(id, "c", later + Duration::minutes(2), later, None)
+                .expect("claim"),
+            Claim::Claimed,
+            "b's claim ran out"
+        );
+        store.release_draft(id, "b").expect("not b's: nothing");
+        assert_eq!(
+            store.claim_draft(id, "d", until, now, None).expect("claim"),
+            Claim::HeldBy("c".into())
+        );
+        assert_eq!(store.release_leases("c").expect("release"), 1);
+        assert_eq!(
+            store.claim_draft(id, "d", until, now, None).expect("claim"),
+            Claim::Claimed
+        );
+    }
+
+    #[test]
+    fn threads_from_before_review_become_approved_drafts() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("state.db");
+        let review = MIGRATIONS
+            .iter()
+            .position(|sql| sql.contains("CREATE TABLE drafts"))
+            .expect("the review migration");
+        {
+            let connection = Connection::open(&path).expect("raw open");
+            connection
+                .execute_batch(
+                    "CREATE TABLE schema_migrations (
+                     version INTEGER PRIMARY KEY, sql TEXT NOT NULL, applied_at TEXT NOT NULL)",
+                )
+                .expect("table");
+            for (index, sql) in MIGRATIONS[..review].iter().enumerate() {
+                connection.execute_batch(sql).expect("migration");
+                connection
+                    .execute(
+                        "INSERT INTO schema_migrations VALUES (?1, ?2, '2026-11-28T00:00:00Z')",
+                        params![(index + 1) as i64, sql],
+                    )
+                    .expect("record");
+            }
+            connection
+                .execute_batch(
+                    "INSERT INTO announcements (id, url, slug, title, announcement_json, created_at) \
+                     VALUES (1, 'https://blog.example/p/', 'p', 'P', '{}', '2026-11-01T00:00:00Z');
+                     INSERT INTO threads (id, announcement_id, account, platform, state, plan_json, \
+                     created_at, updated_at) VALUES (7, 1, 'gc', 'mastodon', 'posted', '[]', \
+                     '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z');",
+                )
+                .expect("an old thread");
+        }
+        let store = SqliteStore::open(&path).expect("migrated");
+        let connection = store.lock().expect("lock");
+        let draft: (String, String, String) = connection
+            .query_row(
+                "SELECT review, origin, decided_by FROM drafts WHERE thread_id = 7",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .expect("a draft for the old thread");
+        assert_eq!(
+            draft,
+            (
+                "approved".into(),
+                "migrated".into(),
+                "papercast announce".into()
+            )
+        );
+    }
+}

@@ -1,0 +1,7 @@
+-- Refitting the unsent rest of a thread after a 422 on length (issue 3).
+-- Never edit this file: add a new numbered migration instead.
+
+-- 0 as composed; +1 each time the unsent rest of the thread is refitted. Posts of a
+-- refitted rest get the key `<announcement>/<account>/<index>~<revision>`, so that their
+-- Idempotency-Key differs from the key of the post they replace.
+ALTER TABLE threads ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;

@@ -1,0 +1,252 @@
+//! What papercast records about replies to its threads: each reply as last seen on its
+//! server, its moderation, hidden authors, and where collecting stands.
+//!
+//! [`ReplyStore`] extends [`Store`]; [`super::SqliteStore`] implements both.
+
+use super::{AnnouncementRecord, RemotePost, Store, StoreError, ThreadRecord};
+use chrono::{DateTime, Utc};
+
+/// A status as a server shows it: a reply, a mention, or one of papercast's own posts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerStatus {
+    pub id: String,
+    /// The post it answers; `None` when it answers nothing.
+    pub in_reply_to: Option<String>,
+    /// The author's id on the server.
+    pub author_id: String,
+    /// `@user@server`.
+    pub author_handle: String,
+    pub author_name: String,
+    pub author_url: String,
+    pub author_avatar: Option<String>,
+    /// The server marks the author as a bot.
+    pub author_bot: bool,
+    /// The status's public page.
+    pub url: String,
+    /// `public`, `unlisted`, `private`, `direct` (or another server's word).
+    pub visibility: String,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    /// The HTML as the server gave it (not sanitised).
+    pub content_html: String,
+    /// The content warning; empty when none.
+    pub spoiler_text: String,
+}
+
+impl ServerStatus {
+    /// Anyone may see it: only such replies are ever published.
+    pub fn is_public(&self) -> bool {
+        matches!(self.visibility.as_str(), "public" | "unlisted")
+    }
+}
+
+/// How a reply was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplySource {
+    /// In the reply tree of a thread post (`context`).
+    Context,
+    /// In the account's mention notifications.
+    Mention,
+}
+
+impl ReplySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplySource::Context => "context",
+            ReplySource::Mention => "mention",
+        }
+    }
+
+    pub(super) fn parse(text: &str) -> Result<Self, StoreError> {
+        match text {
+            "context" => Ok(ReplySource::Context),
+            "mention" => Ok(ReplySource::Mention),
+            other => Err(StoreError::Corrupt(format!("reply source `{other}`"))),
+        }
+    }
+}
+
+/// Who hid a reply, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hiding {
+    /// A moderator's name, or `rule`.
+    pub by: String,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// A reply as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyRecord {
+    pub id: i64,
+    pub thread_id: i64,
+    pub account: String,
+    /// As last seen on the server; `in_reply_to` is always set.
+    pub status: ServerStatus,
+    pub source: ReplySource,
+    pub first_seen_at: DateTime<Utc>,
+    /// When it was found gone from its server.
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// Hidden by a moderator or a rule.
+    pub hidden: Option<Hiding>,
+    /// A moderator decided about it: rules leave it alone.
+    pub moderated: bool,
+    /// Its author is hidden.
+    pub author_hidden: bool,
+}
+
+impl ReplyRecord {
+    /// Never published: hidden itself, or by its author.
+    pub fn is_hidden(&self) -> bool {
+        self.hidden.is_some() || self.author_hidden
+    }
+}
+
+/// What saving a reply changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    /// Seen for the first time.
+    Added,
+    /// Its text, content warning or author details changed.
+    Edited,
+    /// It was recorded as deleted and is back.
+    Restored,
+    /// Nothing changed.
+    Unchanged,
+}
+
+/// A thread whose replies are collected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchedThread {
+    pub announcement: AnnouncementRecord,
+    pub thread: ThreadRecord,
+    /// When its head post was sent.
+    pub posted_at: DateTime<Utc>,
+    /// When its replies were last read.
+    pub checked_at: Option<DateTime<Utc>>,
+    /// The latest reply or edit seen in it.
+    pub activity_at: Option<DateTime<Utc>>,
+}
+
+/// An author whose replies are never published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HiddenAuthor {
+    /// `user@server`, lower case.
+    pub handle: String,
+    pub by: String,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// One of papercast's answers, as a link in a chain of replies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerLink {
+    pub account: String,
+    /// The answer's id on the server.
+    pub remote_id: String,
+    /// The id of the reply it answers.
+    pub in_reply_to: String,
+}
+
+/// The canonical form of a handle: `user@server`, lower case, without a leading `@`.
+pub fn canonical_handle(handle: &str) -> String {
+    handle.trim().trim_start_matches('@').to_lowercase()
+}
+
+/// The reply side of the state store.
+pub trait ReplyStore: Store {
+    /// Threads whose head post was sent at or after `since`, oldest first.
+    fn watched_threads(&self, since: DateTime<Utc>) -> Result<Vec<WatchedThread>, StoreError>;
+
+    /// The thread that post `remote_id` of `account` belongs to, if it is one of
+    /// papercast's thread posts.
+    fn thread_of_post(&self, account: &str, remote_id: &str) -> Result<Option<i64>, StoreError>;
+
+    /// Every recorded reply under a thread, deleted ones too, oldest first.
+    fn thread_replies(&self, thread_id: i64) -> Result<Vec<ReplyRecord>, StoreError>;
+
+    /// Every recorded reply under the threads of these announcements.
+    fn announcement_replies(
+        &self,
+        announcement_ids: &[i64],
+    ) -> Result<Vec<ReplyRecord>, StoreError>;
+
+    /// One reply by papercast's id.
+    fn reply(&self, id: i64) -> Result<Option<ReplyRecord>, StoreError>;
+
+    /// One reply by the server's id.
+    fn reply_by_remote(
+        &self,
+        account: &str,
+        remote_id: &str,
+    ) -> Result<Option<ReplyRecord>, StoreError>;
+
+    /// One reply by its public URL.
+    fn reply_by_url(&self, url: &str) -> Result<Option<ReplyRecord>, StoreError>;
+
+    /// Records a reply as the server now shows it (adding, updating or restoring it).
+    /// `rule` names an auto-hide rule that matches it: a new or changed reply that no
+    /// moderator has decided about is then hidden by `rule`.
+    fn save_reply(
+        &self,
+        thread_id: i64,
+        account: &str,
+        status: &ServerStatus,
+        source: ReplySource,
+        rule: Option<&str>,
+    ) -> Result<Saved, StoreError>;
+
+    /// Records that a reply is gone from its server.
+    fn mark_reply_deleted(&self, id: i64) -> Result<(), StoreError>;
+
+    /// A moderator hides (`hidden`) or shows a reply again.
+    fn set_reply_hidden(
+        &self,
+        id: i64,
+        hidden: bool,
+        by: &str,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// Hides every reply by `handle`; false when it was hidden already.
+    fn hide_author(&self, handle: &str, by: &str, reason: Option<&str>)
+        -> Result<bool, StoreError>;
+
+    /// Shows `handle`'s replies again; false when it was not hidden.
+    fn unhide_author(&self, handle: &str) -> Result<bool, StoreError>;
+
+    fn hidden_authors(&self) -> Result<Vec<HiddenAuthor>, StoreError>;
+
+    /// Records that a thread's replies were read at `at`.
+    fn mark_thread_checked(
+        &self,
+        thread_id: i64,
+        at: DateTime<Utc>,
+        activity_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
+
+    /// The newest mention notification read for `account`.
+    fn mention_cursor(&self, account: &str) -> Result<Option<String>, StoreError>;
+
+    fn set_mention_cursor(&self, account: &str, id: &str) -> Result<(), StoreError>;
+
+    /// Records that papercast is about to answer a reply; false when it has tried
+    /// before (an answer is sent at most once, even if the first try failed).
+    fn begin_answer(&self, reply_id: i64) -> Result<bool, StoreError>;
+
+    /// Records the answer as on the server.
+    fn finish_answer(&self, reply_id: i64, remote: &RemotePost) -> Result<(), StoreError>;
+
+    /// The server ids of papercast's answers on `account` (they are not replies).
+    fn answer_ids(&self, account: &str) -> Result<Vec<String>, StoreError>;
+
+    /// papercast's answers under the threads of these announcements: replies to them
+    /// hang from the thread through them.
+    fn answers(&self, announcement_ids: &[i64]) -> Result<Vec<AnswerLink>, StoreError>;
+
+    /// Every announcement of the post whose URL or slug is `key`, oldest first.
+    fn announcements_of(&self, key: &str) -> Result<Vec<AnnouncementRecord>, StoreError>;
+
+    /// The latest announcement of each post with at least one posted thread head.
+    fn announced_posts(&self) -> Result<Vec<AnnouncementRecord>, StoreError>;
+}
