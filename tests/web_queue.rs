@@ -1,0 +1,203 @@
+//! The moderators' review queue in a real browser (headless Chromium over WebDriver):
+//! log in, see a draft as it will be posted, edit it (over the limit is refused with the
+//! count), approve it, and find the thread on the Mastodon test server. Markup in a
+//! title from the blog is shown as text; a POST without a session or CSRF token is
+//! refused.
+
+mod support;
+
+use std::time::Duration;
+use support::browser::Browser;
+use support::rig::{terminate, wait_until, web_address, Rig};
+use tokio::runtime::Runtime;
+
+const POST: &str = "/2026-03-03-potm/";
+const MARKUP: &str = "<script>window.__pwned = 1</script>";
+
+/// A browser whose calls run to completion on their own runtime: the rig's helpers
+/// block on runtimes of their own, so the test itself stays synchronous.
+struct Driven {
+    rt: Runtime,
+    browser: Browser,
+}
+
+impl Driven {
+    fn start() -> Driven {
+        let rt = Runtime::new().expect("a runtime");
+        let browser = rt.block_on(Browser::start());
+        Driven { rt, browser }
+    }
+
+    fn goto(&self, url: &str) {
+        self.rt.block_on(self.browser.goto(url));
+    }
+
+    fn url(&self) -> String {
+        self.rt.block_on(self.browser.current_url())
+    }
+
+    fn text(&self, css: &str) -> String {
+        let element = self.rt.block_on(self.browser.find(css));
+        self.rt.block_on(self.browser.text(&element))
+    }
+
+    fn click(&self, css: &str) {
+        let element = self.rt.block_on(self.browser.find(css));
+        self.rt.block_on(self.browser.click(&element));
+    }
+
+    fn fill(&self, css: &str, text: &str) {
+        let element = self.rt.block_on(self.browser.find(css));
+        self.rt.block_on(self.browser.fill(&element, text));
+    }
+
+    fn count(&self, css: &str) -> usize {
+        self.rt.block_on(self.browser.find_all(css)).len()
+    }
+
+    fn script(&self, script: &str) -> serde_json::Value {
+        self.rt.block_on(self.browser.execute(script, vec![]))
+    }
+}
+
+fn moderator(rig: &mut Rig) {
+    let hash = papercast::web::auth::hash_password("correct horse").expect("hash");
+    let config = rig.dir.path().join("papercast.toml");
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str(&format!(
+        "\n[[moderators]]\nname = \"ann\"\npassword_hash = \"{hash}\"\n"
+    ));
+    std::fs::write(&config, text).expect("config");
+    rig.env
+        .push(("PAPERCAST_WEB_SECRET".into(), "a test secret".into()));
+}
+
+/// Starts `papercast run --backfill 1` and waits for the draft of the newest post.
+fn daemon_with_a_draft(rig: &Rig) -> (std::process::Child, String, i64) {
+    let mut daemon = rig.spawn(&["run", "--backfill", "1"], "run.log");
+    let base = web_address(&mut daemon);
+    wait_until(
+        "a draft of the newest post",
+        Duration::from_secs(30),
+        || rig.queue().iter().any(|d| d["state"] == "pending"),
+    );
+    let id = rig.queue()[0]["id"].as_i64().expect("a draft id");
+    (daemon, base, id)
+}
+
+#[test]
+fn a_moderator_reviews_edits_and_approves_a_draft_in_the_browser() {
+    let mut rig = Rig::new(&[("gc", "required")], r#"["Papers of the Month"]"#);
+    moderator(&mut rig);
+    // The corpus has no title with markup in it: serve the real page with one.
+    rig.site.control().rewrites.insert(
+        POST.into(),
+        vec![(
+            "<h1>February Papers:".into(),
+            "<h1>February Papers &lt;script&gt;window.__pwned = 1&lt;/script&gt;:".into(),
+        )],
+    );
+    let (mut daemon, base, id) = daemon_with_a_draft(&rig);
+
+    let page = Driven::start();
+    page.goto(&format!("{base}/"));
+    assert!(page.url().ends_with("/login"), "the queue needs a login");
+    page.fill("input[name=name]", "ann");
+    page.fill("input[name=password]", "correct horse");
+    page.click("#login button");
+
+    let row = format!("tr.draft[data-id=\"{id}\"] .draft-title");
+    assert!(
+        page.text(&row).contains(MARKUP),
+        "markup in a title is shown as text"
+    );
+    page.click(&row);
+    assert!(page.url().ends_with(&format!("/drafts/{id}")));
+    assert!(page.text("#draft-title").contains(MARKUP));
+    assert_eq!(page.script("return typeof window.__pwned"), "undefined");
+    assert!(page.count("img.figure") > 0, "figures are shown");
+    assert!(
+        page.count("textarea") >= 3,
+        "the head post and a post per paper"
+    );
+
+    // Over the limit: refused with the count, nothing saved.
+    let too_long = "x".repeat(600);
+    page.fill("textarea[name=post_1]", &too_long);
+    page.click("#save");
+    let flash = page.text("#flash");
+    assert!(flash.contains("600/500"), "{flash}");
+    assert_ne!(rig.show(id)["posts"][1]["text"], too_long.as_str());
+
+    // Within the limit: saved, and audited as the moderator.
+    let edited = "Edited by a moderator: one paper worth your time.";
+    page.fill("textarea[name=post_1]", edited);
+    page.click("#save");
+    assert_eq!(page.text("#flash"), "Saved.");
+    let detail = rig.show(id);
+    assert_eq!(detail["posts"][1]["text"], edited);
+    assert!(page.text("#audit").contains("ann"));
+
+    page.click("#approve");
+    let expected = detail["posts"].as_array().expect("posts").len();
+    wait_until("the thread on the server", Duration::from_secs(30), || {
+        rig.statuses("gc").len() == expected
+    });
+    let statuses = rig.statuses("gc");
+    assert!(
+        support::mastodon::squashed_text(&statuses[1]).contains(&support::mastodon::squash(edited))
+    );
+    wait_until(
+        "the draft to show as posted",
+        Duration::from_secs(10),
+        || rig.queue()[0]["state"] == "posted",
+    );
+    assert_eq!(terminate(&mut daemon), Some(0));
+    assert_eq!(rig.statuses("gc").len(), expected, "nothing posted twice");
+}
+
+#[test]
+fn queue_actions_without_a_session_or_csrf_token_are_refused() {
+    let mut rig = Rig::new(&[("gc", "required")], r#"["Papers of the Month"]"#);
+    moderator(&mut rig);
+    let (mut daemon, base, id) = daemon_with_a_draft(&rig);
+    let approve = format!("{base}/drafts/{id}/approve");
+    let rt = Runtime::new().expect("a runtime");
+    rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let answer = client
+            .post(&approve)
+            .form(&[("csrf", "")])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(answer.status(), 401);
+        let login = client
+            .post(format!("{base}/login"))
+            .form(&[("name", "ann"), ("password", "correct horse")])
+            .send()
+            .await
+            .expect("login");
+        let cookie = login.headers()["set-cookie"]
+            .to_str()
+            .expect("ascii")
+            .split(';')
+            .next()
+            .expect("a pair")
+            .to_owned();
+        let answer = client
+            .post(&approve)
+            .header("cookie", &cookie)
+            .form(&[("csrf", "forged")])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(answer.status(), 403);
+    });
+    assert_eq!(rig.queue()[0]["state"], "pending", "nothing was approved");
+    assert!(rig.statuses("gc").is_empty(), "nothing was posted");
+    assert_eq!(terminate(&mut daemon), Some(0));
+}
