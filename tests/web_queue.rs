@@ -46,6 +46,24 @@ impl Driven {
         self.rt.block_on(self.browser.click(&element));
     }
 
+    /// Clicks a button that submits a form, and waits until the next page has loaded
+    /// (so that nothing is read from the page being left).
+    fn submit(&self, css: &str) {
+        self.script("window.__leaving = true; return null");
+        self.click(css);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while self
+            .script("return window.__leaving === undefined && document.readyState === 'complete'")
+            != true
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the form's answer did not load"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn fill(&self, css: &str, text: &str) {
         let element = self.rt.block_on(self.browser.find(css));
         self.rt.block_on(self.browser.fill(&element, text));
@@ -104,14 +122,14 @@ fn a_moderator_reviews_edits_and_approves_a_draft_in_the_browser() {
     assert!(page.url().ends_with("/login"), "the queue needs a login");
     page.fill("input[name=name]", "ann");
     page.fill("input[name=password]", "correct horse");
-    page.click("#login button");
+    page.submit("#login button");
 
     let row = format!("tr.draft[data-id=\"{id}\"] .draft-title");
     assert!(
         page.text(&row).contains(MARKUP),
         "markup in a title is shown as text"
     );
-    page.click(&row);
+    page.submit(&row);
     assert!(page.url().ends_with(&format!("/drafts/{id}")));
     assert!(page.text("#draft-title").contains(MARKUP));
     assert_eq!(page.script("return typeof window.__pwned"), "undefined");
@@ -124,7 +142,7 @@ fn a_moderator_reviews_edits_and_approves_a_draft_in_the_browser() {
     // Over the limit: refused with the count, nothing saved.
     let too_long = "x".repeat(600);
     page.fill("textarea[name=post_1]", &too_long);
-    page.click("#save");
+    page.submit("#save");
     let flash = page.text("#flash");
     assert!(flash.contains("600/500"), "{flash}");
     assert_ne!(rig.show(id)["posts"][1]["text"], too_long.as_str());
@@ -132,13 +150,13 @@ fn a_moderator_reviews_edits_and_approves_a_draft_in_the_browser() {
     // Within the limit: saved, and audited as the moderator.
     let edited = "Edited by a moderator: one paper worth your time.";
     page.fill("textarea[name=post_1]", edited);
-    page.click("#save");
+    page.submit("#save");
     assert_eq!(page.text("#flash"), "Saved.");
     let detail = rig.show(id);
     assert_eq!(detail["posts"][1]["text"], edited);
     assert!(page.text("#audit").contains("ann"));
 
-    page.click("#approve");
+    page.submit("#approve");
     let expected = detail["posts"].as_array().expect("posts").len();
     wait_until("the thread on the server", Duration::from_secs(30), || {
         rig.statuses("gc").len() == expected
