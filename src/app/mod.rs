@@ -177,7 +177,7 @@ impl App {
     }
 
     /// A client for `account`, with its token (or app password). Its posts stop once
-    /// papercast is stopping (see [`Stoppable`]).
+    /// papercast is stopping (it starts no new post then).
     pub fn target(&self, account: &AccountConfig) -> Target {
         let client = if account.platform == AccountPlatform::Bluesky {
             Bluesky::load_password(account)
