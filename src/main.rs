@@ -98,9 +98,9 @@ enum Command {
     },
     /// The drafts: list, show, approve (now or at a time), reject, edit, re-extract.
     Queue(QueueArgs),
-    /// Run papercast: watch the feeds, post approved and scheduled drafts, and serve
-    /// the moderators' page, until SIGTERM or Ctrl-C (a thread being posted is left
-    /// to finish at the next start).
+    /// Run papercast: watch the feeds, post approved and scheduled drafts, collect
+    /// replies, and serve the moderators' page, until SIGTERM or Ctrl-C (a thread being
+    /// posted is left to finish at the next start).
     Run {
         /// On a feed's first poll, announce its newest N matching posts.
         #[arg(long, value_name = "N", default_value_t = 0)]
@@ -845,6 +845,7 @@ async fn watch(config: Config, once: bool, backfill: usize) -> Result<(), Failur
         let tasks = daemon::Tasks {
             watch: Some(backfill),
             publish: true,
+            replies: false,
             web: None,
         };
         return daemon::run(app, tasks, stopped_by(signal))
@@ -969,6 +970,7 @@ async fn run_daemon(config: Config, backfill: Option<usize>) -> Result<(), Failu
         watch: backfill,
         // What moderators approve on the page is posted by this process too.
         publish: true,
+        replies: backfill.is_some(),
         web: Some((listener, secrets)),
     };
     daemon::run(app, tasks, stopped_by(signal))

@@ -199,3 +199,55 @@ fn serve_runs_the_web_page_alone_and_stops_on_sigterm() {
         .log("serve.log")
         .contains("no moderators are configured"));
 }
+
+#[test]
+fn run_collects_replies_and_serves_the_discussion() {
+    let mut rig = Rig::new(&[("gc", "none")], POTM);
+    rig.env
+        .push(("PAPERCAST__REPLIES__MIN_INTERVAL_SECS".into(), "1".into()));
+    let out = rig.expect(&["announce", &rig.site.url(POST)], 0);
+    assert!(out.contains("(posted 6 posts)"), "{out}");
+    let head = rig.statuses("gc")[0]["id"]
+        .as_str()
+        .expect("head id")
+        .to_owned();
+
+    let mut daemon = rig.spawn(&["run"], "run.log");
+    let base = web_address(&mut daemon);
+    rig.mock.post_status(
+        support::mastodon::ALICE_TOKEN,
+        "A zebra-striped question about FlowRL",
+        Some(&head),
+    );
+    let discussion = format!("{base}/discussions/2025-10-07-potm.json");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = http_body(&discussion);
+        if body.contains("zebra-striped") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reply never showed in the discussion: {body}\n{}",
+            rig.log("run.log")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(terminate(&mut daemon), Some(0), "{}", rig.log("run.log"));
+}
+
+/// The body of a GET.
+fn http_body(url: &str) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        reqwest::get(url)
+            .await
+            .expect("a request")
+            .text()
+            .await
+            .unwrap_or_default()
+    })
+}

@@ -1,10 +1,11 @@
-//! `papercast run`: the feed watcher, the publisher and the web server as named tasks
-//! on one runtime, each a loop that survives a failed round, all stopping together on
-//! SIGTERM or SIGINT without half-posting anything.
+//! `papercast run`: the feed watcher, the publisher, the replies loop and the web
+//! server as named tasks on one runtime, each a loop that survives a failed round, all
+//! stopping together on SIGTERM or SIGINT without half-posting anything.
 //!
-//! On a stop signal the watcher and the web server end at once (nothing they do is
-//! left half-done: drafts are made in single transactions and a feed is recorded as
-//! polled only after its entries are handled). The publisher finishes the post it is
+//! On a stop signal the watcher, the replies loop and the web server end at once
+//! (nothing they do is left half-done: drafts are made in single transactions, a feed
+//! is recorded as polled only after its entries are handled, replies are recorded one
+//! by one). The publisher finishes the post it is
 //! sending and starts no other; the rest of that thread is posted at the next start.
 //! If the post takes longer than `daemon.shutdown_grace`, papercast stops anyway and
 //! the next start looks the post up on the server before sending it again.
@@ -38,6 +39,8 @@ pub struct Tasks {
     pub watch: Option<usize>,
     /// Post approved and due drafts.
     pub publish: bool,
+    /// Collect the replies to posted threads (issue 5's loop).
+    pub replies: bool,
     /// Serve the web page on this listener.
     pub web: Option<(tokio::net::TcpListener, WebSecrets)>,
 }
@@ -49,6 +52,18 @@ pub async fn run(
     tasks: Tasks,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
+    // Made first: a page that cannot be set up stops papercast before anything runs.
+    let web = match tasks.web {
+        Some((listener, secrets)) => Some((
+            listener,
+            Arc::new(
+                WebState::new(&app.config, secrets, Arc::clone(&app.poll_now))?
+                    .with_store(Arc::clone(&app.store))
+                    .with_app(Arc::clone(&app)),
+            ),
+        )),
+        None => None,
+    };
     let mut background: Vec<(&str, JoinHandle<()>)> = Vec::new();
     if let Some(backfill) = tasks.watch {
         let app = Arc::clone(&app);
@@ -57,16 +72,36 @@ pub async fn run(
             tokio::spawn(watch_loop(app, backfill).instrument(tracing::info_span!("watcher"))),
         ));
     }
-    let publisher = tasks.publish.then(|| {
+    // Tasks that may be half-way through a request to a server when asked to stop:
+    // they get `daemon.shutdown_grace` to finish it.
+    let mut finishing: Vec<(&str, JoinHandle<()>)> = Vec::new();
+    if tasks.publish {
         let app = Arc::clone(&app);
-        tokio::spawn(publish_loop(app).instrument(tracing::info_span!("publisher")))
-    });
+        finishing.push((
+            "publisher",
+            tokio::spawn(publish_loop(app).instrument(tracing::info_span!("publisher"))),
+        ));
+    }
+    if tasks.replies {
+        let app = Arc::clone(&app);
+        let replies = async move {
+            let targets: Vec<_> = app.config.accounts.iter().map(|a| app.target(a)).collect();
+            let settings = crate::replies::SyncSettings::from_config(&app.config);
+            crate::replies::run_periodically(
+                app.store.as_ref(),
+                &targets,
+                &settings,
+                app.stopped(),
+            )
+            .await;
+        };
+        finishing.push((
+            "replies",
+            tokio::spawn(replies.instrument(tracing::info_span!("replies"))),
+        ));
+    }
     let mut server: Option<JoinHandle<std::io::Result<()>>> = None;
-    if let Some((listener, secrets)) = tasks.web {
-        let state = Arc::new(
-            WebState::new(&app.config, secrets, Arc::clone(&app.poll_now))?
-                .with_app(Arc::clone(&app)),
-        );
+    if let Some((listener, state)) = web {
         let stopped = {
             let app = Arc::clone(&app);
             async move { app.stopped().await }
@@ -105,18 +140,18 @@ pub async fn run(
             tracing::error!("{name}: {error}");
         }
     }
-    if let Some(mut publisher) = publisher {
-        let grace = app.config.daemon.shutdown_grace();
-        match tokio::time::timeout(grace, &mut publisher).await {
+    let deadline = tokio::time::Instant::now() + app.config.daemon.shutdown_grace();
+    for (name, mut task) in finishing {
+        match tokio::time::timeout_at(deadline, &mut task).await {
             Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::error!("publisher: {error}"),
+            Ok(Err(error)) => tracing::error!("{name}: {error}"),
             Err(_) => {
-                publisher.abort();
-                let _ = publisher.await;
+                task.abort();
+                let _ = task.await;
                 tracing::warn!(
-                    "stopped without waiting longer for the post being sent \
-                     (daemon.shutdown_grace); the next start looks it up on the server \
-                     before sending it again"
+                    "{name}: stopped without waiting longer for the request it was making \
+                     (daemon.shutdown_grace); the next start looks up on the server what \
+                     it sent before sending it again"
                 );
             }
         }

@@ -12,15 +12,15 @@ use crate::extract::{self, ExtractError};
 use crate::platform::bluesky::Bluesky;
 use crate::platform::mastodon::{ClientSettings, Mastodon};
 use crate::platform::{
-    Identity, LengthRules, MediaUpload, NewPost, Platform, PlatformError, PlatformKind, PostLookup,
-    Secret, ServerLimits,
+    Identity, LengthRules, MediaUpload, Mentions, NewPost, Platform, PlatformError, PlatformKind,
+    PostLookup, Secret, ServerLimits,
 };
 use crate::publish::{AccountReport, Outcome, PublishSettings, Publisher, Target};
 use crate::queue::{self, DraftState, DraftSummary, QueueError};
 use crate::source::{Fetcher, SourceError};
 use crate::store::{
-    AnnouncementRecord, AuditNote, Claim, NewDraft, PostState, RemotePost, ReviewState, Store,
-    StoreError, ThreadState,
+    AnnouncementRecord, AuditNote, Claim, NewDraft, PostState, RemotePost, ReplyStore, ReviewState,
+    ServerStatus, StoreError, ThreadState,
 };
 use crate::Announcement;
 use chrono::{DateTime, Utc};
@@ -92,10 +92,13 @@ pub enum Posting {
     Interrupted { sent: usize, posts: usize },
 }
 
-/// The wired-up pipeline, shared by the watcher, the publisher and the web server.
+/// The wired-up pipeline, shared by the watcher, the publisher, the replies loop and
+/// the web server.
 pub struct App {
     pub config: Config,
-    pub store: Arc<dyn Store>,
+    /// The state database, with its reply side (which the replies loop and the web
+    /// server's discussion pages need).
+    pub store: Arc<dyn ReplyStore>,
     pub fetcher: Fetcher,
     pub templates: Templates,
     pub publish: PublishSettings,
@@ -118,7 +121,7 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    pub fn new(config: Config, store: Arc<dyn Store>) -> Result<App, AppError> {
+    pub fn new(config: Config, store: Arc<dyn ReplyStore>) -> Result<App, AppError> {
         let fetcher = Fetcher::new(&config.fetch)?;
         let templates =
             Templates::from_config(&config.compose.templates_dir).map_err(AppError::Templates)?;
@@ -174,7 +177,7 @@ impl App {
     }
 
     /// A client for `account`, with its token (or app password). Its posts stop once
-    /// papercast is stopping (see [`Stoppable`]).
+    /// papercast is stopping (it starts no new post then).
     pub fn target(&self, account: &AccountConfig) -> Target {
         let client = if account.platform == AccountPlatform::Bluesky {
             Bluesky::load_password(account)
@@ -612,7 +615,8 @@ fn holder_is_gone(holder: &str) -> bool {
 
 /// A platform client that refuses to start a new post or upload once papercast is
 /// stopping, so that a thread stops between two posts (resumable) rather than in the
-/// middle of one; what is already on its way finishes.
+/// middle of one; what is already on its way finishes. Everything else is passed on
+/// (every method of [`Platform`], so that no default answers in the client's place).
 struct Stoppable {
     inner: Box<dyn Platform>,
     stop: tokio::sync::watch::Receiver<bool>,
@@ -665,6 +669,22 @@ impl Platform for Stoppable {
         lookup: &PostLookup<'_>,
     ) -> Result<Option<RemotePost>, PlatformError> {
         self.inner.find_post(lookup).await
+    }
+
+    async fn replies(&self, post_id: &str) -> Result<Vec<ServerStatus>, PlatformError> {
+        self.inner.replies(post_id).await
+    }
+
+    async fn status(&self, id: &str) -> Result<Option<ServerStatus>, PlatformError> {
+        self.inner.status(id).await
+    }
+
+    async fn mentions(
+        &self,
+        since: Option<&str>,
+        not_before: DateTime<Utc>,
+    ) -> Result<Mentions, PlatformError> {
+        self.inner.mentions(since, not_before).await
     }
 }
 

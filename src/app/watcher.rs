@@ -138,7 +138,7 @@ impl App {
         let mut entries = Vec::new();
         let (outcome, fresh) = match poll {
             FeedPoll::NotModified => {
-                tracing::info!("source `{name}`: unchanged (304 Not Modified)");
+                tracing::debug!("source `{name}`: unchanged (304 Not Modified)");
                 (PollOutcome::NotModified, None)
             }
             FeedPoll::Fetched {

@@ -1,5 +1,5 @@
-//! What a moderator may do to a draft in each state (pure), and when a scheduled time
-//! means.
+//! What a moderator may do to a draft in each state, whether an edit fits, and how a
+//! time to post at is read (pure).
 
 use crate::platform::LengthRules;
 use crate::store::{ReviewState, ThreadState};

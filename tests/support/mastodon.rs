@@ -89,9 +89,12 @@ impl MastodonMock {
             std::fs::write(
                 &config,
                 format!(
-                    "[database]\npath = \"{}\"\n\
+                    "media_storage_path = \"{}\"\n[database]\npath = \"{}\"\n\
                      [[seed.accounts]]\nusername = \"bot\"\nbot = true\naccess_token = \"{BOT_TOKEN}\"\n\
                      [[seed.accounts]]\nusername = \"alice\"\naccess_token = \"{ALICE_TOKEN}\"\n",
+                    // Uploads go into the temp dir too, removed with it (by default the
+                    // mock leaves them in /tmp).
+                    dir.path().join("media").display(),
                     dir.path().join("mock.db").display()
                 ),
             )
