@@ -36,8 +36,13 @@ async fn start() -> Server {
         session: Some("session-secret".into()),
         hook: Some(HOOK_SECRET.into()),
     };
-    let state =
-        Arc::new(WebState::new(&config, secrets, Arc::clone(&poll_now)).expect("web state"));
+    let store = Arc::new(papercast::store::SqliteStore::in_memory().expect("a store"));
+    let app = Arc::new(papercast::app::App::new(config.clone(), store).expect("the app"));
+    let state = Arc::new(
+        WebState::new(&config, secrets, Arc::clone(&poll_now))
+            .expect("web state")
+            .with_app(app),
+    );
     let listener = web::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(web::serve(listener, state, std::future::pending()));
@@ -102,7 +107,11 @@ async fn the_queue_needs_a_login_and_a_wrong_password_is_refused() {
         .await
         .expect("home");
     assert_eq!(answer.status(), 200);
-    assert!(answer.text().await.expect("body").contains("ann"));
+    let page = answer.text().await.expect("body");
+    assert!(
+        page.contains("ann") && page.contains("No drafts yet"),
+        "{page}"
+    );
 }
 
 #[tokio::test]
