@@ -416,7 +416,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .collect::<anyhow::Result<Vec<Thread>>>()?;
             match format {
                 Format::Json => print_json(&threads)?,
-                Format::Text => print!("{}", render_threads(&threads)),
+                Format::Text => {
+                    for thread in &threads {
+                        println!("{}", thread.to_text());
+                    }
+                }
             }
         }
         Command::Announce {
@@ -1477,32 +1481,6 @@ fn render_announcement(a: &Announcement) -> String {
                 figure.url, figure.alt
             ));
         }
-    }
-    out
-}
-
-fn render_threads(threads: &[Thread]) -> String {
-    let mut out = String::new();
-    for thread in threads {
-        out.push_str(&format!(
-            "== {} ({} posts)\n",
-            thread.platform,
-            thread.posts.len()
-        ));
-        for (i, post) in thread.posts.iter().enumerate() {
-            out.push_str(&format!(
-                "-- {}/{} [{}/{}]\n{}\n",
-                i + 1,
-                thread.posts.len(),
-                post.length,
-                post.limit,
-                post.text
-            ));
-            for image in &post.images {
-                out.push_str(&format!("   [image: {} | alt: {}]\n", image.url, image.alt));
-            }
-        }
-        out.push('\n');
     }
     out
 }

@@ -127,30 +127,6 @@ fn every_ground_truth_post_fits_every_platform_and_keeps_every_fact() {
     assert_eq!(threads, 21 * 4 * 2);
 }
 
-/// A thread as a person reads it, for snapshots.
-fn render(thread: &Thread) -> String {
-    let mut out = format!("{} ({} posts)\n", thread.platform, thread.posts.len());
-    for (i, post) in thread.posts.iter().enumerate() {
-        let role = match post.role {
-            PostRole::Head => "head".to_owned(),
-            PostRole::Paper { position } => format!("paper {position}"),
-            PostRole::Closing => "closing".to_owned(),
-        };
-        out.push_str(&format!(
-            "\n--- {}/{} {role} [{}/{}]\n{}\n",
-            i + 1,
-            thread.posts.len(),
-            post.length,
-            post.limit,
-            post.text
-        ));
-        for image in &post.images {
-            out.push_str(&format!("[image {} | alt: {}]\n", image.url, image.alt));
-        }
-    }
-    out
-}
-
 fn snapshot(slug: &str) {
     let announcement = announcement(slug);
     let templates = Templates::bundled();
@@ -158,7 +134,7 @@ fn snapshot(slug: &str) {
     for platform in PlatformKind::ALL {
         let rules = LengthRules::default_for(platform);
         let thread = compose(&announcement, &templates, &rules, &options).expect("composes");
-        insta::assert_snapshot!(format!("{slug}-{platform}"), render(&thread));
+        insta::assert_snapshot!(format!("{slug}-{platform}"), thread.to_text());
     }
 }
 

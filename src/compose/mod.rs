@@ -26,6 +26,33 @@ pub struct Thread {
     pub posts: Vec<Post>,
 }
 
+impl Thread {
+    /// The thread as a person reads it: each post with its counted length against the
+    /// limit, and its images with their alt text (`papercast preview`, snapshots).
+    pub fn to_text(&self) -> String {
+        let mut out = format!("{} ({} posts)\n", self.platform, self.posts.len());
+        for (i, post) in self.posts.iter().enumerate() {
+            let role = match post.role {
+                PostRole::Head => "head".to_owned(),
+                PostRole::Paper { position } => format!("paper {position}"),
+                PostRole::Closing => "closing".to_owned(),
+            };
+            out.push_str(&format!(
+                "\n--- {}/{} {role} [{}/{}]\n{}\n",
+                i + 1,
+                self.posts.len(),
+                post.length,
+                post.limit,
+                post.text
+            ));
+            for image in &post.images {
+                out.push_str(&format!("[image {} | alt: {}]\n", image.url, image.alt));
+            }
+        }
+        out
+    }
+}
+
 /// One post of a thread.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Post {

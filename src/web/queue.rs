@@ -183,10 +183,11 @@ pub(super) struct ActionForm {
     version: Option<i64>,
 }
 
-pub(super) async fn approve(
+/// `POST /drafts/{id}/approve|schedule|reject`.
+pub(super) async fn decide(
     State(state): State<Arc<WebState>>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path((id, decision)): Path<(i64, String)>,
     Form(form): Form<ActionForm>,
 ) -> Response {
     act(
@@ -196,51 +197,27 @@ pub(super) async fn approve(
         id,
         form.version,
         |app, request| {
-            queue::approve(app.store.as_ref(), request, None)?;
+            let store = app.store.as_ref();
+            let done = match decision.as_str() {
+                "approve" => {
+                    queue::approve(store, request, None)?;
+                    "approved"
+                }
+                "schedule" => {
+                    let at =
+                        queue::parse_time(&form.at, request.now).map_err(QueueError::BadTime)?;
+                    queue::schedule(store, request, at)?;
+                    "scheduled"
+                }
+                "reject" => {
+                    queue::reject(store, request, Some(&form.reason))?;
+                    return Ok("rejected");
+                }
+                _ => return Err(QueueError::NotFound(id)),
+            };
+            // The publisher posts what is approved, now or when it is due.
             app.publish_now.notify_one();
-            Ok("approved")
-        },
-    )
-    .await
-}
-
-pub(super) async fn schedule(
-    State(state): State<Arc<WebState>>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(form): Form<ActionForm>,
-) -> Response {
-    act(
-        &state,
-        &headers,
-        &form.csrf,
-        id,
-        form.version,
-        |app, request| {
-            let at = queue::parse_time(&form.at, request.now).map_err(QueueError::BadTime)?;
-            queue::schedule(app.store.as_ref(), request, at)?;
-            app.publish_now.notify_one();
-            Ok("scheduled")
-        },
-    )
-    .await
-}
-
-pub(super) async fn reject(
-    State(state): State<Arc<WebState>>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(form): Form<ActionForm>,
-) -> Response {
-    act(
-        &state,
-        &headers,
-        &form.csrf,
-        id,
-        form.version,
-        |app, request| {
-            queue::reject(app.store.as_ref(), request, Some(&form.reason))?;
-            Ok("rejected")
+            Ok(done)
         },
     )
     .await
