@@ -29,9 +29,9 @@ const EXIT_ACCOUNT_FAILED: u8 = 3;
 #[command(
     name = "papercast",
     version,
-    about = "Announces Graphcore Research \"Papers of the Month\" posts as threads on Mastodon, Bluesky and X",
+    about = "Announces Graphcore Research \"Papers of the Month\" posts as threads on Mastodon-family servers and Bluesky",
     long_about = "Announces Graphcore Research \"Papers of the Month\" posts as threads on \
-        Mastodon, Bluesky and X.\n\nConfiguration comes from the built-in defaults, then \
+        Mastodon-family servers and Bluesky.\n\nConfiguration comes from the built-in defaults, then \
         the file given by --config (or ./papercast.toml), then environment variables \
         PAPERCAST__SECTION__KEY, then flags. See `papercast config defaults` for every key."
 )]
