@@ -26,10 +26,15 @@ pub fn retry_at(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>
 /// A reset time: epoch seconds (integer or fractional), or an ISO-8601 / RFC 3339 time.
 fn parse_reset(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     if let Ok(seconds) = value.parse::<f64>() {
+        // A header from the network: nothing negative, infinite or absurd is trusted.
+        if !(0.0..=1.0e12).contains(&seconds) {
+            return None;
+        }
         // Some servers send the seconds left in the window instead of a time; a
         // "time" before 2001 can only be that.
         if seconds < 1_000_000_000.0 {
-            return Some(now + chrono::Duration::milliseconds((seconds * 1000.0) as i64));
+            let wait = chrono::Duration::try_milliseconds((seconds * 1000.0) as i64)?;
+            return now.checked_add_signed(wait);
         }
         return Utc.timestamp_millis_opt((seconds * 1000.0) as i64).single();
     }
@@ -41,7 +46,8 @@ fn parse_reset(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 /// `Retry-After`: delay seconds, or an HTTP date.
 fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     if let Ok(seconds) = value.parse::<u64>() {
-        return Some(now + chrono::Duration::seconds(seconds.min(i64::MAX as u64) as i64));
+        let wait = chrono::Duration::try_seconds(i64::try_from(seconds).ok()?)?;
+        return now.checked_add_signed(wait);
     }
     DateTime::parse_from_rfc2822(value)
         .ok()
@@ -116,5 +122,15 @@ mod tests {
         ]);
         assert_eq!(retry_at(&h, now()), at("2026-11-28T12:00:02Z"));
         assert_eq!(retry_at(&HeaderMap::new(), now()), None);
+    }
+
+    #[test]
+    fn absurd_values_from_a_server_are_ignored_not_a_panic() {
+        for value in ["-1e300", "-inf", "NaN", "1e300", "-5"] {
+            let h = headers(&[("X-RateLimit-Reset", value)]);
+            assert_eq!(retry_at(&h, now()), None, "{value}");
+        }
+        let h = headers(&[("Retry-After", "99999999999999999")]);
+        assert_eq!(retry_at(&h, now()), None);
     }
 }

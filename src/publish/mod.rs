@@ -521,8 +521,10 @@ impl AccountRun<'_> {
                 }
                 Err(error) => error,
             };
-            if !error.is_ambiguous() {
-                // The server certainly created nothing.
+            if !error.is_ambiguous() && !check {
+                // This answer certainly created nothing, and no earlier attempt may have
+                // (after an unclear one the post stays `sending`, so that whoever sends
+                // it next looks it up first).
                 self.store.mark_unsent(&post.key)?;
             }
             match error {

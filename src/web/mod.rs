@@ -41,6 +41,8 @@ pub struct WebState {
     /// Wakes the feed watcher (the publish hook).
     pub poll_now: Arc<Notify>,
     pages: minijinja::Environment<'static>,
+    /// Checked when a login names no moderator (see `login`).
+    dummy_hash: String,
     /// The pipeline, for the review queue (see [`WebState::with_app`]).
     app: Option<Arc<crate::app::App>>,
     /// The state database: replies and discussions (see [`WebState::with_store`]).
@@ -95,6 +97,7 @@ impl WebState {
             hook_secret: secrets.hook.map(String::into_bytes),
             poll_now,
             pages: pages()?,
+            dummy_hash: auth::hash_password(&auth::random_hex(16)?)?,
             app: None,
             store: None,
             discussion_origins: config.web.discussion_origins.clone(),
@@ -236,18 +239,26 @@ struct LoginForm {
 }
 
 async fn login(State(state): State<Arc<WebState>>, Form(form): Form<LoginForm>) -> Response {
-    let moderator = state.moderators.iter().find(|m| m.name == form.name);
-    let verified = match moderator {
-        Some(m) => {
-            auth::verify_password(&m.name, &m.password_hash, &form.password).unwrap_or_else(|e| {
-                tracing::error!("{e}");
-                false
-            })
-        }
-        None => false,
+    // An unknown name is checked against a dummy hash, so that the answer takes as long
+    // as for a real moderator and does not tell which names exist.
+    let (name, hash) = match state.moderators.iter().find(|m| m.name == form.name) {
+        Some(m) => (m.name.clone(), m.password_hash.clone()),
+        None => (String::new(), state.dummy_hash.clone()),
     };
-    if !verified {
-        tracing::warn!(name = %form.name, "failed moderator login");
+    let password = form.password;
+    // Argon2 takes tens of milliseconds and ~19 MiB: off the async workers.
+    let verified = tokio::task::spawn_blocking(move || {
+        auth::verify_password(&name, &hash, &password).unwrap_or_else(|e| {
+            tracing::error!("{e}");
+            false
+        })
+    })
+    .await
+    .unwrap_or(false);
+    let known = state.moderators.iter().any(|m| m.name == form.name);
+    if !verified || !known {
+        // The typed name is not logged: a password typed into it would end up in the log.
+        tracing::warn!(known_name = known, "failed moderator login");
         let page = state.render(
             "login.html",
             minijinja::context! { flash => "Wrong name or password.", flash_error => true },
