@@ -459,6 +459,12 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
             .ok_or_else(fail)?;
         rest = rest[unit_len..].trim_start();
     }
+    // Longer than a year is surely a typo, and would overflow time arithmetic later.
+    if total > std::time::Duration::from_secs(366 * 86_400) {
+        return Err(format!(
+            "`{text}` is longer than a year; write a shorter duration"
+        ));
+    }
     Ok(total)
 }
 
@@ -562,9 +568,17 @@ impl Config {
                 self.web.listen
             )));
         }
-        if self.web.session_hours == 0 {
+        if !(1..=720).contains(&self.web.session_hours) {
+            return Err(ConfigError::Invalid(format!(
+                "web.session_hours is {}; set it between 1 and 720 (30 days), e.g. 12",
+                self.web.session_hours
+            )));
+        }
+        if self.publish.lookup_recent_statuses == 0 {
             return Err(ConfigError::Invalid(
-                "web.session_hours is 0; set it to e.g. 12".into(),
+                "publish.lookup_recent_statuses is 0; a post whose fate is unknown could then \
+                 never be found and might be sent twice; set it to e.g. 40"
+                    .into(),
             ));
         }
         self.validate_watching()?;
@@ -922,6 +936,7 @@ mod tests {
         assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert!(parse_duration("100000000d").is_err(), "absurdly long");
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(2 * 86_400)));
         for bad in [

@@ -289,6 +289,14 @@ pub fn web_url(url: &str) -> Option<String> {
         .map(String::from)
 }
 
+/// Adds the `http_url` filter: an http(s) URL as it is, anything else (`javascript:`,
+/// `data:`, garbage) as `#`, so that an `href` from outside can never run script.
+pub fn add_http_url_filter(env: &mut minijinja::Environment<'_>) {
+    env.add_filter("http_url", |url: String| {
+        web_url(&url).unwrap_or_else(|| "#".to_owned())
+    });
+}
+
 /// Reply HTML reduced to what is safe to embed on the blog: paragraphs, line breaks
 /// and http(s) links that open as `nofollow`; everything else becomes text or goes.
 pub fn safe_html(html: &str) -> String {
@@ -321,6 +329,7 @@ pub fn plain_text(html: &str) -> String {
 /// The embeddable HTML fragment: "Discuss on Mastodon — N replies", per paper.
 pub fn render_html(discussion: &Discussion) -> Result<String, minijinja::Error> {
     let mut env = minijinja::Environment::new();
+    add_http_url_filter(&mut env);
     env.add_template(
         "discussion.html",
         include_str!("../../templates/discussion.html"),

@@ -247,3 +247,16 @@ fn a_content_warning_folds_the_text() {
         "{html}"
     );
 }
+
+#[test]
+fn links_from_outside_that_are_not_http_become_inert() {
+    let mut post = announcement();
+    post.papers[0].url = "javascript:alert(1)".into();
+    let discussion = build(&post, &thread(), &[]);
+    let html = render_html(&discussion).expect("render");
+    assert!(!html.contains("javascript:"), "{html}");
+    assert!(
+        html.contains(r##"<h4><a href="#">Paper first</a></h4>"##),
+        "{html}"
+    );
+}

@@ -150,6 +150,7 @@ impl WebState {
 
 fn pages() -> Result<minijinja::Environment<'static>, WebError> {
     let mut env = minijinja::Environment::new();
+    crate::discuss::add_http_url_filter(&mut env);
     for (name, source) in [
         ("base.html", include_str!("../../templates/web/base.html")),
         ("login.html", include_str!("../../templates/web/login.html")),
