@@ -404,12 +404,28 @@ impl App {
         tokio::pin!(work);
         let mut renew = tokio::time::interval(LEASE_RENEW);
         renew.tick().await;
+        let mut failed_renewals = 0;
         let mut reports = loop {
             tokio::select! {
                 reports = &mut work => break reports,
                 _ = renew.tick() => {
-                    if let Ok(Some(holder)) = self.claim(id) {
-                        tracing::warn!("draft {id}: {holder} took the claim on it");
+                    // Posting on without the claim could race another process that took
+                    // it: stop instead. Dropping `work` mid-send is safe, as each post is
+                    // recorded as `sending` before it leaves, and is looked up next time.
+                    match self.claim(id) {
+                        Ok(None) => failed_renewals = 0,
+                        Ok(Some(holder)) => {
+                            tracing::warn!("draft {id}: {holder} took the claim on it; stopping here");
+                            return Ok(Posting::Busy { owner: holder });
+                        }
+                        Err(error) => {
+                            failed_renewals += 1;
+                            tracing::warn!("draft {id}: renewing the claim: {error}");
+                            // Two misses are a minute: stop well before the lease runs out.
+                            if failed_renewals >= 2 {
+                                return Err(error.into());
+                            }
+                        }
                     }
                 }
             }
