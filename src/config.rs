@@ -325,6 +325,7 @@ pub struct WebConfig {
     pub session_secret_env: String,
     pub session_hours: u64,
     pub hook_secret_env: String,
+    pub secure_cookies: bool,
     /// Origins allowed to read the discussion endpoints from a browser (CORS).
     pub discussion_origins: Vec<String>,
     /// `Cache-Control: max-age` of the discussion endpoints, in seconds.

@@ -17,12 +17,17 @@ struct Server {
 }
 
 async fn start() -> Server {
+    start_with("").await
+}
+
+/// A server whose config file also holds `extra` (TOML).
+async fn start_with(extra: &str) -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
     let hash = auth::hash_password("s3cret pass").expect("hash");
     let file = dir.path().join("papercast.toml");
     std::fs::write(
         &file,
-        format!("[[moderators]]\nname = \"ann\"\npassword_hash = \"{hash}\"\n"),
+        format!("{extra}\n[[moderators]]\nname = \"ann\"\npassword_hash = \"{hash}\"\n"),
     )
     .expect("write config");
     let config = Config::load(&ConfigSources {
@@ -169,4 +174,23 @@ async fn the_publish_hook_needs_a_valid_signature() {
     tokio::time::timeout(Duration::from_secs(1), server.poll_now.notified())
         .await
         .expect("a signed hook wakes the watcher");
+}
+
+#[tokio::test]
+async fn behind_a_tls_proxy_the_session_cookie_is_secure() {
+    for (extra, secure) in [("", false), ("[web]\nsecure_cookies = true\n", true)] {
+        let server = start_with(extra).await;
+        let answer = client()
+            .post(format!("{}/login", server.base))
+            .form(&[("name", "ann"), ("password", "s3cret pass")])
+            .send()
+            .await
+            .expect("login");
+        let cookie = answer.headers()["set-cookie"].to_str().expect("ascii");
+        assert_eq!(cookie.contains("; Secure"), secure, "{cookie}");
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+    }
 }

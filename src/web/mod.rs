@@ -43,6 +43,8 @@ pub struct WebState {
     pages: minijinja::Environment<'static>,
     /// Checked when a login names no moderator (see `login`).
     dummy_hash: String,
+    /// The attributes of the session cookie (`Secure` behind a TLS proxy).
+    cookie_attributes: &'static str,
     /// The pipeline, for the review queue (see [`WebState::with_app`]).
     app: Option<Arc<crate::app::App>>,
     /// The state database: replies and discussions (see [`WebState::with_store`]).
@@ -98,6 +100,11 @@ impl WebState {
             poll_now,
             pages: pages()?,
             dummy_hash: auth::hash_password(&auth::random_hex(16)?)?,
+            cookie_attributes: if config.web.secure_cookies {
+                "Path=/; HttpOnly; SameSite=Strict; Secure"
+            } else {
+                "Path=/; HttpOnly; SameSite=Strict"
+            },
             app: None,
             store: None,
             discussion_origins: config.web.discussion_origins.clone(),
@@ -267,7 +274,7 @@ async fn login(State(state): State<Arc<WebState>>, Form(form): Form<LoginForm>) 
         return (StatusCode::UNAUTHORIZED, page).into_response();
     }
     let session = state.sessions.issue(&form.name, SystemTime::now());
-    let cookie = format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict");
+    let cookie = format!("{SESSION_COOKIE}={session}; {}", state.cookie_attributes);
     ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
 }
 
@@ -285,7 +292,7 @@ async fn logout(
     if let Err(refusal) = require_session(&state, &headers, &form.csrf) {
         return refusal.into_response();
     }
-    let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    let cookie = format!("{SESSION_COOKIE}=; {}; Max-Age=0", state.cookie_attributes);
     ([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
 }
 
