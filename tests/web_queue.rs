@@ -91,7 +91,7 @@ fn moderator(rig: &mut Rig) {
 }
 
 /// Starts `papercast run --backfill 1` and waits for the draft of the newest post.
-fn daemon_with_a_draft(rig: &Rig) -> (std::process::Child, String, i64) {
+fn daemon_with_a_draft(rig: &Rig) -> (support::rig::Daemon, String, i64) {
     let mut daemon = rig.spawn(&["run", "--backfill", "1"], "run.log");
     let base = web_address(&mut daemon);
     wait_until(

@@ -117,8 +117,10 @@ impl Rig {
         all
     }
 
-    /// Starts `papercast args` in the background (stdout piped, stderr to a log file).
-    pub fn spawn(&self, args: &[&str], log: &str) -> Child {
+    /// Starts `papercast args` in the background (stdout piped, stderr to a log file);
+    /// it is killed when the returned handle is dropped, so a failing test leaves no
+    /// daemon behind.
+    pub fn spawn(&self, args: &[&str], log: &str) -> Daemon {
         let env = self.environment(&[]);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let log = std::fs::File::create(self.dir.path().join(log)).expect("log file");
@@ -127,6 +129,7 @@ impl Rig {
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
+            .map(Daemon)
             .expect("starting papercast")
     }
 
@@ -168,6 +171,30 @@ impl Rig {
     /// The statuses of an account on the mock, oldest first.
     pub fn statuses(&self, name: &str) -> Vec<Value> {
         self.mock.statuses(&self.account(name).token)
+    }
+}
+
+/// A `papercast` process started by [`Rig::spawn`], killed when dropped.
+pub struct Daemon(Child);
+
+impl std::ops::Deref for Daemon {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Daemon {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // Already gone after `terminate`; then both calls just fail.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
