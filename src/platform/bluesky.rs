@@ -251,7 +251,7 @@ impl Bluesky {
             PlatformError::Transport {
                 account: self.account.clone(),
                 what: what.into(),
-                reason: format!("{} ({})", root_cause(&error), self.base_url),
+                reason: format!("{} ({})", crate::source::root_cause(&error), self.base_url),
                 connect: error.is_connect(),
             }
         }
@@ -265,30 +265,9 @@ impl Bluesky {
         if answer.token_rejected() || status == 403 {
             return self.unauthorized(what, status);
         }
-        match status {
-            429 => PlatformError::RateLimited {
-                account,
-                what: what.into(),
-                retry_at: super::retry_at(&answer.headers, chrono::Utc::now()),
-            },
-            400 if is_too_long(&message) => PlatformError::TooLong {
-                account,
-                max: limit_in(&message),
-                message,
-            },
-            500..=599 => PlatformError::Server {
-                account,
-                what: what.into(),
-                status,
-                message,
-            },
-            _ => PlatformError::Refused {
-                account,
-                what: what.into(),
-                status,
-                message,
-            },
-        }
+        let retry_at = super::retry_at(&answer.headers, chrono::Utc::now());
+        let too_long = (status == 400 && is_too_long(&message)).then(|| limit_in(&message));
+        PlatformError::from_answer(account, what, status, message, retry_at, too_long)
     }
 
     fn password(&self) -> Result<&Secret, PlatformError> {
@@ -797,23 +776,7 @@ fn is_too_long(message: &str) -> bool {
 
 /// The number in "longer than 300 graphemes".
 fn limit_in(message: &str) -> Option<usize> {
-    let lower = message.to_lowercase();
-    let start = lower
-        .find("longer than ")
-        .map(|i| i + "longer than ".len())?;
-    let digits: String = lower[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect();
-    digits.parse().ok()
-}
-
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
+    super::number_after(message, "longer than ")
 }
 
 #[cfg(test)]

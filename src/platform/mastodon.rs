@@ -195,13 +195,13 @@ impl Mastodon {
             PlatformError::Malformed {
                 account: self.account.clone(),
                 what: what.into(),
-                reason: root_cause(&error),
+                reason: crate::source::root_cause(&error),
             }
         } else {
             PlatformError::Transport {
                 account: self.account.clone(),
                 what: what.into(),
-                reason: format!("{} ({})", root_cause(&error), self.base_url),
+                reason: format!("{} ({})", crate::source::root_cause(&error), self.base_url),
                 connect: error.is_connect(),
             }
         }
@@ -217,36 +217,17 @@ impl Mastodon {
     ) -> PlatformError {
         let account = self.account.clone();
         let message = error_message(body);
-        match status {
-            401 | 403 => PlatformError::Unauthorized {
+        if matches!(status, 401 | 403) {
+            return PlatformError::Unauthorized {
                 account,
                 what: what.into(),
                 status,
                 token_source: self.token_source.to_string(),
-            },
-            429 => PlatformError::RateLimited {
-                account,
-                what: what.into(),
-                retry_at: headers.and_then(|h| super::retry_at(h, chrono::Utc::now())),
-            },
-            422 if is_too_long(&message) => PlatformError::TooLong {
-                account,
-                max: limit_in(&message),
-                message,
-            },
-            500..=599 => PlatformError::Server {
-                account,
-                what: what.into(),
-                status,
-                message,
-            },
-            _ => PlatformError::Refused {
-                account,
-                what: what.into(),
-                status,
-                message,
-            },
+            };
         }
+        let retry_at = headers.and_then(|h| super::retry_at(h, chrono::Utc::now()));
+        let too_long = (status == 422 && is_too_long(&message)).then(|| limit_in(&message));
+        PlatformError::from_answer(account, what, status, message, retry_at, too_long)
     }
 
     /// Sends a request built with `reqwest` and reads its JSON answer.
@@ -827,13 +808,7 @@ fn is_too_long(message: &str) -> bool {
 
 /// The number in "(maximum is 500 characters)" and similar.
 fn limit_in(message: &str) -> Option<usize> {
-    let lower = message.to_lowercase();
-    let start = lower.find("maximum is ").map(|i| i + "maximum is ".len())?;
-    let digits: String = lower[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect();
-    digits.parse().ok()
+    super::number_after(message, "maximum is ")
 }
 
 /// The visible text of a status's HTML `content`.
@@ -846,14 +821,6 @@ fn html_text(html: &str) -> String {
 /// so only the characters themselves can be compared.
 fn squash(text: &str) -> String {
     text.chars().filter(|c| !c.is_whitespace()).collect()
-}
-
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 #[cfg(test)]

@@ -272,6 +272,18 @@ pub enum PlatformError {
     Unsupported(String),
 }
 
+/// The number right after `phrase` in a server's message ("maximum is 500 characters"),
+/// ignoring case.
+pub(crate) fn number_after(message: &str, phrase: &str) -> Option<usize> {
+    let lower = message.to_lowercase();
+    let start = lower.find(phrase)? + phrase.len();
+    let digits: String = lower[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok()
+}
+
 fn until(retry_at: &Option<DateTime<Utc>>) -> String {
     match retry_at {
         Some(time) => format!(
@@ -283,6 +295,44 @@ fn until(retry_at: &Option<DateTime<Utc>>) -> String {
 }
 
 impl PlatformError {
+    /// What an error answer means, once the platform has recognised its own refusals
+    /// of the credentials: a rate limit, a refusal on length (`too_long`: `Some` with
+    /// the limit the server named, if any), a server fault, or any other refusal.
+    pub(crate) fn from_answer(
+        account: String,
+        what: &str,
+        status: u16,
+        message: String,
+        retry_at: Option<DateTime<Utc>>,
+        too_long: Option<Option<usize>>,
+    ) -> PlatformError {
+        let what = what.to_owned();
+        match (status, too_long) {
+            (429, _) => PlatformError::RateLimited {
+                account,
+                what,
+                retry_at,
+            },
+            (_, Some(max)) => PlatformError::TooLong {
+                account,
+                max,
+                message,
+            },
+            (500..=599, _) => PlatformError::Server {
+                account,
+                what,
+                status,
+                message,
+            },
+            _ => PlatformError::Refused {
+                account,
+                what,
+                status,
+                message,
+            },
+        }
+    }
+
     /// The request may have done its work before it failed: a post may exist.
     pub fn is_ambiguous(&self) -> bool {
         match self {

@@ -337,7 +337,7 @@ async fn read_file(path: &std::path::Path) -> Result<Page, SourceError> {
 
 /// The innermost cause of an error, which is what a person can act on
 /// ("Connection refused" rather than "error sending request").
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut cause: &dyn std::error::Error = error;
     while let Some(next) = cause.source() {
         cause = next;
