@@ -111,15 +111,19 @@ def run_checked(argv, **kwargs):
     return done
 
 
-def cargo_build(target_dir=None, env=None):
-    """Builds papercast and the extraction helper in release; returns their paths and
-    the papercast build's wall and CPU time (cargo and every rustc it ran)."""
+def cargo_build(target_dir=None, env=None, helper=True):
+    """Builds papercast (and the extraction helper) in release; returns their paths and
+    the papercast build's wall and CPU time (cargo and every rustc it ran). The helper is
+    a bench target, so it also builds the dev-dependencies in release."""
     env = dict(os.environ if env is None else env)
     if target_dir:
         env["CARGO_TARGET_DIR"] = target_dir
     built = measure(["cargo", "build", "--release", "--locked", "--bin", "papercast"], REPO,
                     env, timeout=7200)
     built.check("cargo build --release")
+    binary = os.path.join(target_dir or TARGET, "release", "papercast")
+    if not helper:
+        return binary, None, {"wall_s": built.wall, "cpu_s": built.cpu}
     done = run_checked(
         ["cargo", "build", "--release", "--locked", "--bench", "extract_files",
          "--message-format=json"],
@@ -133,7 +137,6 @@ def cargo_build(target_dir=None, env=None):
             continue
         if message.get("reason") == "compiler-artifact" and message["target"]["name"] == "extract_files":
             helper = message.get("executable") or helper
-    binary = os.path.join(target_dir or TARGET, "release", "papercast")
     if not helper:
         sys.exit("cargo did not report the extract_files executable")
     return binary, helper, {"wall_s": built.wall, "cpu_s": built.cpu}
@@ -850,7 +853,7 @@ def profiles(args):
             sys.exit("profiles: target/release exists, so the default build would not be clean; "
                      "move it away or pass --keep-builds (the default's build time is then unknown)")
         say(f"profile {name}: building {settings or '(no overrides)'} in {target} ...")
-        binary, helper, build = cargo_build(target, env)
+        binary, _, build = cargo_build(target, env, helper=False)
         if clean:
             os.makedirs(os.path.dirname(record), exist_ok=True)
             with open(record, "w") as f:
@@ -861,7 +864,7 @@ def profiles(args):
         else:
             build = {"wall_s": None, "cpu_s": None}
         builds[name] = {"settings": settings, "build": build, "size": binary_size(binary),
-                        "binary": binary, "helper": helper}
+                        "binary": binary}
     if args.build_only:
         for name, b in builds.items():
             say(f"{name}: {b}")
@@ -879,9 +882,14 @@ def profiles(args):
         for round_ in range(args.runs):
             order = names if round_ % 2 == 0 else list(reversed(names))
             for name in order:
-                done = run_checked([builds[name]["helper"], "--runs", "5"] + pages)
-                lines = [json.loads(l) for l in done.stdout.splitlines() if l.startswith("{")]
-                extract_times[name].append(sum(l["median_s"] for l in lines))
+                # Whole `papercast extract` processes (start-up included): the helper
+                # would need the dev-dependencies built again for every variant.
+                total = 0.0
+                for page in pages:
+                    done = measure([builds[name]["binary"], "extract", page, "--format", "json"], BENCH)
+                    done.check(f"papercast extract {page}")
+                    total += done.wall
+                extract_times[name].append(total)
                 run, _ = runners[name].run("announce", round_)
                 announce[name].append(run.row())
     finally:
