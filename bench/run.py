@@ -379,6 +379,11 @@ class PapercastRunner:
         done.check(f"papercast {scenario}")
         stats = self.servers.site_stats()
         shutil.rmtree(directory, ignore_errors=True)
+        if self.wrap:
+            log = os.path.join(BENCH, "work", f"wrapped-{scenario}-{index}.log")
+            with open(log, "w") as f:
+                f.write(done.out + done.err)
+            say(f"papercast {scenario} run {index} under {self.wrap[0]}: output in {log}")
         return done, stats
 
 
