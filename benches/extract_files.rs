@@ -7,8 +7,10 @@
 //! and prints one line per file:
 //! `{"file", "bytes", "runs", "median_s", "min_s", "outcome"}`. A page is extracted as if
 //! fetched from `https://graphcore-research.github.io/<its folder's name>/`.
-//! Without files (as `cargo test --benches` runs it) it extracts every corpus page with
-//! ground truth once, and fails if one does not extract.
+//! `--parse-only` times the HTML parse alone (`scraper::Html::parse_document`), to tell
+//! the parser's share from the extractor's. Without files (as `cargo test --benches`
+//! runs it) it extracts every corpus page with ground truth once, and fails if one does
+//! not extract.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -62,6 +64,7 @@ fn json_string(text: &str) -> String {
 fn main() {
     let mut runs = 1usize;
     let mut max = Duration::from_secs(30);
+    let mut parse_only = false;
     let mut files = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -74,6 +77,7 @@ fn main() {
                         .expect("--max-secs S"),
                 )
             }
+            "--parse-only" => parse_only = true,
             // What `cargo bench` and `cargo test` pass to every bench binary.
             "--bench" | "--test" | "--nocapture" | "--quiet" => {}
             file => files.push(PathBuf::from(file)),
@@ -88,16 +92,23 @@ fn main() {
         let html = std::fs::read_to_string(file)
             .unwrap_or_else(|e| panic!("reading {}: {e}", file.display()));
         let url = page_url(file);
-        let outcome = match papercast::extract::extract(&html, &url) {
-            Ok(announcement) => format!("ok: {} papers", announcement.papers.len()),
-            Err(e) if smoke => panic!("{} does not extract: {e}", file.display()),
-            Err(e) => format!("error: {e}"),
+        let once = || {
+            if parse_only {
+                let document = scraper::Html::parse_document(black_box(&html));
+                return format!("parsed: {} nodes", document.tree.values().count());
+            }
+            match papercast::extract::extract(black_box(&html), &url) {
+                Ok(announcement) => format!("ok: {} papers", announcement.papers.len()),
+                Err(e) if smoke => panic!("{} does not extract: {e}", file.display()),
+                Err(e) => format!("error: {e}"),
+            }
         };
+        let outcome = once();
         let mut times = Vec::with_capacity(runs);
         let started = Instant::now();
         while times.len() < runs && (times.is_empty() || started.elapsed() < max) {
             let start = Instant::now();
-            let _ = black_box(papercast::extract::extract(black_box(&html), &url));
+            black_box(once());
             times.push(start.elapsed().as_secs_f64());
         }
         times.sort_by(f64::total_cmp);
