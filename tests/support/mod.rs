@@ -6,9 +6,13 @@
 
 pub mod bluesky;
 pub mod browser;
+pub mod guard;
 pub mod mastodon;
+pub mod postgres;
+pub mod redis;
 pub mod rig;
 pub mod site;
+pub mod x;
 
 use std::path::PathBuf;
 
