@@ -243,7 +243,71 @@ fn x_thread_with_a_figure_replies_and_search_pass_prism() {
     assert_eq!(gone.status, 200, "{}", gone.body);
     assert_eq!(gone.body["errors"][0]["title"], "Not Found Error");
 
-    assert_eq!(x.requests("POST /2/tweets"), 3);
+    // One post and one user by id; a deletion.
+    let one = client.get(
+        &format!(
+            "{}/2/tweets/{head}?tweet.fields=attachments,author_id",
+            x.base
+        ),
+        &x.bot.token,
+    );
+    assert_eq!(
+        one.body["data"]["attachments"]["media_keys"][0],
+        format!("3_{media_id}")
+    );
+    let user = client.get(&format!("{}/2/users/{}", x.base, alice.id), &x.bot.token);
+    assert_eq!(user.body["data"]["username"], "alice_reads");
+    let deleted = client.send(
+        client
+            .http
+            .delete(format!("{}/2/tweets/{third}", x.base))
+            .bearer_auth(&x.bot.token),
+    );
+    assert_eq!(deleted.body["data"]["deleted"], true, "{}", deleted.body);
+    assert!(x.post(&third).is_some_and(|p| p.deleted));
+
+    // Paging through the account's posts.
+    for n in 0..5 {
+        ok_id(&tweet(
+            &client,
+            &x,
+            json!({"text": format!("Filler post {n}")}),
+        ));
+    }
+    let first_page = client.get(
+        &format!("{}/2/users/{}/tweets?max_results=5", x.base, x.bot.id),
+        &x.bot.token,
+    );
+    assert_eq!(first_page.body["meta"]["result_count"], 5);
+    let next = first_page.body["meta"]["next_token"]
+        .as_str()
+        .expect("next_token");
+    let second_page = client.get(
+        &format!(
+            "{}/2/users/{}/tweets?max_results=5&pagination_token={next}",
+            x.base, x.bot.id
+        ),
+        &x.bot.token,
+    );
+    let rest: Vec<&str> = second_page.body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|p| p["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(rest, vec![second.as_str(), head.as_str()]);
+    assert!(second_page.body["meta"]["next_token"].is_null());
+
+    // The app's usage: the posts its reads returned.
+    let usage = client.get(&format!("{}/2/usage/tweets", x.base), &x.app_token());
+    assert_eq!(usage.status, 200, "{}", usage.body);
+    let read: u64 = usage.body["data"]["project_usage"]
+        .as_str()
+        .and_then(|n| n.parse().ok())
+        .expect("project_usage");
+    assert!(read >= 10, "{}", usage.body);
+
+    assert_eq!(x.requests("POST /2/tweets"), 8);
     x.assert_no_violations();
 }
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 const SCRIPT: &str = r#"
 signal=$1; remove=$2; shift 2
 exec 3<&0 </dev/null
-"$@" &
+"$@" 3<&- &
 server=$!
 { cat <&3 >/dev/null; kill -"$signal" "$server" 2>/dev/null; } &
 wait "$server"

@@ -92,6 +92,8 @@ async function main() {
   const close = async () => {
     if (closing) return
     closing = true
+    // Its databases may be gone already (the test binary ended): do not wait long.
+    setTimeout(() => process.exit(0), 3000).unref()
     try {
       control.close()
       await network.close()
