@@ -7,6 +7,12 @@
 //! durability for speed (`fsync=off`): it lives in a temp dir removed when it stops.
 //! It is driven with the `psql` binary, so that the test support picks no PostgreSQL
 //! client crate for papercast.
+//!
+//! ```text
+//! let db = support::postgres::database();   // postgres://postgres@127.0.0.1:PORT/t_…
+//! // store.url = db.url; two papercast instances given the same URL share the store
+//! db.psql("SELECT count(*) FROM drafts");   // look inside from the test
+//! ```
 
 use super::guard::{self, Guarded, Spec};
 use std::path::{Path, PathBuf};

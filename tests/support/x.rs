@@ -15,8 +15,24 @@
 //! `https://api.x.com/2/oauth2/token`. [`XApi::direct`] is the server without Prism
 //! (Prism re-encodes binary multipart parts, so check multipart bytes there).
 //! [`XApi::start_direct`] skips Prism altogether. Prism starts once per test binary
-//! (10–20 s); the server runs in-process on a runtime of its own, so it answers
-//! blocking and async tests alike.
+//! (10–20 s on an idle machine, and its first answer on each route takes up to 3 s
+//! more); the server runs in-process on a runtime of its own, so it answers blocking
+//! and async tests alike.
+//!
+//! ```text
+//! let x = XApi::start();
+//! // [[accounts]] platform = "x", server = x.base, token_env holding x.bot.token
+//! x.inject(When::next("POST /2/tweets").after(1), Fault::CommitThen(503));
+//! // ... run papercast ...
+//! let posted = x.posts_by(&x.bot);      // text, in_reply_to, media_ids, conversation_id
+//! let replier = x.add_user("reader", "A Reader");
+//! x.reply_as(&replier, &posted[1].id, "Does it need a reward model?");
+//! x.assert_no_violations();
+//! ```
+//!
+//! Through Prism, upload media as JSON with base64 `media`: Prism re-encodes binary
+//! multipart parts as text, and the server then refuses them as no image it knows
+//! (saying why). Multipart works against [`XApi::direct`].
 //!
 //! Served (see [`ROUTES`]): `GET /2/users/me`, `GET /2/users/:id`, `POST /2/tweets`
 //! (`text`, `reply.in_reply_to_tweet_id`, `quote_tweet_id`, `media.media_ids`),

@@ -72,7 +72,18 @@ impl State {
         }
         let kind = sniff(&bytes);
         if !kind.is_some_and(|k| allowed.contains(&k)) {
-            return invalid_request("media", "media type unrecognized.");
+            // Prism forwards binary multipart parts re-encoded as UTF-8: say so, since
+            // X itself would never see such bytes.
+            let mangled =
+                upload == Upload::Multipart && bytes.starts_with("\u{fffd}PNG".as_bytes());
+            let message = if mangled {
+                "media type unrecognized. (Test server: these bytes were re-encoded as text, \
+                 as Prism does to multipart bodies; upload JSON with base64 `media` through \
+                 Prism, or multipart to XApi::direct.)"
+            } else {
+                "media type unrecognized."
+            };
+            return invalid_request("media", message);
         }
         let (width, height) = dimensions(&bytes).unzip();
         let id = self.new_id();
