@@ -29,54 +29,11 @@ fn sources() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/bluesky")
 }
 
-/// `target/peers/bluesky`.
-fn install_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .map(|target| target.join("peers"))
-        .unwrap_or_else(|| PathBuf::from("target/peers"))
-        .join("bluesky")
-}
-
-/// Installs the dev-env once per machine (and again when the lock file changes). Test
-/// binaries run in parallel, so the install holds a lock on a file beside it.
+/// Installs the dev-env into `target/peers/bluesky` (see [`super::npm_installed`]).
 fn installed() -> PathBuf {
-    let dir = install_dir();
-    std::fs::create_dir_all(&dir).expect("creating target/peers/bluesky");
-    let lock = std::fs::File::create(dir.with_extension("lock")).expect("lock file");
-    lock.lock().expect("locking the dev-env install");
-    let package_lock =
-        std::fs::read(sources().join("package-lock.json")).expect("reading package-lock.json");
-    let marker = dir.join("installed-package-lock.json");
-    if std::fs::read(&marker).ok().as_deref() != Some(package_lock.as_slice()) {
-        let started = std::time::Instant::now();
-        for file in ["package.json", "package-lock.json"] {
-            std::fs::copy(sources().join(file), dir.join(file))
-                .unwrap_or_else(|e| panic!("copying {file}: {e}"));
-        }
-        // better-sqlite3 compiles with node-gyp; the headers of the installed Node
-        // (under /usr) spare it a download.
-        let output = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .env("npm_config_nodedir", "/usr")
-            .output()
-            .unwrap_or_else(|e| panic!("running npm ci (are node and npm installed?): {e}"));
-        assert!(
-            output.status.success(),
-            "npm ci in {} failed:\n{}",
-            dir.display(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        std::fs::write(&marker, &package_lock).expect("writing the install marker");
-        eprintln!(
-            "test peer: npm ci in {} took {:.1?}",
-            dir.display(),
-            started.elapsed()
-        );
-    }
-    drop(lock);
-    dir
+    // better-sqlite3 compiles with node-gyp; the headers of the installed Node (under
+    // /usr) spare it a download.
+    super::npm_installed("bluesky", &sources(), &[("npm_config_nodedir", "/usr")])
 }
 
 /// A running Bluesky network (PLC and PDS, and in the full mode the AppView); stopped

@@ -70,8 +70,7 @@ impl State {
                 &format!("File size exceeds {limit} bytes ({} sent).", bytes.len()),
             );
         }
-        let kind = sniff(&bytes);
-        if !kind.is_some_and(|k| allowed.contains(&k)) {
+        let Some((kind, size)) = image(&bytes).filter(|(kind, _)| allowed.contains(kind)) else {
             // Prism forwards binary multipart parts re-encoded as UTF-8: say so, since
             // X itself would never see such bytes.
             let mangled =
@@ -84,15 +83,15 @@ impl State {
                 "media type unrecognized."
             };
             return invalid_request("media", message);
-        }
-        let (width, height) = dimensions(&bytes).unzip();
+        };
+        let (width, height) = size.unzip();
         let id = self.new_id();
         let media = XMedia {
             media_key: format!("3_{id}"),
             id,
             owner_id: self.users[user].id.clone(),
             category,
-            content_type: kind.map(str::to_owned),
+            content_type: kind.to_owned(),
             bytes,
             alt_text: None,
             upload,
@@ -145,53 +144,17 @@ impl State {
     }
 }
 
-/// The image type of `bytes`, from their first bytes.
-pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
-        Some("image/jpeg")
-    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        Some("image/gif")
-    } else if bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else {
-        None
-    }
-}
-
-/// Width and height of a PNG, GIF or JPEG, read from its header.
-pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
-    let be32 = |at: usize| -> Option<u32> {
-        Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+/// The image type of `bytes` and its size, from its header.
+fn image(bytes: &[u8]) -> Option<(&'static str, Option<(u32, u32)>)> {
+    let kind = match imagesize::image_type(bytes).ok()? {
+        imagesize::ImageType::Png => "image/png",
+        imagesize::ImageType::Jpeg => "image/jpeg",
+        imagesize::ImageType::Gif => "image/gif",
+        imagesize::ImageType::Webp => "image/webp",
+        _ => return None,
     };
-    let be16 = |at: usize| -> Option<u32> {
-        Some(u16::from_be_bytes(bytes.get(at..at + 2)?.try_into().ok()?) as u32)
-    };
-    match sniff(bytes)? {
-        "image/png" => Some((be32(16)?, be32(20)?)),
-        "image/gif" => {
-            let le16 = |at: usize| -> Option<u32> {
-                Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?) as u32)
-            };
-            Some((le16(6)?, le16(8)?))
-        }
-        "image/jpeg" => {
-            // Walk the segments to the first start-of-frame.
-            let mut at = 2;
-            while at + 9 < bytes.len() {
-                if bytes[at] != 0xff {
-                    return None;
-                }
-                let marker = bytes[at + 1];
-                let length = be16(at + 2)? as usize;
-                if matches!(marker, 0xc0..=0xc3 | 0xc5..=0xc7 | 0xc9..=0xcb | 0xcd..=0xcf) {
-                    return Some((be16(at + 7)?, be16(at + 5)?));
-                }
-                at += 2 + length;
-            }
-            None
-        }
-        _ => None,
-    }
+    let size = imagesize::blob_size(bytes)
+        .ok()
+        .map(|size| (size.width as u32, size.height as u32));
+    Some((kind, size))
 }

@@ -16,15 +16,6 @@ fn sources() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/x")
 }
 
-/// `target/peers/x`.
-fn install_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .map(|target| target.join("peers"))
-        .unwrap_or_else(|| PathBuf::from("target/peers"))
-        .join("x")
-}
-
 /// X's OpenAPI description: `../shared/specs/x-api-v2-openapi.json` beside the
 /// checkout, or `PAPERCAST_X_OPENAPI`.
 pub fn spec_path() -> PathBuf {
@@ -36,42 +27,9 @@ pub fn spec_path() -> PathBuf {
     }
 }
 
-/// Installs the packages once per machine (and again when the lock file changes);
-/// test binaries run in parallel, so the install holds a lock on a file beside it.
+/// Installs the packages into `target/peers/x` (see [`super::super::npm_installed`]).
 pub fn installed() -> PathBuf {
-    let dir = install_dir();
-    std::fs::create_dir_all(&dir).expect("creating target/peers/x");
-    let lock = std::fs::File::create(dir.with_extension("lock")).expect("lock file");
-    lock.lock().expect("locking the npm install");
-    let package_lock =
-        std::fs::read(sources().join("package-lock.json")).expect("reading package-lock.json");
-    let marker = dir.join("installed-package-lock.json");
-    if std::fs::read(&marker).ok().as_deref() != Some(package_lock.as_slice()) {
-        let started = std::time::Instant::now();
-        for file in ["package.json", "package-lock.json"] {
-            std::fs::copy(sources().join(file), dir.join(file))
-                .unwrap_or_else(|e| panic!("copying {file}: {e}"));
-        }
-        let output = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .output()
-            .unwrap_or_else(|e| panic!("running npm ci (are node and npm installed?): {e}"));
-        assert!(
-            output.status.success(),
-            "npm ci in {} failed:\n{}",
-            dir.display(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        std::fs::write(&marker, &package_lock).expect("writing the install marker");
-        eprintln!(
-            "test peer: npm ci in {} took {:.1?}",
-            dir.display(),
-            started.elapsed()
-        );
-    }
-    drop(lock);
-    dir
+    super::super::npm_installed("x", &sources(), &[])
 }
 
 /// A running Prism proxy.

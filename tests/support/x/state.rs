@@ -170,8 +170,8 @@ pub struct XMedia {
     pub media_key: String,
     pub owner_id: String,
     pub category: String,
-    /// The image type sniffed from the bytes (`image/png`, ...).
-    pub content_type: Option<String>,
+    /// The image type read from the bytes (`image/png`, ...).
+    pub content_type: String,
     pub bytes: Vec<u8>,
     pub alt_text: Option<String>,
     pub upload: Upload,
