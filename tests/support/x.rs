@@ -15,9 +15,10 @@
 //! `https://api.x.com/2/oauth2/token`. [`XApi::direct`] is the server without Prism
 //! (Prism re-encodes binary multipart parts, so check multipart bytes there).
 //! [`XApi::start_direct`] skips Prism altogether. Prism starts once per test binary
-//! (10–20 s on an idle machine, and its first answer on each route takes up to 3 s
-//! more); the server runs in-process on a runtime of its own, so it answers blocking
-//! and async tests alike.
+//! (10–20 s on an idle machine, then a few seconds of warm-up, one request per route,
+//! so that no test's first request waits for Prism to prepare its checks); the server
+//! runs in-process on a runtime of its own, so it answers blocking and async tests
+//! alike.
 //!
 //! ```text
 //! let x = XApi::start();
@@ -53,7 +54,8 @@
 //! post starts with "@their_name " (outside `display_text_range`, not weighed); a
 //! missing post is a 200 with an `errors` list; an empty page has `meta` and no `data`.
 //! Error bodies carry X's fields (`title`, `detail`, `type`, `status`) and the spec's
-//! `Error` schema (`code`, `message`).
+//! `Error` schema (`code`, `message`). The statuses follow X; the exact wording of
+//! some refusals (too long, an unknown parent, bad media) is this server's own.
 //!
 //! The spec (v2.167) names some fields the Post way where the API has long used the
 //! Tweet way: `post.fields` / `tweet.fields`, `referenced_posts` /
