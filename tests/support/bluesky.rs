@@ -1,10 +1,21 @@
-//! A real Bluesky PDS on loopback: `@atproto/dev-env` 0.3.215 (PDS pinned 0.4.217) from
-//! npm, installed once into `target/peers/bluesky` from the committed
+//! A real Bluesky network on loopback: `@atproto/dev-env` 0.3.215 (PDS pinned 0.4.217)
+//! from npm, installed once into `target/peers/bluesky` from the committed
 //! `tests/support/bluesky/package-lock.json`, and started per test by
-//! `tests/support/bluesky/pds.js` (a PLC directory and a PDS, no AppView).
+//! `tests/support/bluesky/pds.js`, in one of two modes:
 //!
-//! Without an AppView, `getPostThread` and `listNotifications` answer 502: the tests
-//! read posts with `listRecords` and `getRecord`.
+//! - [`Pds::start`]: a PLC directory and a PDS, no AppView (ready in about 3 s).
+//!   `getPostThread` and `listNotifications` answer 502 there: read posts with
+//!   `listRecords` and `getRecord`.
+//! - [`Pds::start_with_appview`]: the full network as in production: PLC, PDS and the
+//!   AppView (bsky, with the moderation service it needs), on a fresh database of the
+//!   test binary's PostgreSQL cluster ([`super::postgres`]) and a Redis of its own. The
+//!   PDS serves the AppView's methods (`getPostThread`, `listNotifications`,
+//!   `getPosts`) to a client with a session, as bsky.social does. Writes reach the
+//!   AppView within about a second: [`Pds::wait_indexed`] and [`Pds::wait_for`] wait
+//!   for it (and hurry it along).
+//!
+//! Both modes: accounts (`<name>.test`, with app passwords), posts, replies, likes,
+//! reposts and deletions made by the test as any account.
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
@@ -18,60 +29,32 @@ fn sources() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/bluesky")
 }
 
-/// `target/peers/bluesky`.
-fn install_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .map(|target| target.join("peers"))
-        .unwrap_or_else(|| PathBuf::from("target/peers"))
-        .join("bluesky")
-}
-
-/// Installs the dev-env once per machine (and again when the lock file changes). Test
-/// binaries run in parallel, so the install holds a lock on a file beside it.
+/// Installs the dev-env into `target/peers/bluesky` (see [`super::npm_installed`]).
 fn installed() -> PathBuf {
-    let dir = install_dir();
-    std::fs::create_dir_all(&dir).expect("creating target/peers/bluesky");
-    let lock = std::fs::File::create(dir.with_extension("lock")).expect("lock file");
-    lock.lock().expect("locking the dev-env install");
-    let package_lock =
-        std::fs::read(sources().join("package-lock.json")).expect("reading package-lock.json");
-    let marker = dir.join("installed-package-lock.json");
-    if std::fs::read(&marker).ok().as_deref() != Some(package_lock.as_slice()) {
-        for file in ["package.json", "package-lock.json"] {
-            std::fs::copy(sources().join(file), dir.join(file))
-                .unwrap_or_else(|e| panic!("copying {file}: {e}"));
-        }
-        // better-sqlite3 compiles with node-gyp; the headers of the installed Node
-        // (under /usr) spare it a download.
-        let output = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .env("npm_config_nodedir", "/usr")
-            .output()
-            .unwrap_or_else(|e| panic!("running npm ci (are node and npm installed?): {e}"));
-        assert!(
-            output.status.success(),
-            "npm ci in {} failed:\n{}",
-            dir.display(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        std::fs::write(&marker, &package_lock).expect("writing the install marker");
-    }
-    drop(lock);
-    dir
+    // better-sqlite3 compiles with node-gyp; the headers of the installed Node (under
+    // /usr) spare it a download.
+    super::npm_installed("bluesky", &sources(), &[("npm_config_nodedir", "/usr")])
 }
 
-/// A running PLC directory and PDS; stopped when dropped.
+/// A running Bluesky network (PLC and PDS, and in the full mode the AppView); stopped
+/// when dropped.
 pub struct Pds {
     child: Child,
     /// Closing it tells the script to shut down, should the kill be missed.
     _stdin: Option<ChildStdin>,
-    /// The PDS's base URL, e.g. `http://127.0.0.1:PORT`.
+    /// The PDS's base URL, e.g. `http://127.0.0.1:PORT`: what papercast talks to.
     pub base: String,
+    /// The AppView's own base URL, in the full mode (the tests may read it directly;
+    /// papercast reads it through the PDS).
+    pub appview: Option<String>,
+    /// The script's control port (`POST /process-all`).
+    control: String,
     log: tempfile::NamedTempFile,
     runtime: tokio::runtime::Runtime,
     http: reqwest::Client,
+    // Dropped after the network (fields drop after `Drop::drop`).
+    _redis: Option<super::redis::Redis>,
+    _database: Option<super::postgres::Database>,
 }
 
 /// An account on the PDS.
@@ -81,18 +64,56 @@ pub struct Account {
     pub did: String,
     /// An app password, as papercast gets it.
     pub app_password: String,
-    /// The main password's session, for the test's own reads.
+    /// The main password's session, for the test's own reads and writes.
     access: String,
 }
 
+/// A record as `createRecord` answers: its `at://` URI and CID (what a reply, like or
+/// repost points at).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRef {
+    pub uri: String,
+    pub cid: String,
+}
+
 impl Pds {
+    /// A PLC directory and a PDS, without an AppView.
     pub fn start() -> Pds {
+        Pds::launch(false, Vec::new(), None, None)
+    }
+
+    /// The full network: PLC, PDS and AppView, on a fresh PostgreSQL database of this
+    /// test binary's cluster and a Redis of its own.
+    pub fn start_with_appview() -> Pds {
+        let redis = super::redis::Redis::start();
+        let database = super::postgres::database();
+        let env = vec![
+            ("DB_POSTGRES_URL".to_owned(), database.url.clone()),
+            // The AppView and the moderation service each take a schema named after it.
+            ("DB_POSTGRES_SCHEMA".to_owned(), "papercast".to_owned()),
+            ("REDIS_HOST".to_owned(), redis.host()),
+        ];
+        Pds::launch(true, env, Some(redis), Some(database))
+    }
+
+    fn launch(
+        appview: bool,
+        env: Vec<(String, String)>,
+        redis: Option<super::redis::Redis>,
+        database: Option<super::postgres::Database>,
+    ) -> Pds {
         let dir = installed();
+        let started = std::time::Instant::now();
         let log = tempfile::NamedTempFile::new().expect("log file");
-        let mut child = Command::new("node")
-            .arg(sources().join("pds.js"))
+        let mut command = Command::new("node");
+        command.arg(sources().join("pds.js"));
+        if appview {
+            command.arg("--appview");
+        }
+        let mut child = command
             .current_dir(&dir)
             .env("NODE_PATH", dir.join("node_modules"))
+            .envs(env)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log.reopen().expect("log file"))
@@ -107,14 +128,23 @@ impl Pds {
             Ok(n) if n > 0 => serde_json::from_str(&line).unwrap_or(Value::Null),
             _ => Value::Null,
         };
-        let Some(port) = ports["pds"].as_u64() else {
+        let (Some(port), Some(control)) = (ports["pds"].as_u64(), ports["control"].as_u64()) else {
             let _ = child.kill();
             let _ = child.wait();
             panic!(
-                "the PDS did not start ({line}):\n{}",
+                "the Bluesky network did not start ({line}):\n{}",
                 std::fs::read_to_string(log.path()).unwrap_or_default()
             );
         };
+        eprintln!(
+            "test peer: Bluesky network ({}) ready in {:.1?}",
+            if appview {
+                "PLC, PDS, AppView"
+            } else {
+                "PLC, PDS"
+            },
+            started.elapsed()
+        );
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -129,9 +159,15 @@ impl Pds {
             child,
             _stdin: stdin,
             base: format!("http://127.0.0.1:{port}"),
+            appview: ports["bsky"]
+                .as_u64()
+                .map(|port| format!("http://127.0.0.1:{port}")),
+            control: format!("http://127.0.0.1:{control}"),
             log,
             runtime,
             http,
+            _redis: redis,
+            _database: database,
         }
     }
 
@@ -242,31 +278,209 @@ impl Pds {
 
     /// A record by its `at://` URI, as `getRecord` answers it.
     pub fn record(&self, uri: &str) -> Value {
-        let rest = uri.strip_prefix("at://").expect("an at:// URI");
-        let parts: Vec<&str> = rest.split('/').collect();
+        let (repo, collection, rkey) = split_uri(uri);
         self.ok(
             reqwest::Method::GET,
             "com.atproto.repo.getRecord",
             None,
             None,
-            &[
-                ("repo", parts[0]),
-                ("collection", parts[1]),
-                ("rkey", parts[2]),
-            ],
+            &[("repo", repo), ("collection", collection), ("rkey", rkey)],
         )
     }
 
-    /// Deletes a post of the account's by its `at://` URI.
+    /// Deletes a record of the account's (a post, a reply, a like, a repost) by its
+    /// `at://` URI.
     pub fn delete(&self, account: &Account, uri: &str) {
-        let rkey = uri.rsplit('/').next().expect("rkey");
+        let (repo, collection, rkey) = split_uri(uri);
+        assert_eq!(
+            repo, account.did,
+            "{uri} is not in {}'s repository",
+            account.handle
+        );
         self.ok(
             reqwest::Method::POST,
             "com.atproto.repo.deleteRecord",
             Some(&account.access),
-            Some(json!({"repo": account.did, "collection": "app.bsky.feed.post", "rkey": rkey})),
+            Some(json!({"repo": account.did, "collection": collection, "rkey": rkey})),
             &[],
         );
+    }
+
+    fn create_record(&self, account: &Account, collection: &str, record: Value) -> RecordRef {
+        let created = self.ok(
+            reqwest::Method::POST,
+            "com.atproto.repo.createRecord",
+            Some(&account.access),
+            Some(json!({"repo": account.did, "collection": collection, "record": record})),
+            &[],
+        );
+        RecordRef {
+            uri: created["uri"].as_str().expect("uri").to_owned(),
+            cid: created["cid"].as_str().expect("cid").to_owned(),
+        }
+    }
+
+    /// A top-level post by the account.
+    pub fn post(&self, account: &Account, text: &str) -> RecordRef {
+        self.create_record(
+            account,
+            "app.bsky.feed.post",
+            json!({"$type": "app.bsky.feed.post", "text": text, "createdAt": now()}),
+        )
+    }
+
+    /// A reply by the account to the post at `parent` (any account's): its root is the
+    /// parent's root, or the parent itself when that is a top-level post.
+    ///
+    /// With the AppView, it first waits until the AppView shows the parent, as a reader
+    /// sees a post before answering it (the AppView indexes repositories in parallel,
+    /// and a reply indexed before its parent notifies no one).
+    pub fn reply(&self, account: &Account, parent: &str, text: &str) -> RecordRef {
+        self.seen_by_appview(parent);
+        let record = self.record(parent);
+        let parent_ref = json!({"uri": parent, "cid": record["cid"]});
+        let root = match record["value"]["reply"]["root"] {
+            Value::Null => parent_ref.clone(),
+            ref root => root.clone(),
+        };
+        self.create_record(
+            account,
+            "app.bsky.feed.post",
+            json!({
+                "$type": "app.bsky.feed.post",
+                "text": text,
+                "createdAt": now(),
+                "reply": {"root": root, "parent": parent_ref},
+            }),
+        )
+    }
+
+    /// Where there is an AppView, waits until it shows the post (see [`Pds::reply`]).
+    fn seen_by_appview(&self, uri: &str) {
+        if self.appview.is_some() {
+            self.wait_indexed(uri);
+        }
+    }
+
+    fn subject(&self, uri: &str) -> Value {
+        self.seen_by_appview(uri);
+        json!({"uri": uri, "cid": self.record(uri)["cid"]})
+    }
+
+    /// A like by the account of the post at `uri` (with the AppView, once it shows the
+    /// post); returns the like record.
+    pub fn like(&self, account: &Account, uri: &str) -> RecordRef {
+        let subject = self.subject(uri);
+        self.create_record(
+            account,
+            "app.bsky.feed.like",
+            json!({"$type": "app.bsky.feed.like", "subject": subject, "createdAt": now()}),
+        )
+    }
+
+    /// A repost by the account of the post at `uri` (with the AppView, once it shows
+    /// the post); returns the repost record.
+    pub fn repost(&self, account: &Account, uri: &str) -> RecordRef {
+        let subject = self.subject(uri);
+        self.create_record(
+            account,
+            "app.bsky.feed.repost",
+            json!({"$type": "app.bsky.feed.repost", "subject": subject, "createdAt": now()}),
+        )
+    }
+
+    fn appview_base(&self) -> &str {
+        self.appview
+            .as_deref()
+            .expect("this network has no AppView: start it with Pds::start_with_appview")
+    }
+
+    /// Asks the network to pass everything written so far on to the AppView, and waits
+    /// until it has (the AppView also follows on its own within about a second).
+    pub fn process_all(&self) {
+        self.appview_base();
+        self.runtime.block_on(async {
+            let response = self
+                .http
+                .post(format!("{}/process-all", self.control))
+                .send()
+                .await
+                .expect("POST /process-all");
+            let status = response.status();
+            let text = response.text().await.unwrap_or_default();
+            assert!(status.is_success(), "process-all: {status}: {text}");
+        })
+    }
+
+    /// A GET of an AppView method through the PDS, with the account's session: what
+    /// papercast sees (e.g. `app.bsky.feed.getPostThread`).
+    pub fn read(&self, account: &Account, nsid: &str, query: &[(&str, &str)]) -> Value {
+        self.appview_base();
+        self.ok(
+            reqwest::Method::GET,
+            nsid,
+            Some(&account.access),
+            None,
+            query,
+        )
+    }
+
+    /// The thread under the post at `uri` as the account sees it through the PDS
+    /// (`getPostThread`, depth 10).
+    pub fn thread(&self, account: &Account, uri: &str) -> Value {
+        self.read(
+            account,
+            "app.bsky.feed.getPostThread",
+            &[("uri", uri), ("depth", "10")],
+        )
+    }
+
+    /// The AppView's view of a post (`getPosts`), or `None` while it has not indexed it
+    /// (or after it indexed its deletion).
+    pub fn indexed_post(&self, uri: &str) -> Option<Value> {
+        let url = format!("{}/xrpc/app.bsky.feed.getPosts", self.appview_base());
+        let answer: Value = self.runtime.block_on(async {
+            let response = self
+                .http
+                .get(url)
+                .query(&[("uris", uri)])
+                .send()
+                .await
+                .expect("getPosts");
+            let status = response.status();
+            let text = response.text().await.unwrap_or_default();
+            assert!(status.is_success(), "getPosts: {status}: {text}");
+            serde_json::from_str(&text).unwrap_or(Value::Null)
+        });
+        answer["posts"].as_array()?.first().cloned()
+    }
+
+    /// Waits (up to 30 s) until the AppView has indexed the post at `uri`; returns its
+    /// view (with `replyCount`, `likeCount`, `repostCount`, `quoteCount`).
+    pub fn wait_indexed(&self, uri: &str) -> Value {
+        let mut found = None;
+        self.wait_for(&format!("the AppView to index {uri}"), || {
+            found = self.indexed_post(uri);
+            found.is_some()
+        });
+        found.expect("the indexed post")
+    }
+
+    /// Waits (up to 30 s) until `done` holds, letting the AppView catch up in between;
+    /// panics with `what` after that.
+    pub fn wait_for(&self, what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            self.process_all();
+            if done() {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// Whether a blob is stored for the account.
@@ -297,6 +511,23 @@ impl Drop for Pds {
         let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.wait();
     }
+}
+
+/// `(repo, collection, rkey)` of an `at://` URI.
+pub fn split_uri(uri: &str) -> (&str, &str, &str) {
+    let rest = uri
+        .strip_prefix("at://")
+        .unwrap_or_else(|| panic!("not an at:// URI: {uri}"));
+    let mut parts = rest.splitn(3, '/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(repo), Some(collection), Some(rkey)) => (repo, collection, rkey),
+        _ => panic!("not a record URI: {uri}"),
+    }
+}
+
+/// The current time as a record's `createdAt` wants it.
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// One `[[accounts]]` table for a Bluesky account whose app password is in `env`,

@@ -6,9 +6,13 @@
 
 pub mod bluesky;
 pub mod browser;
+pub mod guard;
 pub mod mastodon;
+pub mod postgres;
+pub mod redis;
 pub mod rig;
 pub mod site;
+pub mod x;
 
 use std::path::PathBuf;
 
@@ -82,6 +86,56 @@ pub fn papercast_env(
         .stdin(std::process::Stdio::null())
         .output()
         .expect("running papercast")
+}
+
+/// `target/peers`: where the test peers are installed, kept between runs.
+pub fn peers_dir() -> PathBuf {
+    // CARGO_TARGET_TMPDIR is `<target>/tmp`.
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .map(|target| target.join("peers"))
+        .unwrap_or_else(|| PathBuf::from("target/peers"))
+}
+
+/// Installs the npm packages that `sources/package.json` and the committed
+/// `sources/package-lock.json` pin into `target/peers/<name>`, once per machine and again
+/// when the lock file changes; returns that directory (holding `node_modules`). Test
+/// binaries run in parallel, so the install holds a lock on a file beside it.
+pub fn npm_installed(name: &str, sources: &std::path::Path, env: &[(&str, &str)]) -> PathBuf {
+    let dir = peers_dir().join(name);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    let lock = std::fs::File::create(dir.with_extension("lock")).expect("lock file");
+    lock.lock().expect("locking the npm install");
+    let package_lock =
+        std::fs::read(sources.join("package-lock.json")).expect("reading package-lock.json");
+    let marker = dir.join("installed-package-lock.json");
+    if std::fs::read(&marker).ok().as_deref() != Some(package_lock.as_slice()) {
+        let started = std::time::Instant::now();
+        for file in ["package.json", "package-lock.json"] {
+            std::fs::copy(sources.join(file), dir.join(file))
+                .unwrap_or_else(|e| panic!("copying {file}: {e}"));
+        }
+        let output = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap_or_else(|e| panic!("running npm ci (are node and npm installed?): {e}"));
+        assert!(
+            output.status.success(),
+            "npm ci in {} failed:\n{}",
+            dir.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::fs::write(&marker, &package_lock).expect("writing the install marker");
+        eprintln!(
+            "test peer: npm ci in {} took {:.1?}",
+            dir.display(),
+            started.elapsed()
+        );
+    }
+    drop(lock);
+    dir
 }
 
 /// A TCP port on loopback that nothing listens on right now.
