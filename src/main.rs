@@ -1452,7 +1452,7 @@ fn rules_for(config: &Config, kind: PlatformKind) -> LengthRules {
 
 async fn load_announcement(config: &Config, location: &str) -> anyhow::Result<Announcement> {
     let fetcher = Fetcher::new(&config.fetch)?;
-    let page = fetcher.page(location).await?;
+    let page = fetcher.typed_page(location).await?;
     Ok(extract::extract(&page.html, &page.url)?)
 }
 
