@@ -330,6 +330,10 @@ pub struct WebConfig {
     pub discussion_origins: Vec<String>,
     /// `Cache-Control: max-age` of the discussion endpoints, in seconds.
     pub discussion_max_age_secs: u64,
+    /// Failed logins per client address and per moderator name within the lockout
+    /// window before logins are refused (429).
+    pub login_max_failures: u32,
+    pub login_lockout_secs: u64,
 }
 
 /// A person who may log in to the moderators' page.
@@ -573,6 +577,18 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "web.session_hours is {}; set it between 1 and 720 (30 days), e.g. 12",
                 self.web.session_hours
+            )));
+        }
+        if !(1..=10_000).contains(&self.web.login_max_failures) {
+            return Err(ConfigError::Invalid(format!(
+                "web.login_max_failures is {}; set it between 1 and 10000, e.g. 10",
+                self.web.login_max_failures
+            )));
+        }
+        if !(1..=86_400).contains(&self.web.login_lockout_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "web.login_lockout_secs is {}; set it between 1 and 86400 (a day), e.g. 300",
+                self.web.login_lockout_secs
             )));
         }
         if self.publish.lookup_recent_statuses == 0 {
