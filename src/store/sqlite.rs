@@ -649,9 +649,9 @@ mod tests {
         assert_eq!(
             keys,
             [
-                "2025-10-07-potm.0/gc/0",
-                "2025-10-07-potm.0/gc/1",
-                "2025-10-07-potm.0/gc/2"
+                "2025-10-07-potm-12d9476e6f97.0/gc/0",
+                "2025-10-07-potm-12d9476e6f97.0/gc/1",
+                "2025-10-07-potm-12d9476e6f97.0/gc/2"
             ]
         );
         assert_eq!(thread.posts[1].images.len(), 1);
@@ -744,16 +744,16 @@ mod tests {
         assert_eq!(
             keys,
             [
-                "2025-10-07-potm.0/gc/0",
-                "2025-10-07-potm.0/gc/1~1",
-                "2025-10-07-potm.0/gc/2~1",
-                "2025-10-07-potm.0/gc/3~1"
+                "2025-10-07-potm-12d9476e6f97.0/gc/0",
+                "2025-10-07-potm-12d9476e6f97.0/gc/1~1",
+                "2025-10-07-potm-12d9476e6f97.0/gc/2~1",
+                "2025-10-07-potm-12d9476e6f97.0/gc/3~1"
             ]
         );
         assert_eq!(replanned.posts[0].remote, Some(remote));
         assert_eq!(replanned.posts[1].text, "post 0");
         let again = store.replan_rest(thread.id, 3, &planned(1)).expect("again");
-        assert_eq!(again.posts[3].key, "2025-10-07-potm.0/gc/3~2");
+        assert_eq!(again.posts[3].key, "2025-10-07-potm-12d9476e6f97.0/gc/3~2");
         assert_eq!(again.posts.len(), 4);
     }
 
@@ -778,7 +778,30 @@ mod tests {
         let thread = store
             .plan_thread(&second, "gc", "mastodon", &planned(1), "{}")
             .expect("plan");
-        assert_eq!(thread.posts[0].key, "2025-10-07-potm.1/gc/0");
+        assert_eq!(thread.posts[0].key, "2025-10-07-potm-12d9476e6f97.1/gc/0");
+    }
+
+    #[test]
+    fn post_keys_are_unique_per_post_url_when_last_segments_match() {
+        let store = SqliteStore::in_memory().expect("store");
+        let mut october = announcement();
+        october.url = "https://blog.example/2025/10/potm/".into();
+        october.slug = "potm".into();
+        let mut november = october.clone();
+        november.url = "https://blog.example/2025/11/potm/".into();
+        let mut keys = Vec::new();
+        for post in [&october, &november] {
+            let record = store.record_announcement(post, false).expect("record");
+            for account in ["gc", "gc2"] {
+                let thread = store
+                    .plan_thread(&record, account, "mastodon", &planned(2), "{}")
+                    .expect("both posts are planned on one database");
+                keys.extend(thread.posts.into_iter().map(|p| p.key));
+            }
+        }
+        let unique: std::collections::HashSet<_> = keys.iter().collect();
+        assert_eq!(unique.len(), 8, "{keys:?}");
+        assert!(keys[0].starts_with("potm-"), "{keys:?}");
     }
 
     #[test]
@@ -846,7 +869,10 @@ mod tests {
         let replanned = store
             .replan_rest(thread.id, 1, &planned(1))
             .expect("replan");
-        assert_eq!(replanned.posts[1].key, "2025-10-07-potm.0/gc/1~1");
+        assert_eq!(
+            replanned.posts[1].key,
+            "2025-10-07-potm-12d9476e6f97.0/gc/1~1"
+        );
     }
 
     #[test]
