@@ -195,6 +195,8 @@ pub struct PostRecord {
     pub attempts: u32,
     /// When the first send started.
     pub sending_at: Option<DateTime<Utc>>,
+    /// When the latest send started.
+    pub last_sent_at: Option<DateTime<Utc>>,
     pub remote: Option<RemotePost>,
 }
 

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_thread_revision.sql"),
     include_str!("migrations/0003_replies.sql"),
     include_str!("migrations/0004_feeds_drafts_audit.sql"),
+    include_str!("migrations/0005_post_last_sent_at.sql"),
 ];
 
 pub struct SqliteStore {
@@ -192,7 +193,7 @@ impl SqliteStore {
     ) -> Result<Vec<PostRecord>, StoreError> {
         let mut statement = connection.prepare(&format!(
             "SELECT idx, key, role_json, text, images_json, state, attempts, sending_at, \
-             remote_id, remote_url FROM posts WHERE {where_clause} ORDER BY idx"
+             remote_id, remote_url, last_sent_at FROM posts WHERE {where_clause} ORDER BY idx"
         ))?;
         let rows = statement
             .query_map(args, |row| {
@@ -207,12 +208,13 @@ impl SqliteStore {
                     row.get::<_, Option<String>>(7)?,
                     row.get::<_, Option<String>>(8)?,
                     row.get::<_, Option<String>>(9)?,
+                    row.get::<_, Option<String>>(10)?,
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
             .map(
-                |(index, key, role, text, images, state, attempts, sending_at, id, url)| {
+                |(index, key, role, text, images, state, attempts, sending_at, id, url, last)| {
                     Ok(PostRecord {
                         index: usize::try_from(index)
                             .map_err(|_| StoreError::Corrupt(format!("post index {index}")))?,
@@ -221,6 +223,7 @@ impl SqliteStore {
                         state: PostState::parse(&state)?,
                         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                         sending_at: sending_at.as_deref().map(parse_time).transpose()?,
+                        last_sent_at: last.as_deref().map(parse_time).transpose()?,
                         remote: id.map(|id| RemotePost { id, url }),
                         key,
                         role,
@@ -448,7 +451,7 @@ impl Store for SqliteStore {
         let connection = self.lock()?;
         let count = connection.execute(
             "UPDATE posts SET state = 'sending', attempts = attempts + 1, \
-             sending_at = COALESCE(sending_at, ?2) \
+             sending_at = COALESCE(sending_at, ?2), last_sent_at = ?2 \
              WHERE key = ?1 AND state != 'sent'",
             params![key, now()],
         )?;
