@@ -724,10 +724,10 @@ fn killed_at_random_points_then_rerun_every_thread_is_complete_once() {
 fn killed_at_random_points_on_a_server_ignoring_idempotency_keys_no_post_is_doubled() {
     let mock = MastodonMock::start();
     let proxy = support::strip_proxy::StripProxy::start(&mock.base);
-    // Each status takes a second to be created, so that a killed run's last request
-    // is still being processed when the rerun starts; the test config's short request
-    // timeout (2 s) keeps the wait before each look-up short.
-    kill_and_rerun(&mock, &proxy.base, 1000, 8);
+    // Slow status answers widen the window in which a killed run's last request is
+    // still on its way; the test config's short request timeout (2 s) keeps the wait
+    // before each look-up short.
+    kill_and_rerun(&mock, &proxy.base, 200, 8);
     assert!(
         proxy.stripped.load(std::sync::atomic::Ordering::SeqCst) > 0,
         "the proxy removed Idempotency-Keys"

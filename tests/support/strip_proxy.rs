@@ -4,7 +4,8 @@
 //!
 //! One request per connection: the request head is rewritten (the header dropped,
 //! `Connection: close` set) and everything else is piped both ways as it comes, so
-//! chunked and multipart bodies pass unchanged.
+//! chunked and multipart bodies pass unchanged. A request whose client is killed is
+//! still carried to its end, as a real server finishes what it has received.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -77,7 +78,20 @@ fn relay(mut client: TcpStream, target: &str, stripped: &AtomicUsize) -> std::io
         let _ = std::io::copy(&mut from_client, &mut to_upstream);
         let _ = to_upstream.shutdown(Shutdown::Write);
     });
-    std::io::copy(&mut upstream, &mut client)?;
+    // The answer is read to its end even when the client has gone (killed): like a
+    // real server, the upstream then finishes the request instead of seeing a
+    // disconnect and dropping it, so a killed run's last post does land, late.
+    let mut buffer = [0u8; 8192];
+    let mut client_gone = false;
+    loop {
+        let read = upstream.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        if !client_gone {
+            client_gone = client.write_all(&buffer[..read]).is_err();
+        }
+    }
     let _ = client.shutdown(Shutdown::Both);
     let _ = upstream.shutdown(Shutdown::Both);
     let _ = body.join();
