@@ -232,3 +232,20 @@ async fn login_failures_are_throttled_with_429_and_retry_after() {
     tokio::time::sleep(Duration::from_secs(wait)).await;
     assert_eq!(login("ann", "s3cret pass").await.status(), 303);
 }
+
+#[tokio::test]
+async fn pages_send_security_headers_and_no_store() {
+    let server = start().await;
+    let answer = client()
+        .get(format!("{}/login", server.base))
+        .send()
+        .await
+        .expect("login page");
+    assert_eq!(answer.status(), 200);
+    let headers = answer.headers();
+    let csp = headers["content-security-policy"].to_str().expect("ascii");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["cache-control"], "no-store");
+}

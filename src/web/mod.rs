@@ -264,7 +264,35 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/replies/{id}/unhide", post(replies::unhide))
         .route("/authors/hide", post(replies::hide_author))
         .route("/authors/unhide", post(replies::unhide_author))
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// Headers on every answer: no framing (clickjacking), no content sniffing, only this
+/// server's resources (the pages use one inline `<style>` and no script), and no
+/// caching of moderators' pages; answers that set their own `Cache-Control` (the
+/// discussion endpoints) keep it.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    let fixed = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ];
+    for (name, value) in fixed {
+        headers
+            .entry(name)
+            .or_insert(axum::http::HeaderValue::from_static(value));
+    }
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(axum::http::HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Serves `router` on `listener` until `shutdown` completes.
