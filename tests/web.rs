@@ -22,8 +22,13 @@ async fn start() -> Server {
 
 /// A server whose config file also holds `extra` (TOML).
 async fn start_with(extra: &str) -> Server {
+    start_for(extra, &auth::hash_password("s3cret pass").expect("hash")).await
+}
+
+/// A server whose moderator `ann` has the password hash `hash` (the session secret is
+/// always the same, as across a restart with `PAPERCAST_WEB_SECRET` set).
+async fn start_for(extra: &str, hash: &str) -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
-    let hash = auth::hash_password("s3cret pass").expect("hash");
     let file = dir.path().join("papercast.toml");
     std::fs::write(
         &file,
@@ -248,4 +253,72 @@ async fn pages_send_security_headers_and_no_store() {
     assert_eq!(headers["x-frame-options"], "DENY");
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["cache-control"], "no-store");
+}
+
+/// The CSRF token in the page at `path`, seen with `cookie`.
+async fn csrf_token(server: &Server, cookie: &str) -> String {
+    let page = client()
+        .get(format!("{}/", server.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("home")
+        .text()
+        .await
+        .expect("body");
+    let field = "name=\"csrf\" value=\"";
+    let start = page.find(field).expect("a csrf field") + field.len();
+    page[start..].split('"').next().expect("a value").to_owned()
+}
+
+async fn home_status(server: &Server, cookie: &str) -> u16 {
+    client()
+        .get(format!("{}/", server.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("home")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn logout_ends_every_session_of_the_moderator() {
+    let server = start().await;
+    let cookie = log_in(&server).await;
+    // A second browser (or a copied cookie) of the same moderator.
+    let other = log_in(&server).await;
+    assert_eq!(home_status(&server, &other).await, 200);
+    let csrf = csrf_token(&server, &cookie).await;
+    let answer = client()
+        .post(format!("{}/logout", server.base))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(answer.status(), 303);
+    assert_eq!(
+        home_status(&server, &cookie).await,
+        303,
+        "the logged-out cookie"
+    );
+    assert_eq!(home_status(&server, &other).await, 303, "the other session");
+    let again = log_in(&server).await;
+    assert_eq!(home_status(&server, &again).await, 200, "a new login works");
+}
+
+#[tokio::test]
+async fn a_password_change_ends_sessions_made_with_the_old_one() {
+    let hash = auth::hash_password("s3cret pass").expect("hash");
+    let before = start_for("", &hash).await;
+    let cookie = log_in(&before).await;
+    assert_eq!(home_status(&before, &cookie).await, 200);
+    // The same secret and password hash after a restart: the session lives on.
+    let restarted = start_for("", &hash).await;
+    assert_eq!(home_status(&restarted, &cookie).await, 200);
+    // A new password hash in the config: the old session is refused.
+    let new_hash = auth::hash_password("a new passphrase").expect("hash");
+    let changed = start_for("", &new_hash).await;
+    assert_eq!(home_status(&changed, &cookie).await, 303);
 }

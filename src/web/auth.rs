@@ -93,12 +93,18 @@ pub fn random_hex(bytes: usize) -> Result<String, AuthError> {
 
 /// Signs and checks session cookies and CSRF tokens with one server secret.
 ///
-/// A session is `name.expiry.mac`: stateless, so sessions survive a restart when the
-/// secret is configured, and no session table is needed.
+/// A session is `name.issued.expiry.mac`, the MAC also covering the moderator's
+/// password hash: stateless, so sessions survive a restart when the secret is
+/// configured, and a changed password ends every session made with the old one.
+/// Logout is the one thing a signature cannot express; the server keeps, per moderator,
+/// the time of the last logout and refuses sessions issued before it
+/// ([`Sessions::end_all`]).
 #[derive(Clone)]
 pub struct Sessions {
     secret: Vec<u8>,
     lifetime: Duration,
+    /// Per moderator: sessions issued at or before this time (ms since the epoch) ended.
+    ended: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u128>>>,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -115,6 +121,7 @@ impl Sessions {
         Sessions {
             secret: secret.to_vec(),
             lifetime,
+            ended: Default::default(),
         }
     }
 
@@ -128,22 +135,47 @@ impl Sessions {
         hex::encode(mac.finalize().into_bytes())
     }
 
-    /// A session cookie value for moderator `name`, valid from `now` for the lifetime.
-    pub fn issue(&self, name: &str, now: SystemTime) -> String {
-        let expiry = seconds(now) + self.lifetime.as_secs();
-        let expiry = expiry.to_string();
-        let mac = self.mac(&["session", name, &expiry]);
-        format!("{name}.{expiry}.{mac}")
+    /// A session cookie value for moderator `name` whose password hash is `credential`,
+    /// valid from `now` for the lifetime.
+    pub fn issue(&self, name: &str, credential: &str, now: SystemTime) -> String {
+        let issued = millis(now).to_string();
+        let expiry = (seconds(now) + self.lifetime.as_secs()).to_string();
+        let mac = self.mac(&["session", name, &issued, &expiry, credential]);
+        format!("{name}.{issued}.{expiry}.{mac}")
     }
 
-    /// The moderator a session cookie belongs to, if it is genuine and not expired.
-    pub fn verify(&self, cookie: &str, now: SystemTime) -> Option<String> {
-        let mut parts = cookie.rsplitn(3, '.');
-        let (mac, expiry, name) = (parts.next()?, parts.next()?, parts.next()?);
-        let expected = self.mac(&["session", name, expiry]);
+    /// The moderator a session cookie belongs to, if it is genuine, not expired, made
+    /// with the moderator's current password hash (`credential_of`) and not ended by a
+    /// logout.
+    pub fn verify<'a>(
+        &self,
+        cookie: &str,
+        now: SystemTime,
+        credential_of: impl Fn(&str) -> Option<&'a str>,
+    ) -> Option<String> {
+        let mut parts = cookie.rsplitn(4, '.');
+        let (mac, expiry, issued, name) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let credential = credential_of(name)?;
+        let expected = self.mac(&["session", name, issued, expiry, credential]);
         let genuine: bool = expected.as_bytes().ct_eq(mac.as_bytes()).into();
         let fresh = expiry.parse::<u64>().ok()? > seconds(now);
-        (genuine && fresh).then(|| name.to_owned())
+        let issued = issued.parse::<u128>().ok()?;
+        let ended = self
+            .ended
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .is_some_and(|&ended| issued <= ended);
+        (genuine && fresh && !ended).then(|| name.to_owned())
+    }
+
+    /// Ends every session of `name` issued up to `now` (logout).
+    pub fn end_all(&self, name: &str, now: SystemTime) {
+        self.ended
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_owned(), millis(now));
     }
 
     /// The CSRF token for a session: forms carry it, and a POST without it is refused.
@@ -157,6 +189,12 @@ impl Sessions {
             .ct_eq(token.as_bytes())
             .into()
     }
+}
+
+fn millis(time: SystemTime) -> u128 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
 }
 
 fn seconds(time: SystemTime) -> u64 {
@@ -223,33 +261,47 @@ mod tests {
     fn sessions_expire_and_cannot_be_forged() {
         let sessions = Sessions::new(b"secret", Duration::from_secs(60));
         let now = SystemTime::now();
-        let cookie = sessions.issue("ann", now);
-        assert_eq!(sessions.verify(&cookie, now).as_deref(), Some("ann"));
+        let cookie = sessions.issue("ann", "hash", now);
+        let hash = |_: &str| Some("hash");
+        assert_eq!(sessions.verify(&cookie, now, hash).as_deref(), Some("ann"));
         assert_eq!(
-            sessions.verify(&cookie, now + Duration::from_secs(61)),
+            sessions.verify(&cookie, now + Duration::from_secs(61), hash),
             None,
             "expired"
         );
         let forged = cookie.replacen("ann", "bob", 1);
-        assert_eq!(sessions.verify(&forged, now), None, "another name");
+        assert_eq!(sessions.verify(&forged, now, hash), None, "another name");
         let other = Sessions::new(b"other secret", Duration::from_secs(60));
-        assert_eq!(other.verify(&cookie, now), None, "another secret");
-        assert_eq!(sessions.verify("garbage", now), None);
+        assert_eq!(other.verify(&cookie, now, hash), None, "another secret");
+        assert_eq!(sessions.verify("garbage", now, hash), None);
+        let changed = |_: &str| Some("new hash");
+        assert_eq!(sessions.verify(&cookie, now, changed), None, "new password");
+        sessions.end_all("ann", now);
+        assert_eq!(sessions.verify(&cookie, now, hash), None, "logged out");
+        let later = sessions.issue("ann", "hash", now + Duration::from_millis(1));
+        assert_eq!(sessions.verify(&later, now, hash).as_deref(), Some("ann"));
     }
 
     #[test]
     fn dotted_names_survive_the_cookie_format() {
         let sessions = Sessions::new(b"secret", Duration::from_secs(60));
         let now = SystemTime::now();
-        let cookie = sessions.issue("ann.lee", now);
-        assert_eq!(sessions.verify(&cookie, now).as_deref(), Some("ann.lee"));
+        let cookie = sessions.issue("ann.lee", "hash", now);
+        let hash = |_: &str| Some("hash");
+        assert_eq!(
+            sessions.verify(&cookie, now, hash).as_deref(),
+            Some("ann.lee")
+        );
     }
 
     #[test]
     fn csrf_tokens_belong_to_their_session() {
         let sessions = Sessions::new(b"secret", Duration::from_secs(60));
         let now = SystemTime::now();
-        let (a, b) = (sessions.issue("ann", now), sessions.issue("bob", now));
+        let (a, b) = (
+            sessions.issue("ann", "h", now),
+            sessions.issue("bob", "h", now),
+        );
         let token = sessions.csrf_token(&a);
         assert!(sessions.verify_csrf(&a, &token));
         assert!(!sessions.verify_csrf(&b, &token));

@@ -210,11 +210,13 @@ impl WebState {
     /// The logged-in moderator and the session cookie, if any.
     fn session(&self, headers: &HeaderMap) -> Option<(String, String)> {
         let cookie = cookie(headers, SESSION_COOKIE)?;
-        let name = self.sessions.verify(&cookie, SystemTime::now())?;
-        self.moderators
-            .iter()
-            .any(|m| m.name == name)
-            .then_some((name, cookie))
+        let name = self.sessions.verify(&cookie, SystemTime::now(), |name| {
+            self.moderators
+                .iter()
+                .find(|m| m.name == name)
+                .map(|m| m.password_hash.as_str())
+        })?;
+        Some((name, cookie))
     }
 }
 
@@ -391,7 +393,15 @@ async fn login(
         return (StatusCode::UNAUTHORIZED, page).into_response();
     }
     state.throttle.succeeded(&keys);
-    let session = state.sessions.issue(&form.name, SystemTime::now());
+    let credential = state
+        .moderators
+        .iter()
+        .find(|m| m.name == form.name)
+        .map(|m| m.password_hash.as_str())
+        .unwrap_or_default();
+    let session = state
+        .sessions
+        .issue(&form.name, credential, SystemTime::now());
     let cookie = format!("{SESSION_COOKIE}={session}; {}", state.cookie_attributes);
     ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
 }
@@ -426,9 +436,13 @@ async fn logout(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Err(refusal) = require_session(&state, &headers, &form.csrf) {
-        return refusal.into_response();
-    }
+    let moderator = match require_session(&state, &headers, &form.csrf) {
+        Ok(moderator) => moderator,
+        Err(refusal) => return refusal.into_response(),
+    };
+    // Every session of this moderator ends, not only this browser's cookie: a copied
+    // cookie must not outlive the logout.
+    state.sessions.end_all(&moderator, SystemTime::now());
     let cookie = format!("{SESSION_COOKIE}=; {}; Max-Age=0", state.cookie_attributes);
     ([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
 }
