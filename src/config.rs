@@ -71,6 +71,10 @@ pub struct ComposeConfig {
     pub closing_post: bool,
     pub mastodon_max_characters: usize,
     pub mastodon_characters_reserved_per_url: usize,
+    /// A post with more papers than this is refused (a page repeating a section).
+    pub max_papers: usize,
+    /// No thread is longer than this many posts.
+    pub max_posts: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -624,6 +628,16 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "fetch.timeout_secs is 0; set it to a number of seconds, e.g. 20".into(),
             ));
+        }
+        for (key, value) in [
+            ("compose.max_papers", self.compose.max_papers),
+            ("compose.max_posts", self.compose.max_posts),
+        ] {
+            if !(1..=1_000).contains(&value) {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} is {value}; set it between 1 and 1000"
+                )));
+            }
         }
         if self.compose.mastodon_max_characters < 100 {
             return Err(ConfigError::Invalid(format!(

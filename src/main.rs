@@ -421,9 +421,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     error,
                 })?;
             let announcement = load_announcement(&config, &location).await?;
-            let options = ComposeOptions {
-                closing_post: config.compose.closing_post,
-            };
+            let options = ComposeOptions::from_config(&config.compose);
             let threads = platform
                 .platforms()
                 .into_iter()
@@ -592,9 +590,7 @@ async fn announce(
     let accounts = select_accounts(config, names)?;
     let announcement = load_announcement(config, location).await?;
     let fetcher = Fetcher::new(&config.fetch).map_err(anyhow::Error::from)?;
-    let options = ComposeOptions {
-        closing_post: config.compose.closing_post,
-    };
+    let options = ComposeOptions::from_config(&config.compose);
     let templates = Templates::from_config(&config.compose.templates_dir)
         .context("loading the thread templates")
         .map_err(Failure::config)?;

@@ -848,3 +848,64 @@ fn account_flags_choose_the_accounts_and_an_unknown_name_is_a_config_error() {
         "the other account was not chosen"
     );
 }
+
+/// A real corpus page with its first paper's section repeated `times` times: a case the
+/// corpus lacks (a page that repeats itself), made from the real page by the site
+/// server's rewrite, not hand-written.
+fn repeat_first_section(site: &SiteServer, slug: &str, times: usize) -> String {
+    let path = format!("/{slug}/");
+    let page =
+        std::fs::read_to_string(support::corpus_dir().join(format!("site/{slug}/index.html")))
+            .expect("the corpus page");
+    let first = page.find("<h2 id=").expect("a first paper");
+    let second = first + 1 + page[first + 1..].find("<h2 id=").expect("a second paper");
+    let section = page[first..second].to_owned();
+    site.control()
+        .rewrites
+        .insert(path.clone(), vec![(section.clone(), section.repeat(times))]);
+    site.url(&path)
+}
+
+#[test]
+fn a_post_with_more_papers_than_compose_max_papers_is_refused_by_preview_and_announce() {
+    let site = SiteServer::start(Links::Loopback);
+    let mock = MastodonMock::start();
+    let url = repeat_first_section(&site, "2025-02-27-potm", 20);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = support::papercast(dir.path(), &["preview", &url, "--platform", "mastodon"]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "preview: {}", text(&out.stdout));
+    assert!(
+        stderr.contains("more than compose.max_papers = 12"),
+        "{stderr}"
+    );
+
+    let account = Account::new(&mock, "gcbot");
+    let out = account.announce(&url, &[]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "announce: {}", text(&out.stdout));
+    assert!(
+        stderr.contains("more than compose.max_papers = 12"),
+        "{stderr}"
+    );
+    assert!(mock.statuses(&account.token).is_empty(), "nothing posted");
+
+    // A thread longer than compose.max_posts is refused too, however few the papers.
+    let out = support::papercast_env(
+        account.dir.path(),
+        &["announce", &url],
+        &[
+            (TOKEN_ENV, &account.token),
+            ("PAPERCAST__COMPOSE__MAX_PAPERS", "100"),
+            ("PAPERCAST__COMPOSE__MAX_POSTS", "10"),
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "announce: {}", text(&out.stdout));
+    assert!(
+        stderr.contains("more than compose.max_posts = 10"),
+        "{stderr}"
+    );
+    assert!(mock.statuses(&account.token).is_empty(), "nothing posted");
+}

@@ -64,7 +64,10 @@ fn every_ground_truth_post_fits_every_platform_and_keeps_every_fact() {
         let announcement = announcement(slug);
         for rules in all_rules() {
             for closing_post in [true, false] {
-                let options = ComposeOptions { closing_post };
+                let options = ComposeOptions {
+                    closing_post,
+                    ..Default::default()
+                };
                 let thread = compose(&announcement, &templates, &rules, &options)
                     .unwrap_or_else(|e| panic!("{slug} on {}: {e}", rules.platform));
                 threads += 1;
@@ -130,7 +133,10 @@ fn every_ground_truth_post_fits_every_platform_and_keeps_every_fact() {
 fn snapshot(slug: &str) {
     let announcement = announcement(slug);
     let templates = Templates::bundled();
-    let options = ComposeOptions { closing_post: true };
+    let options = ComposeOptions {
+        closing_post: true,
+        ..Default::default()
+    };
     for platform in PlatformKind::ALL {
         let rules = LengthRules::default_for(platform);
         let thread = compose(&announcement, &templates, &rules, &options).expect("composes");
@@ -165,7 +171,10 @@ fn snapshot_json_shape_of_a_thread() {
         &announcement,
         &Templates::bundled(),
         &LengthRules::x(),
-        &ComposeOptions { closing_post: true },
+        &ComposeOptions {
+            closing_post: true,
+            ..Default::default()
+        },
     )
     .expect("composes");
     insta::assert_json_snapshot!("2025-11-04-potm-x-json", thread);

@@ -208,9 +208,7 @@ impl App {
     }
 
     pub fn compose_options(&self) -> ComposeOptions {
-        ComposeOptions {
-            closing_post: self.config.compose.closing_post,
-        }
+        ComposeOptions::from_config(&self.config.compose)
     }
 
     fn account(&self, name: &str) -> Option<&AccountConfig> {

@@ -90,12 +90,40 @@ pub enum ComposeError {
     },
     #[error("{0}")]
     DoesNotFit(String),
+    /// More papers or posts than configured: a page that repeats itself, or a post far
+    /// longer than the blog writes, is refused rather than posted as a flood.
+    #[error("{0}")]
+    TooLong(String),
 }
 
 /// Options for composing that come from configuration.
 #[derive(Debug, Clone)]
 pub struct ComposeOptions {
     pub closing_post: bool,
+    /// A post with more papers than this is refused.
+    pub max_papers: usize,
+    /// A thread longer than this many posts is refused.
+    pub max_posts: usize,
+}
+
+impl Default for ComposeOptions {
+    fn default() -> Self {
+        ComposeOptions {
+            closing_post: true,
+            max_papers: 12,
+            max_posts: 40,
+        }
+    }
+}
+
+impl ComposeOptions {
+    pub fn from_config(config: &crate::config::ComposeConfig) -> Self {
+        ComposeOptions {
+            closing_post: config.closing_post,
+            max_papers: config.max_papers,
+            max_posts: config.max_posts,
+        }
+    }
 }
 
 /// The most graphemes of "The key idea" taken as a summary, in whole sentences
@@ -161,6 +189,14 @@ pub fn compose(
     options: &ComposeOptions,
 ) -> Result<Thread, ComposeError> {
     let platform = rules.platform;
+    if announcement.papers.len() > options.max_papers {
+        return Err(ComposeError::TooLong(format!(
+            "the post has {} papers, more than compose.max_papers = {}; if the page is \
+             right, raise compose.max_papers",
+            announcement.papers.len(),
+            options.max_papers
+        )));
+    }
     let post_view = PostView {
         title: &announcement.title,
         url: &announcement.url,
@@ -254,6 +290,14 @@ pub fn compose(
         }
     }
 
+    if posts.len() > options.max_posts {
+        return Err(ComposeError::TooLong(format!(
+            "the {platform} thread would be {} posts, more than compose.max_posts = {}; \
+             shorten the post or raise compose.max_posts",
+            posts.len(),
+            options.max_posts
+        )));
+    }
     for (i, post) in posts.iter().enumerate() {
         if post.text.is_empty() {
             return Err(ComposeError::DoesNotFit(format!(

@@ -56,7 +56,10 @@ fn flowrl() -> Paper {
 }
 
 fn options() -> ComposeOptions {
-    ComposeOptions { closing_post: true }
+    ComposeOptions {
+        closing_post: true,
+        ..Default::default()
+    }
 }
 
 fn compose_on(announcement: &Announcement, rules: &LengthRules) -> Thread {
@@ -122,6 +125,7 @@ fn a_thread_has_a_head_a_post_per_paper_and_a_closing_post() {
         &rules,
         &ComposeOptions {
             closing_post: false,
+            ..Default::default()
         },
     )
     .expect("composes");

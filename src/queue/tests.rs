@@ -43,7 +43,10 @@ fn store_with_draft(review: ReviewState) -> (SqliteStore, i64) {
         &record.announcement,
         &Templates::bundled(),
         &rules,
-        &ComposeOptions { closing_post: true },
+        &ComposeOptions {
+            closing_post: true,
+            ..Default::default()
+        },
     )
     .expect("compose");
     let posts = planned_posts(&thread);
@@ -334,7 +337,10 @@ fn due_drafts_are_approved_ones_and_scheduled_ones_whose_time_came() {
 #[test]
 fn reextraction_recomposes_only_a_changed_post() {
     let (store, id) = store_with_draft(ReviewState::Pending);
-    let options = ComposeOptions { closing_post: true };
+    let options = ComposeOptions {
+        closing_post: true,
+        ..Default::default()
+    };
     let templates = Templates::bundled();
     edit(
         &store,
