@@ -1429,7 +1429,7 @@ async fn accounts_login(config: &Config, name: &str) -> Result<(), Failure> {
     })?;
     match account.token_source() {
         TokenSource::File(path) => {
-            write_secret_file(&path, &token.access_token)
+            papercast::platform::Secret::save(&path, &token.access_token)
                 .with_context(|| format!("writing the token to {}", path.display()))?;
             println!("The token is in {} (readable by you only).", path.display());
         }
@@ -1440,20 +1440,6 @@ async fn accounts_login(config: &Config, name: &str) -> Result<(), Failure> {
     }
     println!("Then check it with `papercast accounts check`.");
     Ok(())
-}
-
-fn write_secret_file(path: &std::path::Path, token: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(token.as_bytes())?;
-    file.write_all(b"\n")
 }
 
 fn rules_for(config: &Config, kind: PlatformKind) -> LengthRules {

@@ -86,14 +86,16 @@ fn check_says_exactly_what_is_wrong_and_never_shows_the_token() {
     );
 }
 
-#[test]
-fn login_registers_the_app_and_writes_the_token_file() {
+/// Runs `accounts login bot` against `mock` with the token file at `token_file`, typing
+/// the code the mock grants.
+fn log_in(
+    mock: &MastodonMock,
+    dir: &std::path::Path,
+    token_file: &std::path::Path,
+) -> std::process::Output {
     use std::io::Write;
-    let mock = MastodonMock::start();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let token_file = dir.path().join("bot.token");
     write_config(
-        dir.path(),
+        dir,
         &format!(
             "[[accounts]]\nname = \"bot\"\nplatform = \"mastodon\"\nserver = \"{}\"\n\
              token_file = \"{}\"\n",
@@ -101,7 +103,7 @@ fn login_registers_the_app_and_writes_the_token_file() {
             token_file.display()
         ),
     );
-    let mut child = support::command(dir.path(), &["accounts", "login", "bot"], &[])
+    let mut child = support::command(dir, &["accounts", "login", "bot"], &[])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -114,7 +116,15 @@ fn login_registers_the_app_and_writes_the_token_file() {
         .expect("stdin")
         .write_all(b"mockcode_bot\n")
         .expect("typing the code");
-    let out = child.wait_with_output().expect("papercast finished");
+    child.wait_with_output().expect("papercast finished")
+}
+
+#[test]
+fn login_registers_the_app_and_writes_the_token_file() {
+    let mock = MastodonMock::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let token_file = dir.path().join("bot.token");
+    let out = log_in(&mock, dir.path(), &token_file);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert!(
@@ -148,4 +158,46 @@ fn login_registers_the_app_and_writes_the_token_file() {
         "{}",
         text(&out.stdout)
     );
+}
+
+#[cfg(unix)]
+#[test]
+fn login_replaces_a_wider_token_file_with_a_0600_one_and_refuses_a_symlink() {
+    use std::os::unix::fs::PermissionsExt;
+    let mock = MastodonMock::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let token_file = dir.path().join("bot.token");
+    std::fs::write(&token_file, "old token\n").expect("an old token file");
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644))
+        .expect("chmod 644");
+    let out = log_in(&mock, dir.path(), &token_file);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mode = std::fs::metadata(&token_file)
+        .expect("metadata")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the old file's mode was kept");
+    let token = std::fs::read_to_string(&token_file).expect("token file");
+    assert!(
+        !token.contains("old token") && !token.trim().is_empty(),
+        "{token}"
+    );
+
+    // A symlink in the token file's place is refused, and its target left alone.
+    let target = dir.path().join("elsewhere");
+    std::fs::write(&target, "not a token\n").expect("the link's target");
+    let link = dir.path().join("linked.token");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    let out = log_in(&mock, dir.path(), &link);
+    let stderr = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&target).expect("target"),
+        "not a token\n"
+    );
+    assert!(std::fs::symlink_metadata(&link)
+        .expect("link")
+        .file_type()
+        .is_symlink());
 }

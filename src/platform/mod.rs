@@ -89,6 +89,42 @@ impl Secret {
         }
         Ok(Secret(value.to_owned()))
     }
+
+    /// Writes a token to `path` for [`Secret::load`]: into a new file readable by its
+    /// owner only (0600), renamed into place, so that an existing file's wider mode is
+    /// not kept and no reader sees half a token. A symlink at `path` is refused rather
+    /// than followed: it could point anywhere the bot may write.
+    pub fn save(path: &std::path::Path, token: &str) -> std::io::Result<()> {
+        use std::io::Write;
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(std::io::Error::other(format!(
+                    "{} is a symbolic link; papercast does not write a token through one \
+                     (remove it, or set token_file to the real path)",
+                    path.display()
+                )));
+            }
+            Ok(meta) if !meta.is_file() => {
+                return Err(std::io::Error::other(format!(
+                    "{} is not a regular file",
+                    path.display()
+                )));
+            }
+            _ => {}
+        }
+        let folder = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => std::path::Path::new("."),
+        };
+        // tempfile creates the file with mode 0600 on Unix, and rename replaces a
+        // symlink put there meanwhile instead of writing through it.
+        let mut file = tempfile::NamedTempFile::new_in(folder)?;
+        file.write_all(token.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.as_file().sync_all()?;
+        file.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
 }
 
 impl fmt::Debug for Secret {
