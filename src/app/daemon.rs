@@ -9,6 +9,12 @@
 //! sending and starts no other; the rest of that thread is posted at the next start.
 //! If the post takes longer than `daemon.shutdown_grace`, papercast stops anyway and
 //! the next start looks the post up on the server before sending it again.
+//!
+//! A task that dies (panics, or ends while papercast is not stopping) is logged at
+//! error level at once and stops the daemon with an error: a half-running daemon (say,
+//! posting but no longer watching) would look healthy while doing part of its job, and
+//! a supervisor that restarts a failed process (systemd, a container runtime) brings
+//! back all of it.
 
 use super::App;
 use crate::web::{self, WebSecrets, WebState};
@@ -31,6 +37,52 @@ pub enum DaemonError {
     Serve(std::io::Error),
     #[error("cannot listen for stop signals: {0}")]
     Signal(std::io::Error),
+    #[error(
+        "the {task} task died ({reason}); papercast stopped so that it can be started \
+         again whole (see the log above)"
+    )]
+    TaskDied { task: &'static str, reason: String },
+}
+
+type Task = (&'static str, JoinHandle<()>);
+
+/// The first of the tasks to end, removed from its list (a finished handle must
+/// not be polled again); never completes while every task runs.
+async fn first_to_end(
+    background: &mut Vec<Task>,
+    finishing: &mut Vec<Task>,
+) -> (&'static str, Result<(), tokio::task::JoinError>) {
+    std::future::poll_fn(|cx| {
+        for group in [&mut *background, &mut *finishing] {
+            for i in 0..group.len() {
+                if let std::task::Poll::Ready(result) = std::pin::Pin::new(&mut group[i].1).poll(cx)
+                {
+                    let (name, _) = group.remove(i);
+                    return std::task::Poll::Ready((name, result));
+                }
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+/// Why a task that ended by itself counts as dead.
+fn death(task: &'static str, result: Result<(), tokio::task::JoinError>) -> DaemonError {
+    let reason = match result {
+        Ok(()) => "it ended by itself".to_owned(),
+        Err(error) if error.is_panic() => {
+            let payload = error.into_panic();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            format!("panicked: {message}")
+        }
+        Err(error) => error.to_string(),
+    };
+    DaemonError::TaskDied { task, reason }
 }
 
 /// Which loops to run.
@@ -64,7 +116,7 @@ pub async fn run(
         )),
         None => None,
     };
-    let mut background: Vec<(&str, JoinHandle<()>)> = Vec::new();
+    let mut background: Vec<Task> = Vec::new();
     if let Some(backfill) = tasks.watch {
         let app = Arc::clone(&app);
         background.push((
@@ -74,7 +126,7 @@ pub async fn run(
     }
     // Tasks that may be half-way through a request to a server when asked to stop:
     // they get `daemon.shutdown_grace` to finish it.
-    let mut finishing: Vec<(&str, JoinHandle<()>)> = Vec::new();
+    let mut finishing: Vec<Task> = Vec::new();
     if tasks.publish {
         let app = Arc::clone(&app);
         finishing.push((
@@ -114,6 +166,11 @@ pub async fn run(
     let mut failure = None;
     tokio::select! {
         () = shutdown => {}
+        (task, result) = first_to_end(&mut background, &mut finishing) => {
+            let error = death(task, result);
+            tracing::error!("{error}");
+            failure = Some(error);
+        }
         result = async {
             match server.as_mut() {
                 Some(server) => server.await,
@@ -194,6 +251,8 @@ async fn watch_loop(app: Arc<App>, backfill: usize) {
     let sources = app.config.sources.clone();
     if sources.is_empty() {
         tracing::warn!("no [[sources]] are configured: nothing is watched");
+        // Ending here would count as the watcher dying.
+        app.stopped().await;
         return;
     }
     let mut due = vec![tokio::time::Instant::now(); sources.len()];
@@ -262,6 +321,42 @@ async fn publish_loop(app: Arc<App>) {
             () = tokio::time::sleep(wait) => {}
             () = app.publish_now.notified() => {}
             () = app.stopped() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_task_that_panics_or_ends_is_named_at_once_and_the_others_keep_running() {
+        let mut background: Vec<Task> = vec![("watcher", tokio::spawn(std::future::pending()))];
+        let mut finishing: Vec<Task> = vec![
+            ("publisher", tokio::spawn(std::future::pending())),
+            (
+                "replies",
+                tokio::spawn(async { panic!("window out of range") }),
+            ),
+        ];
+        let (task, result) = first_to_end(&mut background, &mut finishing).await;
+        let error = death(task, result).to_string();
+        assert!(
+            error.contains("the replies task died (panicked: window out of range)"),
+            "{error}"
+        );
+        assert_eq!(finishing.len(), 1, "the dead task is no longer polled");
+
+        finishing.push(("web", tokio::spawn(async {})));
+        let (task, result) = first_to_end(&mut background, &mut finishing).await;
+        let error = death(task, result).to_string();
+        assert!(
+            error.contains("the web task died (it ended by itself)"),
+            "{error}"
+        );
+        for (_, task) in background.into_iter().chain(finishing) {
+            assert!(!task.is_finished(), "the others still run");
+            task.abort();
         }
     }
 }
