@@ -219,3 +219,93 @@ fn queue_actions_without_a_session_or_csrf_token_are_refused() {
     assert!(rig.statuses("gc").is_empty(), "nothing was posted");
     assert_eq!(terminate(&mut daemon), Some(0));
 }
+
+#[test]
+fn an_edit_without_a_valid_version_or_with_a_nul_byte_or_a_huge_post_index_is_refused() {
+    let mut rig = Rig::new(&[("gc", "required")], r#"["Papers of the Month"]"#);
+    moderator(&mut rig);
+    let (mut daemon, base, id) = daemon_with_a_draft(&rig);
+    let before = rig.show(id)["posts"].clone();
+    let rt = Runtime::new().expect("a runtime");
+    rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let login = client
+            .post(format!("{base}/login"))
+            .form(&[("name", "ann"), ("password", "correct horse")])
+            .send()
+            .await
+            .expect("login");
+        let cookie = login.headers()["set-cookie"]
+            .to_str()
+            .expect("ascii")
+            .split(';')
+            .next()
+            .expect("a pair")
+            .to_owned();
+        let page = client
+            .get(format!("{base}/drafts/{id}"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("draft page")
+            .text()
+            .await
+            .expect("body");
+        let value_of = |name: &str| {
+            let field = format!("name=\"{name}\" value=\"");
+            let start = page.find(&field).expect("the field") + field.len();
+            page[start..].split('"').next().expect("a value").to_owned()
+        };
+        let (csrf, version) = (value_of("csrf"), value_of("version"));
+        let edit = |fields: Vec<(&'static str, String)>| {
+            let (client, cookie) = (client.clone(), cookie.clone());
+            let url = format!("{base}/drafts/{id}/edit");
+            async move {
+                let answer = client
+                    .post(url)
+                    .header("cookie", cookie)
+                    .form(&fields)
+                    .send()
+                    .await
+                    .expect("edit");
+                (answer.status().as_u16(), answer.text().await.expect("body"))
+            }
+        };
+        let text = || "Edited by a moderator.".to_owned();
+        let (status, body) = edit(vec![("csrf", csrf.clone()), ("post_1", text())]).await;
+        assert_eq!(status, 422, "no version: {body}");
+        assert!(body.contains("no valid `version` field"), "{body}");
+        let (status, body) = edit(vec![
+            ("csrf", csrf.clone()),
+            ("version", "abc".into()),
+            ("post_1", text()),
+        ])
+        .await;
+        assert_eq!(status, 422, "version=abc: {body}");
+        assert!(body.contains("no valid `version` field"), "{body}");
+        let (status, body) = edit(vec![
+            ("csrf", csrf.clone()),
+            ("version", version.clone()),
+            ("post_1", "A NUL\0 inside.".into()),
+        ])
+        .await;
+        assert_eq!(status, 422, "NUL: {body}");
+        assert!(body.contains("control character U+0000"), "{body}");
+        let (status, body) = edit(vec![
+            ("csrf", csrf.clone()),
+            ("version", version.clone()),
+            ("post_18446744073709551615", text()),
+        ])
+        .await;
+        assert_eq!(status, 422, "huge index: {body}");
+        assert!(
+            body.contains("there is no post 18446744073709551616; the thread has"),
+            "{body}"
+        );
+    });
+    assert_eq!(rig.show(id)["posts"], before, "nothing was saved");
+    assert_eq!(terminate(&mut daemon), Some(0));
+}

@@ -430,13 +430,29 @@ pub fn edit(
         let Some(post) = posts.get(*index) else {
             return Err(QueueError::BadEdit {
                 id,
+                // Counted from 1 without overflow: a forged index of usize::MAX is
+                // named as given, not as "post 0".
                 reason: format!(
                     "there is no post {}; the thread has {} posts",
-                    index + 1,
+                    *index as u128 + 1,
                     posts.len()
                 ),
             });
         };
+        if let Some(bad) = text
+            .chars()
+            .find(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+        {
+            return Err(QueueError::BadEdit {
+                id,
+                reason: format!(
+                    "post {} contains the control character U+{:04X}; remove it (only line \
+                     breaks and tabs are kept)",
+                    index + 1,
+                    u32::from(bad)
+                ),
+            });
+        }
         let text = text.trim_end();
         if text.trim().is_empty() {
             return Err(QueueError::BadEdit {

@@ -237,7 +237,9 @@ pub(super) async fn edit(
             .map(|(_, v)| v.as_str())
     };
     let csrf = field("csrf").unwrap_or("");
-    let version = field("version").and_then(|v| v.parse().ok());
+    // The edit form always carries the version it showed; without one (or with a
+    // garbled one) the "changed since loaded" check could not be made.
+    let version = field("version").and_then(|v| v.parse::<i64>().ok());
     let texts: Vec<(usize, String)> = fields
         .iter()
         .filter_map(|(key, text)| {
@@ -246,16 +248,20 @@ pub(super) async fn edit(
             Some((index, text.replace("\r\n", "\n")))
         })
         .collect();
-    act(
-        &state,
-        &headers,
-        csrf,
-        id,
-        version,
-        |app, request| match queue::edit(app.store.as_ref(), request, &texts)? {
+    act(&state, &headers, csrf, id, version, |app, request| {
+        if version.is_none() {
+            return Err(QueueError::BadEdit {
+                id,
+                reason: "the form has no valid `version` field, so a change made since \
+                             the page was loaded could not be detected; reload the page and \
+                             edit again"
+                    .into(),
+            });
+        }
+        match queue::edit(app.store.as_ref(), request, &texts)? {
             queue::Edited::Unchanged => Ok("unchanged"),
             queue::Edited::Changed { .. } => Ok("edited"),
-        },
-    )
+        }
+    })
     .await
 }
