@@ -304,6 +304,9 @@ pub fn safe_html(html: &str) -> String {
         .add_tags(["p", "br", "a"])
         .add_tag_attributes("a", ["href"])
         .url_schemes(["http", "https"].into_iter().collect())
+        // A relative link has no scheme to check: `//evil.example/` would open another
+        // host with the blog's scheme, and a path would point into the blog itself.
+        .url_relative(ammonia::UrlRelative::Deny)
         .link_rel(Some("nofollow noopener noreferrer ugc"))
         .clean(html)
         .to_string()

@@ -260,3 +260,19 @@ fn links_from_outside_that_are_not_http_become_inert() {
         "{html}"
     );
 }
+
+#[test]
+fn reply_html_drops_protocol_relative_and_relative_links() {
+    for href in [
+        "//evil.example/",
+        "/local/path",
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+    ] {
+        let html = safe_html(&format!(r#"<p><a href="{href}">look</a></p>"#));
+        assert!(!html.contains("href"), "{href}: {html}");
+        assert!(html.contains("look"), "the text stays: {html}");
+    }
+    let html = safe_html(r#"<a href="https://ok.example/">ok</a>"#);
+    assert!(html.contains(r#"href="https://ok.example/""#), "{html}");
+}
