@@ -536,6 +536,7 @@ impl Config {
         }
 
         let merged = builder.build().map_err(|e| describe(e, file.as_deref()))?;
+        refuse_fractions(&merged)?;
         let config: Config = merged
             .try_deserialize()
             .map_err(|e| describe(e, file.as_deref()))?;
@@ -638,6 +639,13 @@ impl Config {
                     "{key} is {value}; set it between 1 and 1000"
                 )));
             }
+        }
+        if self.fetch.user_agent.chars().any(char::is_control) {
+            return Err(ConfigError::Invalid(
+                "fetch.user_agent contains a line break or another control character; an \
+                 HTTP header is one line of text"
+                    .into(),
+            ));
         }
         if self.compose.mastodon_max_characters < 100 {
             return Err(ConfigError::Invalid(format!(
@@ -841,6 +849,60 @@ fn file_error(error: &config::ConfigError) -> bool {
     )
 }
 
+/// A whole-number key given a fraction (`0.5`) or `inf`/`nan` is an error that names
+/// the key: deserializing would round it, or turn `inf` into the largest number.
+/// Whole-number keys are those whose built-in default is a whole number.
+fn refuse_fractions(merged: &config::Config) -> Result<(), ConfigError> {
+    fn walk(
+        prefix: &str,
+        defaults: &config::Map<String, config::Value>,
+        merged: &config::Config,
+    ) -> Result<(), ConfigError> {
+        for (key, value) in defaults {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match &value.kind {
+                config::ValueKind::Table(table) => walk(&path, table, merged)?,
+                config::ValueKind::I64(_)
+                | config::ValueKind::I128(_)
+                | config::ValueKind::U64(_)
+                | config::ValueKind::U128(_) => {
+                    let given = merged.get::<config::Value>(&path).ok().map(|v| v.kind);
+                    let fraction = match given {
+                        Some(config::ValueKind::Float(f)) => Some(f.to_string()),
+                        Some(config::ValueKind::String(text))
+                            if text.trim().parse::<i128>().is_err()
+                                && text.trim().parse::<f64>().is_ok() =>
+                        {
+                            Some(text)
+                        }
+                        _ => None,
+                    };
+                    if let Some(fraction) = fraction {
+                        return Err(ConfigError::Invalid(format!(
+                            "{path} is {fraction}; it takes a whole number (the default is {value})"
+                        )));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+    let defaults = config::Config::builder()
+        .add_source(config::File::from_str(
+            DEFAULT_TOML,
+            config::FileFormat::Toml,
+        ))
+        .build()
+        .and_then(|d| d.try_deserialize::<config::Map<String, config::Value>>())
+        .map_err(|e| ConfigError::Invalid(format!("the built-in defaults: {e}")))?;
+    walk("", &defaults, merged)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -894,6 +956,29 @@ mod tests {
     fn unknown_key_in_file_is_named() {
         let error = load(Some("[fetch]\ntimeout_sec = 7\n"), &[], &[]).expect_err("unknown key");
         assert!(error.to_string().contains("timeout_sec"), "{error}");
+    }
+
+    #[test]
+    fn whole_number_keys_refuse_fractions_and_infinity_and_user_agent_one_line() {
+        for value in ["0.5", "inf", "1e3"] {
+            let text = format!("[fetch]\ntimeout_secs = {value}\n");
+            let error = load(Some(&text), &[], &[]).expect_err(value);
+            assert!(
+                error.to_string().contains("fetch.timeout_secs is")
+                    && error.to_string().contains("takes a whole number"),
+                "{value}: {error}"
+            );
+        }
+        let error = load(None, &[("PAPERCAST__PUBLISH__MAX_ATTEMPTS", "2.5")], &[])
+            .expect_err("a fraction from the environment");
+        assert!(
+            error.to_string().contains("publish.max_attempts is 2.5"),
+            "{error}"
+        );
+        let error =
+            load(Some("[fetch]\nuser_agent = \"a\\nb\"\n"), &[], &[]).expect_err("a newline");
+        assert!(error.to_string().contains("fetch.user_agent"), "{error}");
+        assert!(load(None, &[("PAPERCAST__FETCH__TIMEOUT_SECS", "8")], &[]).is_ok());
     }
 
     #[test]

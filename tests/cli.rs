@@ -115,3 +115,19 @@ fn an_absurd_window_is_a_named_config_error_not_a_panic() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("replies.window_days"), "{err}");
 }
+
+#[test]
+fn a_fraction_in_a_whole_number_key_or_a_newline_in_user_agent_is_a_config_error_exit_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (toml, named) in [
+        ("[fetch]\ntimeout_secs = 0.5\n", "fetch.timeout_secs is 0.5"),
+        ("[fetch]\ntimeout_secs = inf\n", "fetch.timeout_secs is inf"),
+        ("[fetch]\nuser_agent = \"a\\nb\"\n", "fetch.user_agent"),
+    ] {
+        std::fs::write(dir.path().join("papercast.toml"), toml).expect("config");
+        let out = support::papercast(dir.path(), &["extract", "page.html"]);
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{toml}: {err}");
+        assert!(err.contains(named), "{toml}: {err}");
+    }
+}
