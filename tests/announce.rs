@@ -909,3 +909,34 @@ fn a_post_with_more_papers_than_compose_max_papers_is_refused_by_preview_and_ann
     );
     assert!(mock.statuses(&account.token).is_empty(), "nothing posted");
 }
+
+#[test]
+fn two_announce_runs_on_one_database_wait_for_each_other_and_post_once() {
+    let site = SiteServer::start(Links::Loopback);
+    let mock = MastodonMock::start();
+    let url = site.url(&format!("/{SLUG}/"));
+    let expected = preview(&url);
+    for round in 0..3 {
+        let account = Account::new(&mock, &format!("gcbot{round}"));
+        let spawn = || {
+            support::command(
+                account.dir.path(),
+                &["announce", &url],
+                &[(TOKEN_ENV, &account.token)],
+            )
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting papercast")
+        };
+        let (first, second) = (spawn(), spawn());
+        for child in [first, second] {
+            let out = child.wait_with_output().expect("papercast finished");
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "round {round}: {stderr}");
+            assert!(!stderr.contains("database is locked"), "{stderr}");
+        }
+        account.assert_thread(&mock, &expected, &format!("round {round}"));
+    }
+}

@@ -65,13 +65,17 @@ impl SqliteStore {
     }
 
     fn setup(connection: Connection, path: String) -> Result<Self, StoreError> {
+        // Another process (a second `announce`, the daemon) may hold the database for
+        // a moment: wait for it, from the first statement on (switching to WAL takes a
+        // lock too). Write transactions start IMMEDIATE, so that one that read first
+        // waits for the lock instead of failing at once with "database is locked".
         // WAL lets a reader (a later `web` view) look while a run writes; FULL makes
         // each "about to send" record durable before the request leaves.
         connection
-            .pragma_update(None, "journal_mode", "WAL")
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .and_then(|_| connection.pragma_update(None, "journal_mode", "WAL"))
             .and_then(|_| connection.pragma_update(None, "synchronous", "FULL"))
             .and_then(|_| connection.pragma_update(None, "foreign_keys", "ON"))
-            .and_then(|_| connection.busy_timeout(std::time::Duration::from_secs(5)))
             .map_err(|e| StoreError::Open {
                 path: path.clone(),
                 reason: e.to_string(),
@@ -90,7 +94,7 @@ impl SqliteStore {
             .connection
             .get_mut()
             .map_err(|_| StoreError::Sql("connection lock poisoned".into()))?;
-        let tx = connection.transaction()?;
+        let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute_batch(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
                  version INTEGER PRIMARY KEY, sql TEXT NOT NULL, applied_at TEXT NOT NULL)",
@@ -359,7 +363,7 @@ impl Store for SqliteStore {
         again: bool,
     ) -> Result<AnnouncementRecord, StoreError> {
         let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
+        let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let latest: Option<(i64, i64)> = tx
             .query_row(
                 "SELECT id, generation FROM announcements WHERE url = ?1 \
@@ -423,7 +427,7 @@ impl Store for SqliteStore {
         plan_json: &str,
     ) -> Result<ThreadRecord, StoreError> {
         let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
+        let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let existing = Self::load_thread(
             &tx,
             "announcement_id = ?1 AND account = ?2",
@@ -507,7 +511,7 @@ impl Store for SqliteStore {
         posts: &[PlannedPost],
     ) -> Result<ThreadRecord, StoreError> {
         let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
+        let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let from = from_index as i64;
         let sent: i64 = tx.query_row(
             "SELECT COUNT(*) FROM posts WHERE thread_id = ?1 AND idx >= ?2 AND state = 'sent'",

@@ -283,7 +283,7 @@ impl ReplyStore for SqliteStore {
             .as_deref()
             .ok_or_else(|| StoreError::Corrupt(format!("status {} answers nothing", status.id)))?;
         let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
+        let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let existing = Self::select_replies(
             &tx,
             "account = ?1 AND remote_id = ?2",

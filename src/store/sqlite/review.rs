@@ -287,7 +287,7 @@ impl ReviewStore for SqliteStore {
         next_poll_at: DateTime<Utc>,
     ) -> Result<FeedState, StoreError> {
         let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
+        let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let time = now();
         tx.execute(
             "INSERT INTO feed_state (source, feed_url) VALUES (?1, ?2) \
@@ -348,7 +348,7 @@ impl ReviewStore for SqliteStore {
         announcement_id: Option<i64>,
     ) -> Result<SeenEntry, StoreError> {
         let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
+        let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let attempt = i64::from(matches!(
             outcome,
             EntryOutcome::Failed | EntryOutcome::GaveUp | EntryOutcome::Drafted
@@ -391,7 +391,7 @@ impl ReviewStore for SqliteStore {
         draft: &NewDraft<'_>,
     ) -> Result<(DraftRecord, bool), StoreError> {
         let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
+        let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let existing: Option<i64> = tx
             .query_row(
                 "SELECT id FROM threads WHERE announcement_id = ?1 AND account = ?2",
@@ -473,7 +473,7 @@ impl ReviewStore for SqliteStore {
         audit: &AuditNote<'_>,
     ) -> Result<DraftRecord, StoreError> {
         let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
+        let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         Self::bump(&tx, id, version)?;
         tx.execute(
             "UPDATE drafts SET review = ?2, scheduled_at = ?3, reason = ?4, decided_by = ?5, \
@@ -521,7 +521,7 @@ impl ReviewStore for SqliteStore {
         audit: &AuditNote<'_>,
     ) -> Result<DraftRecord, StoreError> {
         let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
+        let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         Self::bump(&tx, id, version)?;
         Self::require_unsent(&tx, id)?;
         for (index, text) in texts {
@@ -556,7 +556,7 @@ impl ReviewStore for SqliteStore {
         audit: &AuditNote<'_>,
     ) -> Result<DraftRecord, StoreError> {
         let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
+        let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         Self::bump(&tx, id, version)?;
         Self::require_unsent(&tx, id)?;
         // Never sent, so their keys were never used on a server and can be used again.
@@ -635,7 +635,7 @@ impl ReviewStore for SqliteStore {
         take_over: Option<&str>,
     ) -> Result<Claim, StoreError> {
         let mut connection = self.lock()?;
-        let tx = connection.transaction()?;
+        let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let holder: Option<(Option<String>, Option<String>)> = tx
             .query_row(
                 "SELECT lease_owner, lease_until FROM drafts WHERE thread_id = ?1",
