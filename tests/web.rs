@@ -176,9 +176,39 @@ async fn the_publish_hook_needs_a_valid_signature() {
         .await
         .expect("hook");
     assert_eq!(answer.status(), 202);
-    tokio::time::timeout(Duration::from_secs(1), server.poll_now.notified())
-        .await
-        .expect("a signed hook wakes the watcher");
+    // This server runs no watcher (as under `serve`), and its answer says so.
+    let text = answer.text().await.expect("body");
+    assert!(text.contains("watches no feeds"), "{text}");
+}
+
+#[tokio::test]
+async fn the_publish_hook_refuses_a_replayed_delivery() {
+    let server = start().await;
+    let url = format!("{}/hooks/publish", server.base);
+    let send = |body: &'static str| {
+        let url = url.clone();
+        async move {
+            client()
+                .post(url)
+                .header(
+                    "X-Hub-Signature-256",
+                    auth::hub_signature(HOOK_SECRET.as_bytes(), body.as_bytes()),
+                )
+                .body(body)
+                .send()
+                .await
+                .expect("hook")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(send(r#"{"delivery":"1"}"#).await, 202);
+    assert_eq!(
+        send(r#"{"delivery":"1"}"#).await,
+        409,
+        "the same request again"
+    );
+    assert_eq!(send(r#"{"delivery":"2"}"#).await, 202, "a new delivery");
 }
 
 #[tokio::test]

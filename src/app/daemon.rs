@@ -110,6 +110,7 @@ pub async fn run(
             listener,
             Arc::new(
                 WebState::new(&app.config, secrets, Arc::clone(&app.poll_now))?
+                    .with_watcher(tasks.watch.is_some())
                     .with_store(Arc::clone(&app.store))
                     .with_app(Arc::clone(&app)),
             ),

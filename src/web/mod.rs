@@ -26,6 +26,9 @@ use tokio::sync::Notify;
 
 const SESSION_COOKIE: &str = "papercast_session";
 
+/// How many publish hook deliveries are remembered to refuse a replay.
+const HOOK_DELIVERIES_KEPT: usize = 4096;
+
 /// Password checks run at once, each on a thread of its own that lives as long as the
 /// server. Each Argon2 check holds ~19 MiB for tens of milliseconds; on a few long-lived
 /// threads that memory is reused, where checks spread over a growing pool of blocking
@@ -95,6 +98,12 @@ pub struct WebState {
     hook_secret: Option<Vec<u8>>,
     /// Wakes the feed watcher (the publish hook).
     pub poll_now: Arc<Notify>,
+    /// Whether a feed watcher runs in this process (`run`, not `serve`), so that the
+    /// hook's answer says what it does.
+    watching: bool,
+    /// Signatures of hook deliveries already received (oldest first, bounded): the same
+    /// signed request sent again is refused.
+    hook_deliveries: std::sync::Mutex<std::collections::VecDeque<String>>,
     pages: minijinja::Environment<'static>,
     /// Checked when a login names no moderator (see `login`).
     dummy_hash: String,
@@ -156,6 +165,8 @@ impl WebState {
             moderators: config.moderators.clone(),
             hook_secret: secrets.hook.map(String::into_bytes),
             poll_now,
+            watching: false,
+            hook_deliveries: Default::default(),
             pages: pages()?,
             dummy_hash: auth::hash_password(&auth::random_hex(16)?)?,
             cookie_attributes: if config.web.secure_cookies {
@@ -179,6 +190,12 @@ impl WebState {
     /// are unavailable.
     pub fn with_app(mut self, app: Arc<crate::app::App>) -> Self {
         self.app = Some(app);
+        self
+    }
+
+    /// Tells the publish hook that a feed watcher runs here to wake.
+    pub fn with_watcher(mut self, watching: bool) -> Self {
+        self.watching = watching;
         self
     }
 
@@ -498,6 +515,37 @@ async fn publish_hook(
         return (
             StatusCode::UNAUTHORIZED,
             "bad or missing X-Hub-Signature-256",
+        )
+            .into_response();
+    }
+    // The signature covers the body, so a replay is the same body with the same
+    // signature; a genuine new delivery differs (GitHub's carry their commit, a deploy
+    // script should send a timestamp or an id).
+    let delivery = signature.unwrap_or_default().trim().to_owned();
+    {
+        let mut seen = state
+            .hook_deliveries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if seen.contains(&delivery) {
+            tracing::warn!("publish hook: refused a delivery received before (a replay)");
+            return (
+                StatusCode::CONFLICT,
+                "this signed delivery was received before; send a new body (with a timestamp \
+                 or an id) for a new one",
+            )
+                .into_response();
+        }
+        if seen.len() >= HOOK_DELIVERIES_KEPT {
+            seen.pop_front();
+        }
+        seen.push_back(delivery);
+    }
+    if !state.watching {
+        return (
+            StatusCode::ACCEPTED,
+            "received, but this server watches no feeds (papercast serve): nothing is \
+             polled; `papercast run` watches them",
         )
             .into_response();
     }
