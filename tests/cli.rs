@@ -131,3 +131,36 @@ fn a_fraction_in_a_whole_number_key_or_a_newline_in_user_agent_is_a_config_error
         assert!(err.contains(named), "{toml}: {err}");
     }
 }
+
+#[test]
+fn terminal_escapes_in_a_page_title_are_not_printed_by_extract_or_preview() {
+    // A real corpus page whose title carries ESC[2J (clear screen) and an OSC title
+    // sequence, raw and as character references: a case the corpus lacks, made from the
+    // real page by the site server's rewrite.
+    let site = SiteServer::start(Links::Loopback);
+    let path = "/2025-02-27-potm/";
+    site.control().rewrites.insert(
+        path.into(),
+        vec![("<h1>".into(), "<h1>\u{1b}[2J&#27;]0;owned&#7;".into())],
+    );
+    let url = site.url(path);
+    let dir = tempfile::tempdir().expect("temp dir");
+    for args in [
+        vec!["extract", url.as_str()],
+        vec!["preview", url.as_str(), "--platform", "mastodon"],
+    ] {
+        let out = support::papercast(dir.path(), &args);
+        assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("[2J"),
+            "{args:?}: the rewritten title is shown: {stdout}"
+        );
+        assert!(
+            !stdout
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t'),
+            "{args:?}: {stdout:?}"
+        );
+    }
+}

@@ -48,7 +48,67 @@ impl ExtractError {
 /// Figures are made absolute against `page_url` when it is an http(s) URL, so that they
 /// are fetched from where the page came from; otherwise (a saved file) against the
 /// post's canonical URL.
+///
+/// Control characters other than line breaks and tabs are dropped from every text
+/// taken from the page: a title carrying ESC[2J or an OSC sequence must not reach a
+/// terminal through `extract`, `preview` or `queue list`, nor a post.
 pub fn extract(html: &str, page_url: &str) -> Result<Announcement, ExtractError> {
+    let mut announcement = extract_raw(html, page_url)?;
+    let clean = |text: &mut String| {
+        if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+        {
+            *text = text
+                .chars()
+                .filter(|&c| matches!(c, '\n' | '\t') || !c.is_control())
+                .collect();
+        }
+    };
+    let Announcement {
+        url,
+        slug,
+        title,
+        date,
+        tags,
+        social_image,
+        papers,
+    } = &mut announcement;
+    for text in [url, slug, title, date]
+        .into_iter()
+        .chain(tags.iter_mut())
+        .chain(social_image.iter_mut())
+    {
+        clean(text);
+    }
+    for paper in papers {
+        let Paper {
+            title,
+            authors,
+            orgs,
+            link,
+            anchor,
+            url,
+            intro_summary,
+            key_idea,
+            figure,
+            ..
+        } = paper;
+        for text in [title, authors, orgs, link, anchor, url, key_idea]
+            .into_iter()
+            .chain(intro_summary.iter_mut())
+        {
+            clean(text);
+        }
+        if let Some(figure) = figure {
+            clean(&mut figure.url);
+            clean(&mut figure.alt);
+        }
+    }
+    Ok(announcement)
+}
+
+fn extract_raw(html: &str, page_url: &str) -> Result<Announcement, ExtractError> {
     // html5ever parses half a page without complaint, so look for the end ourselves.
     if !has_closing_html_tag(html) {
         return Err(ExtractError::Incomplete {
