@@ -588,6 +588,14 @@ async fn announce(
     now: bool,
 ) -> Result<(), Failure> {
     let accounts = select_accounts(config, names)?;
+    if !dry_run {
+        // Every account's secret is read before anything is recorded, so that a missing
+        // one is named at once instead of after a draft is half-made.
+        for account in &accounts {
+            papercast::platform::Secret::load(&account.name, &account.token_source())
+                .map_err(Failure::config)?;
+        }
+    }
     let announcement = load_announcement(config, location).await?;
     let fetcher = Fetcher::new(&config.fetch).map_err(anyhow::Error::from)?;
     let options = ComposeOptions::from_config(&config.compose);

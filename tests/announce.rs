@@ -940,3 +940,21 @@ fn two_announce_runs_on_one_database_wait_for_each_other_and_post_once() {
         account.assert_thread(&mock, &expected, &format!("round {round}"));
     }
 }
+
+#[test]
+fn a_missing_token_variable_is_named_at_start_before_anything_is_recorded() {
+    let site = SiteServer::start(Links::Loopback);
+    let mock = MastodonMock::start();
+    let url = site.url(&format!("/{SLUG}/"));
+    let account = Account::new(&mock, "gcbot");
+    // No token variable in the environment.
+    let out = support::papercast(account.dir.path(), &["announce", &url]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("gcbot") && stderr.contains(&format!("{TOKEN_ENV} is not set")),
+        "{stderr}"
+    );
+    assert!(!account.db().exists(), "nothing was recorded");
+    assert!(mock.statuses(&account.token).is_empty());
+}
