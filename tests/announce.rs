@@ -958,3 +958,41 @@ fn a_missing_token_variable_is_named_at_start_before_anything_is_recorded() {
     assert!(!account.db().exists(), "nothing was recorded");
     assert!(mock.statuses(&account.token).is_empty());
 }
+
+#[test]
+fn a_post_answered_with_another_status_is_an_error_not_reported_as_sent() {
+    let site = SiteServer::start(Links::Loopback);
+    let mock = MastodonMock::start();
+    let url = site.url(&format!("/{SLUG}/"));
+    let account = Account::new(&mock, "gcbot");
+    // An earlier status of the account, returned for the head post (as a server does
+    // for a reused Idempotency-Key).
+    let earlier = mock.post_status(&account.token, "An earlier status.", None);
+    mock.fault(json!({
+        "match": {"methods": ["POST"], "path": "/api/v1/statuses"},
+        "effect": {"type": "status", "status": 200, "body": earlier},
+        "count": 1
+    }));
+    let out = account.announce(&url, &[]);
+    let stderr = text(&out.stderr);
+    let stdout = text(&out.stdout);
+    assert_ne!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("answered the post with another status")
+            && stderr.contains("other text than the post sent"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("posted"), "{stdout}");
+    let recorded = recorded(&account.db(), "gcbot");
+    assert!(
+        recorded
+            .iter()
+            .all(|p| p.remote_id.as_deref() != earlier["id"].as_str()),
+        "the earlier status was recorded as the head"
+    );
+    assert_eq!(
+        mock.statuses(&account.token).len(),
+        1,
+        "nothing else was posted"
+    );
+}

@@ -462,6 +462,28 @@ impl Platform for Mastodon {
                 reason: "the answer has no status id".into(),
             });
         }
+        // A server that keys idempotency on the key alone returns an earlier status
+        // for a reused key: that is not this post, and must not be reported as sent.
+        let other = |reason: String| PlatformError::OtherStatus {
+            account: self.account.clone(),
+            reason,
+        };
+        if status.in_reply_to_id.as_deref() != post.in_reply_to {
+            return Err(other(format!(
+                "status {} replies to {}, the post was sent as a reply to {}",
+                status.id,
+                status.in_reply_to_id.as_deref().unwrap_or("nothing"),
+                post.in_reply_to.unwrap_or("nothing")
+            )));
+        }
+        if let Some(content) = status.content.as_deref().filter(|c| !c.is_empty()) {
+            if squash(&html_text(content)) != squash(post.text) {
+                return Err(other(format!(
+                    "status {} has other text than the post sent",
+                    status.id
+                )));
+            }
+        }
         Ok(RemotePost {
             id: status.id,
             url: status.url.or(status.uri),
@@ -777,6 +799,8 @@ struct PostedStatus {
     id: String,
     url: Option<String>,
     uri: Option<String>,
+    in_reply_to_id: Option<String>,
+    content: Option<String>,
 }
 
 #[derive(Deserialize, Default)]

@@ -306,6 +306,14 @@ pub enum PlatformError {
     },
     #[error("{0}")]
     Unsupported(String),
+    /// The server answered a post with a status that is not the one sent (another
+    /// text or another parent): it is not recorded as sent.
+    #[error(
+        "account `{account}`: the server answered the post with another status ({reason}); \
+         it is not recorded as sent. An Idempotency-Key shared with another post, or a \
+         server fault: check the account's timeline before running again"
+    )]
+    OtherStatus { account: String, reason: String },
 }
 
 /// The number right after `phrase` in a server's message ("maximum is 500 characters"),
