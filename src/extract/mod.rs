@@ -104,6 +104,19 @@ pub fn extract(html: &str, page_url: &str) -> Result<Announcement, ExtractError>
             clean(&mut figure.url);
             clean(&mut figure.alt);
         }
+        // A paper's link goes into a post and its figure is fetched: a `file:`,
+        // `javascript:` or other non-http(s) one is dropped (no link, no figure).
+        let web = |link: &str| {
+            Url::parse(link)
+                .ok()
+                .is_some_and(|u| matches!(u.scheme(), "http" | "https"))
+        };
+        if !web(&paper.link) {
+            paper.link.clear();
+        }
+        if paper.figure.as_ref().is_some_and(|f| !web(&f.url)) {
+            paper.figure = None;
+        }
     }
     Ok(announcement)
 }
