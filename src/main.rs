@@ -857,12 +857,11 @@ async fn watch(config: Config, once: bool, backfill: usize) -> Result<(), Failur
             .map_err(|e| anyhow::Error::from(e).into());
     }
     let mut failed = 0;
-    for source in &app.config.sources {
-        let report = app
-            .poll_source(source, backfill)
-            .await
-            .map_err(anyhow::Error::from)?;
-        failed += print_source_report(&report);
+    let sources = &app.config.sources;
+    let mut polls =
+        std::pin::pin!(app.poll_sources(sources, (0..sources.len()).collect(), backfill));
+    while let Some((_, report)) = futures_util::StreamExt::next(&mut polls).await {
+        failed += print_source_report(&report.map_err(anyhow::Error::from)?);
     }
     for (id, result) in app.publish_due(papercast::app::watcher::ACTOR).await {
         match result {

@@ -13,6 +13,7 @@
 use super::App;
 use crate::web::{self, WebSecrets, WebState};
 use chrono::Utc;
+use futures_util::StreamExt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -198,14 +199,18 @@ async fn watch_loop(app: Arc<App>, backfill: usize) {
     }
     let mut due = vec![tokio::time::Instant::now(); sources.len()];
     loop {
-        for (source, due) in sources.iter().zip(due.iter_mut()) {
-            if *due > tokio::time::Instant::now() {
-                continue;
-            }
-            let report = tokio::select! {
-                report = app.poll_source(source, backfill) => report,
+        let now = tokio::time::Instant::now();
+        let ready: Vec<usize> = (0..sources.len()).filter(|&i| due[i] <= now).collect();
+        let mut polls = std::pin::pin!(app.poll_sources(&sources, ready, backfill));
+        loop {
+            let (index, report) = tokio::select! {
+                next = polls.next() => match next {
+                    Some(next) => next,
+                    None => break,
+                },
                 () = app.stopped() => return,
             };
+            let source = &sources[index];
             let wait = match report {
                 Ok(report) => {
                     let approved = report.entries.iter().any(|entry| {
@@ -226,7 +231,7 @@ async fn watch_loop(app: Arc<App>, backfill: usize) {
                     source.poll_every()
                 }
             };
-            *due = tokio::time::Instant::now() + wait;
+            due[index] = tokio::time::Instant::now() + wait;
         }
         let next = due
             .iter()

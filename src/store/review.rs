@@ -253,6 +253,10 @@ pub trait ReviewStore {
     /// Every entry seen in a source.
     fn seen_entries(&self, source: &str) -> Result<Vec<SeenEntry>, StoreError>;
 
+    /// Records entries as seen, not to be announced (`Recorded`), in one transaction:
+    /// a first poll records a whole feed at once.
+    fn record_entries(&self, source: &str, entries: &[FeedEntry]) -> Result<(), StoreError>;
+
     /// Records (or updates) what became of an entry. A `Failed` or `GaveUp` outcome
     /// counts one more attempt.
     fn record_entry(

@@ -1,12 +1,22 @@
 //! The SQLite store: one file, WAL journal, migrations embedded in the binary.
 //!
 //! rusqlite is synchronous; every call is a short local transaction (well under a
-//! millisecond to a few ms with `synchronous = FULL`), so the connection sits behind a
-//! `Mutex` and is used directly from async code rather than through `spawn_blocking`.
+//! millisecond, plus an fsync for the few that must be durable), so the connection sits
+//! behind a `Mutex` and is used directly from async code rather than through
+//! `spawn_blocking`.
+//!
+//! Syncs: the journal is a WAL with `synchronous = NORMAL`, so a commit survives the
+//! process being killed but is fsynced only by the next durable commit (or checkpoint).
+//! The WAL is one ordered log, so a power cut loses at most the newest commits after the
+//! last fsync — as if the process had stopped a little earlier. What must not be lost
+//! is written with [`SqliteStore::durably`] (`synchronous = FULL` for that commit): a
+//! post marked `sending` before its request leaves, and a thread's final state. A lost
+//! `sent` mark costs nothing but a lookup: the post stays `sending`, and the next run
+//! finds it on the server before sending it again.
 
 use super::*;
 use crate::announcement::Announcement;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -21,6 +31,39 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_replies.sql"),
     include_str!("migrations/0004_feeds_drafts_audit.sql"),
 ];
+
+/// How many prepared statements the connection keeps: more than the store has, so that
+/// none is prepared twice (preparing one costs more than running it).
+const STATEMENT_CACHE: usize = 128;
+
+/// Statements through the connection's cache of prepared statements.
+pub(crate) trait Cached {
+    /// Runs a statement; how many rows it changed.
+    fn run(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize>;
+
+    /// The first row of a query.
+    fn row<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        read: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T>;
+}
+
+impl Cached for Connection {
+    fn run(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    fn row<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        read: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, read)
+    }
+}
 
 pub struct SqliteStore {
     connection: Mutex<Connection>,
@@ -64,11 +107,12 @@ impl SqliteStore {
     }
 
     fn setup(connection: Connection, path: String) -> Result<Self, StoreError> {
-        // WAL lets a reader (a later `web` view) look while a run writes; FULL makes
-        // each "about to send" record durable before the request leaves.
+        // WAL lets a reader (a later `web` view) look while a run writes; NORMAL syncs
+        // only the commits that ask for it (see the module's notes on syncs).
+        connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         connection
             .pragma_update(None, "journal_mode", "WAL")
-            .and_then(|_| connection.pragma_update(None, "synchronous", "FULL"))
+            .and_then(|_| connection.pragma_update(None, "synchronous", "NORMAL"))
             .and_then(|_| connection.pragma_update(None, "foreign_keys", "ON"))
             .and_then(|_| connection.busy_timeout(std::time::Duration::from_secs(5)))
             .map_err(|e| StoreError::Open {
@@ -96,7 +140,7 @@ impl SqliteStore {
         )?;
         let applied: Vec<(usize, String)> = {
             let mut statement =
-                tx.prepare("SELECT version, sql FROM schema_migrations ORDER BY version")?;
+                tx.prepare_cached("SELECT version, sql FROM schema_migrations ORDER BY version")?;
             let rows = statement.query_map([], |row| {
                 Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
             })?;
@@ -130,7 +174,7 @@ impl SqliteStore {
         }
         for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied.len()) {
             tx.execute_batch(sql)?;
-            tx.execute(
+            tx.run(
                 "INSERT INTO schema_migrations (version, sql, applied_at) VALUES (?1, ?2, ?3)",
                 params![(index + 1) as i64, sql, now()],
             )?;
@@ -145,12 +189,28 @@ impl SqliteStore {
             .map_err(|_| StoreError::Sql("connection lock poisoned".into()))
     }
 
+    /// Runs `write` (one transaction, or one statement) with its commit fsynced before
+    /// this returns, and with it every commit before it.
+    fn durably<T>(
+        connection: &Connection,
+        write: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        connection.run("PRAGMA synchronous = FULL", [])?;
+        let result = write(connection);
+        // Back to NORMAL even when the write failed; a failure to switch back only
+        // costs syncs, so the write's own result is what counts.
+        let restored = connection.run("PRAGMA synchronous = NORMAL", []);
+        let value = result?;
+        restored?;
+        Ok(value)
+    }
+
     fn load_thread(
         connection: &Connection,
         where_clause: &str,
         args: impl rusqlite::Params,
     ) -> Result<Vec<ThreadRecord>, StoreError> {
-        let mut statement = connection.prepare(&format!(
+        let mut statement = connection.prepare_cached(&format!(
             "SELECT id, announcement_id, account, platform, state, last_error FROM threads \
              WHERE {where_clause} ORDER BY id"
         ))?;
@@ -190,7 +250,7 @@ impl SqliteStore {
         where_clause: &str,
         args: impl rusqlite::Params,
     ) -> Result<Vec<PostRecord>, StoreError> {
-        let mut statement = connection.prepare(&format!(
+        let mut statement = connection.prepare_cached(&format!(
             "SELECT idx, key, role_json, text, images_json, state, attempts, sending_at, \
              remote_id, remote_url FROM posts WHERE {where_clause} ORDER BY idx"
         ))?;
@@ -236,7 +296,7 @@ impl SqliteStore {
         id: i64,
     ) -> Result<AnnouncementRecord, StoreError> {
         connection
-            .query_row(
+            .row(
                 "SELECT id, url, slug, title, generation, announcement_json, created_at, \
                  announced_at FROM announcements WHERE id = ?1",
                 [id],
@@ -282,7 +342,7 @@ impl SqliteStore {
         plan_json: &str,
     ) -> Result<i64, StoreError> {
         let time = now();
-        tx.execute(
+        tx.run(
             "INSERT INTO threads \
              (announcement_id, account, platform, state, plan_json, created_at, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
@@ -300,7 +360,7 @@ impl SqliteStore {
         for (index, post) in posts.iter().enumerate() {
             let images = serde_json::to_string(&post.images)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            tx.execute(
+            tx.run(
                 "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
@@ -340,7 +400,7 @@ impl Store for SqliteStore {
     fn announcement(&self, url: &str) -> Result<Option<AnnouncementRecord>, StoreError> {
         let connection = self.lock()?;
         let id: Option<i64> = connection
-            .query_row(
+            .row(
                 "SELECT id FROM announcements WHERE url = ?1 ORDER BY generation DESC LIMIT 1",
                 [url],
                 |row| row.get(0),
@@ -358,7 +418,7 @@ impl Store for SqliteStore {
         let mut connection = self.lock()?;
         let tx = connection.transaction()?;
         let latest: Option<(i64, i64)> = tx
-            .query_row(
+            .row(
                 "SELECT id, generation FROM announcements WHERE url = ?1 \
                  ORDER BY generation DESC LIMIT 1",
                 [&announcement.url],
@@ -371,7 +431,7 @@ impl Store for SqliteStore {
                 let generation = latest.map_or(0, |(_, generation)| generation + 1);
                 let json = serde_json::to_string(announcement)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                tx.execute(
+                tx.run(
                     "INSERT INTO announcements \
                      (url, slug, title, generation, announcement_json, created_at) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -446,18 +506,22 @@ impl Store for SqliteStore {
 
     fn mark_sending(&self, key: &str) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        let count = connection.execute(
-            "UPDATE posts SET state = 'sending', attempts = attempts + 1, \
-             sending_at = COALESCE(sending_at, ?2) \
-             WHERE key = ?1 AND state != 'sent'",
-            params![key, now()],
-        )?;
+        // Durable before the request leaves: this is what makes a rerun look the post
+        // up instead of sending it again.
+        let count = Self::durably(&connection, |connection| {
+            Ok(connection.run(
+                "UPDATE posts SET state = 'sending', attempts = attempts + 1, \
+                 sending_at = COALESCE(sending_at, ?2) \
+                 WHERE key = ?1 AND state != 'sent'",
+                params![key, now()],
+            )?)
+        })?;
         Self::changed_one(count, key)
     }
 
     fn mark_sent(&self, key: &str, remote: &RemotePost) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        let count = connection.execute(
+        let count = connection.run(
             "UPDATE posts SET state = 'sent', remote_id = ?2, remote_url = ?3, sent_at = ?4 \
              WHERE key = ?1",
             params![key, remote.id, remote.url, now()],
@@ -467,7 +531,7 @@ impl Store for SqliteStore {
 
     fn mark_unsent(&self, key: &str) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        let count = connection.execute(
+        let count = connection.run(
             "UPDATE posts SET state = 'pending' WHERE key = ?1 AND state = 'sending'",
             [key],
         )?;
@@ -478,7 +542,7 @@ impl Store for SqliteStore {
 
     fn remote_ids(&self, account: &str) -> Result<Vec<String>, StoreError> {
         let connection = self.lock()?;
-        let mut statement = connection.prepare(
+        let mut statement = connection.prepare_cached(
             "SELECT p.remote_id FROM posts p JOIN threads t ON p.thread_id = t.id \
              WHERE t.account = ?1 AND p.remote_id IS NOT NULL",
         )?;
@@ -490,7 +554,7 @@ impl Store for SqliteStore {
 
     fn mark_announced(&self, announcement_id: i64) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        connection.execute(
+        connection.run(
             "UPDATE announcements SET announced_at = COALESCE(announced_at, ?2) WHERE id = ?1",
             params![announcement_id, now()],
         )?;
@@ -506,7 +570,7 @@ impl Store for SqliteStore {
         let mut connection = self.lock()?;
         let tx = connection.transaction()?;
         let from = from_index as i64;
-        let sent: i64 = tx.query_row(
+        let sent: i64 = tx.row(
             "SELECT COUNT(*) FROM posts WHERE thread_id = ?1 AND idx >= ?2 AND state = 'sent'",
             params![thread_id, from],
             |row| row.get(0),
@@ -517,7 +581,7 @@ impl Store for SqliteStore {
             )));
         }
         let first_key: String = tx
-            .query_row(
+            .row(
                 "SELECT key FROM posts WHERE thread_id = ?1 AND idx = 0",
                 [thread_id],
                 |row| row.get(0),
@@ -529,16 +593,16 @@ impl Store for SqliteStore {
             .rsplit_once('/')
             .map(|(base, _)| base.to_owned())
             .ok_or_else(|| StoreError::Corrupt(format!("post key {first_key}")))?;
-        tx.execute(
+        tx.run(
             "UPDATE threads SET revision = revision + 1, updated_at = ?2 WHERE id = ?1",
             params![thread_id, now()],
         )?;
-        let revision: i64 = tx.query_row(
+        let revision: i64 = tx.row(
             "SELECT revision FROM threads WHERE id = ?1",
             [thread_id],
             |row| row.get(0),
         )?;
-        tx.execute(
+        tx.run(
             "DELETE FROM posts WHERE thread_id = ?1 AND idx >= ?2",
             params![thread_id, from],
         )?;
@@ -546,7 +610,7 @@ impl Store for SqliteStore {
             let index = from + offset as i64;
             let images = serde_json::to_string(&post.images)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            tx.execute(
+            tx.run(
                 "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
                 params![
@@ -573,10 +637,19 @@ impl Store for SqliteStore {
         error: Option<&str>,
     ) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        let count = connection.execute(
-            "UPDATE threads SET state = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
-            params![thread_id, state.as_str(), error, now()],
-        )?;
+        let update = |connection: &Connection| {
+            Ok(connection.run(
+                "UPDATE threads SET state = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
+                params![thread_id, state.as_str(), error, now()],
+            )?)
+        };
+        // A finished thread is synced (with its posts' `sent` marks), so that a power cut
+        // afterwards does not send the next run looking its posts up again.
+        let count = if state == ThreadState::Posted {
+            Self::durably(&connection, update)?
+        } else {
+            update(&connection)?
+        };
         if count == 1 {
             Ok(())
         } else {
