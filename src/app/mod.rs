@@ -112,6 +112,10 @@ pub struct App {
     pub publish_now: Arc<Notify>,
     /// Due drafts of accounts no longer configured, already warned about.
     unpostable: std::sync::Mutex<std::collections::HashSet<i64>>,
+    /// Each account's client, made once for the process: one connection pool per
+    /// server, and the server's limits read once (the client keeps them), for drafting
+    /// and posting alike.
+    platforms: std::sync::Mutex<std::collections::HashMap<String, Arc<dyn Platform>>>,
 }
 
 impl std::fmt::Debug for App {
@@ -143,6 +147,7 @@ impl App {
             poll_now: Arc::new(Notify::new()),
             publish_now: Arc::new(Notify::new()),
             unpostable: Default::default(),
+            platforms: Default::default(),
         })
     }
 
@@ -179,16 +184,7 @@ impl App {
     /// A client for `account`, with its token (or app password). Its posts stop once
     /// papercast is stopping (it starts no new post then).
     pub fn target(&self, account: &AccountConfig) -> Target {
-        let client = if account.platform == AccountPlatform::Bluesky {
-            Bluesky::load_password(account)
-                .and_then(|password| Bluesky::new(account, Some(password), &self.clients))
-                .map(|client| Box::new(client) as Box<dyn Platform>)
-        } else {
-            Secret::load(&account.name, &account.token_source())
-                .and_then(|token| Mastodon::new(account, Some(token), &self.clients))
-                .map(|client| Box::new(client) as Box<dyn Platform>)
-        };
-        let platform = client.map(|inner| {
+        let platform = self.platform(account).map(|inner| {
             Box::new(Stoppable {
                 inner,
                 stop: self.stop.subscribe(),
@@ -200,6 +196,29 @@ impl App {
         }
     }
 
+    /// The account's client, made at its first use.
+    fn platform(&self, account: &AccountConfig) -> Result<Arc<dyn Platform>, PlatformError> {
+        if let Some(client) = self
+            .platforms
+            .lock()
+            .ok()
+            .and_then(|clients| clients.get(&account.name).cloned())
+        {
+            return Ok(client);
+        }
+        let client: Arc<dyn Platform> = if account.platform == AccountPlatform::Bluesky {
+            let password = Bluesky::load_password(account)?;
+            Arc::new(Bluesky::new(account, Some(password), &self.clients)?)
+        } else {
+            let token = Secret::load(&account.name, &account.token_source())?;
+            Arc::new(Mastodon::new(account, Some(token), &self.clients)?)
+        };
+        if let Ok(mut clients) = self.platforms.lock() {
+            clients.insert(account.name.clone(), client.clone());
+        }
+        Ok(client)
+    }
+
     /// The length rules of the account's server, or the configured defaults when the
     /// server does not say. Only Mastodon-family servers say; the others' are fixed.
     pub async fn rules_for(&self, account: &AccountConfig) -> LengthRules {
@@ -207,9 +226,14 @@ impl App {
         if kind != PlatformKind::Mastodon {
             return LengthRules::default_for(kind);
         }
-        let limits = match Mastodon::new(account, None, &self.clients) {
+        // The posting client when there is one (the limits are public, and it keeps
+        // them for the posting); without a token, a reading client.
+        let limits = match self.platform(account) {
             Ok(client) => client.limits().await,
-            Err(error) => Err(error),
+            Err(_) => match Mastodon::new(account, None, &self.clients) {
+                Ok(client) => client.limits().await,
+                Err(error) => Err(error),
+            },
         };
         match limits {
             Ok(limits) => limits.length_rules(),
@@ -634,7 +658,7 @@ fn holder_is_gone(holder: &str) -> bool {
 /// middle of one; what is already on its way finishes. Everything else is passed on
 /// (every method of [`Platform`], so that no default answers in the client's place).
 struct Stoppable {
-    inner: Box<dyn Platform>,
+    inner: Arc<dyn Platform>,
     stop: tokio::sync::watch::Receiver<bool>,
 }
 

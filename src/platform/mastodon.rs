@@ -41,7 +41,13 @@ pub struct Mastodon {
     timeout: Duration,
     lookup_limit: u32,
     identity: Mutex<Option<Identity>>,
+    /// The server's limits and when they were read: a run reads them once.
+    limits: Mutex<Option<(ServerLimits, std::time::Instant)>>,
 }
+
+/// How long a server's limits are taken as read: a run (or a day of the daemon's
+/// rounds) does not ask again for every draft, and a changed limit is seen within it.
+const LIMITS_KEPT: Duration = Duration::from_secs(3600);
 
 impl std::fmt::Debug for Mastodon {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -120,6 +126,7 @@ impl Mastodon {
             timeout: settings.timeout,
             lookup_limit: settings.lookup_limit,
             identity: Mutex::new(None),
+            limits: Mutex::new(None),
         })
     }
 
@@ -281,6 +288,35 @@ impl Mastodon {
         Ok(identity)
     }
 
+    /// The server's limits as it states them now: v2, else v1.
+    async fn read_limits(&self) -> Result<ServerLimits, PlatformError> {
+        match self.limits_v2().await {
+            Ok(limits) => Ok(limits),
+            // Older servers (and some of the family) have only the v1 endpoint.
+            Err(PlatformError::Refused {
+                status: 404 | 410, ..
+            })
+            | Err(PlatformError::Malformed { .. }) => {
+                let instance = self
+                    .call("reading the server's limits", self.client.get_instance())
+                    .await?;
+                let statuses = instance.configuration.statuses;
+                let defaults = ServerLimits::mastodon_defaults();
+                Ok(ServerLimits {
+                    max_characters: statuses.max_characters as usize,
+                    characters_reserved_per_url: statuses
+                        .characters_reserved_per_url
+                        .map_or(defaults.characters_reserved_per_url, |n| n as usize),
+                    max_media_attachments: statuses
+                        .max_media_attachments
+                        .map_or(defaults.max_media_attachments, |n| n as usize),
+                    ..defaults
+                })
+            }
+            Err(error) => Err(error),
+        }
+    }
+
     /// The server's limits from `/api/v2/instance`, called with `reqwest` because
     /// megalodon 1.3 only reads `/api/v1/instance`, which lacks the media limits.
     async fn limits_v2(&self) -> Result<ServerLimits, PlatformError> {
@@ -376,31 +412,17 @@ impl Platform for Mastodon {
     }
 
     async fn limits(&self) -> Result<ServerLimits, PlatformError> {
-        match self.limits_v2().await {
-            Ok(limits) => Ok(limits),
-            // Older servers (and some of the family) have only the v1 endpoint.
-            Err(PlatformError::Refused {
-                status: 404 | 410, ..
-            })
-            | Err(PlatformError::Malformed { .. }) => {
-                let instance = self
-                    .call("reading the server's limits", self.client.get_instance())
-                    .await?;
-                let statuses = instance.configuration.statuses;
-                let defaults = ServerLimits::mastodon_defaults();
-                Ok(ServerLimits {
-                    max_characters: statuses.max_characters as usize,
-                    characters_reserved_per_url: statuses
-                        .characters_reserved_per_url
-                        .map_or(defaults.characters_reserved_per_url, |n| n as usize),
-                    max_media_attachments: statuses
-                        .max_media_attachments
-                        .map_or(defaults.max_media_attachments, |n| n as usize),
-                    ..defaults
-                })
+        let kept = self.limits.lock().ok().and_then(|kept| kept.clone());
+        if let Some((limits, read_at)) = kept {
+            if read_at.elapsed() < LIMITS_KEPT {
+                return Ok(limits);
             }
-            Err(error) => Err(error),
         }
+        let limits = self.read_limits().await?;
+        if let Ok(mut kept) = self.limits.lock() {
+            *kept = Some((limits.clone(), std::time::Instant::now()));
+        }
+        Ok(limits)
     }
 
     async fn upload_media(&self, media: &MediaUpload) -> Result<String, PlatformError> {

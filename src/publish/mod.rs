@@ -23,8 +23,10 @@ use crate::store::{
     ThreadRecord, ThreadState,
 };
 use chrono::Utc;
+use futures_util::stream::{self, StreamExt};
 use pace::RateLimitWait;
 use plan::Step;
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 use thiserror::Error;
@@ -34,6 +36,9 @@ const LOOKUP_SLACK: chrono::Duration = chrono::Duration::minutes(10);
 
 /// How many rate-limit waits one request gets before the account is given up.
 const MAX_RATE_LIMIT_WAITS: u32 = 5;
+
+/// How many posts' figures are uploaded at once, ahead of the statuses.
+const UPLOADS_AT_ONCE: usize = 4;
 
 #[derive(Debug, Error)]
 pub enum PublishError {
@@ -414,6 +419,7 @@ impl AccountRun<'_> {
         self.store
             .set_thread_state(thread.id, ThreadState::Posting, None)?;
         let mut known = self.store.remote_ids(self.account())?;
+        let mut uploaded = self.upload_ahead(thread).await?;
         let mut thread = thread.clone();
         let mut parent: Option<RemotePost> = None;
         let mut refitted = false;
@@ -425,8 +431,9 @@ impl AccountRun<'_> {
                 Step::Keep { remote, .. } => remote,
                 Step::Check { .. } | Step::Send { .. } => {
                     let unknown_fate = matches!(step, Step::Check { .. });
+                    let media_ids = uploaded.remove(&post.key);
                     match self
-                        .send(&post, parent.as_ref(), unknown_fate, &known)
+                        .send(&post, parent.as_ref(), unknown_fate, &known, media_ids)
                         .await?
                     {
                         Sent::Posted(remote) => remote,
@@ -455,19 +462,49 @@ impl AccountRun<'_> {
         Ok(thread)
     }
 
-    /// Sends one post (its figures first), unless a lookup finds it already there.
+    /// Uploads the figures of every post still to send, side by side (at most
+    /// [`UPLOADS_AT_ONCE`] posts at a time), before the first status: only the
+    /// statuses need their parent's id, so the chain of statuses is the only sequential
+    /// part. A post whose fate is unknown is left out: it may be on the server already,
+    /// and its figures are uploaded only if the lookup does not find it.
+    async fn upload_ahead(
+        &self,
+        thread: &ThreadRecord,
+    ) -> Result<HashMap<String, Vec<String>>, PublishError> {
+        let steps = plan::plan(thread).steps;
+        let mut uploads = Vec::new();
+        for (post, step) in thread.posts.iter().zip(steps) {
+            if matches!(step, Step::Send { .. }) && !post.images.is_empty() {
+                uploads.push(self.upload_keyed(post));
+            }
+        }
+        // A plain list of futures, not a closure over the posts: the daemon's task must
+        // stay `Send`, which a closure's borrow would keep the compiler from proving.
+        let uploaded: Vec<_> = stream::iter(uploads)
+            .buffer_unordered(UPLOADS_AT_ONCE)
+            .collect()
+            .await;
+        uploaded.into_iter().collect()
+    }
+
+    async fn upload_keyed(&self, post: &PostRecord) -> Result<(String, Vec<String>), PublishError> {
+        Ok((post.key.clone(), self.upload_figures(post).await?))
+    }
+
+    /// Sends one post (its figures first, unless `media_ids` has them uploaded
+    /// already), unless a lookup finds it already there.
     async fn send(
         &mut self,
         post: &PostRecord,
         parent: Option<&RemotePost>,
         unknown_fate: bool,
         known: &[String],
+        mut media_ids: Option<Vec<String>>,
     ) -> Result<Sent, PublishError> {
         let account = self.account().to_owned();
         let parent_id = parent.map(|p| p.id.as_str());
         let mut check = unknown_fate;
         let idempotency_key = format!("papercast/{}", post.key);
-        let mut media_ids: Option<Vec<String>> = None;
         let mut failures = 0;
         let mut waits = 0;
         loop {
