@@ -343,10 +343,23 @@ impl Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // The daemons (`run`, `serve`, `watch` without `--once`) run loops and a web server
+    // side by side on a thread pool; every other command is one piece of work that
+    // waits on the network, which one thread serves as well, with less memory.
+    let daemon = matches!(
+        cli.command,
+        Command::Run { .. } | Command::Serve | Command::Watch { once: false, .. }
+    );
+    let built = if daemon {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    let runtime = match built {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("papercast: cannot start the async runtime: {error}");
