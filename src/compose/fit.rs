@@ -6,7 +6,7 @@
 //! or a URL.
 
 use super::ComposeError;
-use crate::platform::LengthRules;
+use crate::model::LengthRules;
 use unicode_segmentation::UnicodeSegmentation;
 
 /// Stands for the summary in a rendered template until fitting chooses its length.
@@ -433,7 +433,7 @@ pub(crate) fn shorten_alt(alt: &str, max: Option<usize>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::PlatformKind;
+    use crate::model::PlatformKind;
 
     fn limit(max: usize) -> LengthRules {
         LengthRules {

@@ -11,8 +11,8 @@ pub mod templates;
 
 pub use templates::Templates;
 
-use crate::announcement::{Announcement, Figure, Paper};
-use crate::platform::{LengthRules, PlatformKind};
+use crate::model::{Announcement, Figure, Paper};
+use crate::model::{LengthRules, PlatformKind};
 use fit::{Summary, SUMMARY_MARK};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;

@@ -8,7 +8,7 @@
 //! Files whose names start with `_` are partials for `{% include %}`.
 
 use super::ComposeError;
-use crate::platform::PlatformKind;
+use crate::model::PlatformKind;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -2,8 +2,8 @@
 //! shortened, when posts split, and how user templates override the bundled ones.
 
 use super::*;
-use crate::announcement::{Announcement, Figure, Paper};
-use crate::platform::{LengthRules, PlatformKind};
+use crate::model::{Announcement, Figure, Paper};
+use crate::model::{LengthRules, PlatformKind};
 
 const POST_URL: &str = "https://graphcore-research.github.io/2025-10-07-potm/";
 

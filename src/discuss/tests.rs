@@ -1,5 +1,5 @@
 use super::*;
-use crate::announcement::Paper;
+use crate::model::Paper;
 
 fn announcement() -> Announcement {
     let paper = |position: usize, anchor: &str| Paper {

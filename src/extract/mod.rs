@@ -10,7 +10,7 @@ mod intro;
 mod review;
 mod text;
 
-use crate::announcement::{Announcement, Figure, Paper};
+use crate::model::{Announcement, Figure, Paper};
 use scraper::{ElementRef, Html};
 use text::plain;
 use thiserror::Error;

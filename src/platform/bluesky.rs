@@ -15,7 +15,7 @@ use super::{
     ServerLimits,
 };
 use crate::config::{AccountConfig, TokenSource};
-use crate::platform::length::find_urls;
+use crate::model::length::find_urls;
 use crate::platform::mastodon::ClientSettings;
 use crate::store::RemotePost;
 use reqwest::header::HeaderMap;

@@ -2,51 +2,17 @@
 //! each one's rules for counting a post's length.
 
 use crate::config::TokenSource;
-use crate::store::{RemotePost, ServerStatus};
+use crate::model::{RemotePost, ServerStatus};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use std::fmt;
 use thiserror::Error;
 
 pub mod bluesky;
-pub mod length;
 pub mod mastodon;
 mod ratelimit;
 
-pub use length::LengthRules;
+pub use crate::model::{LengthRules, PlatformKind};
 pub use ratelimit::retry_at;
-
-/// A kind of network. Mastodon covers the whole Mastodon API family (Pleroma,
-/// Akkoma, GoToSocial, Friendica, Firefish, Pixelfed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum PlatformKind {
-    Mastodon,
-    Bluesky,
-    X,
-}
-
-impl PlatformKind {
-    pub const ALL: [PlatformKind; 3] = [
-        PlatformKind::Mastodon,
-        PlatformKind::Bluesky,
-        PlatformKind::X,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PlatformKind::Mastodon => "mastodon",
-            PlatformKind::Bluesky => "bluesky",
-            PlatformKind::X => "x",
-        }
-    }
-}
-
-impl fmt::Display for PlatformKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// An access token. Its `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]

@@ -244,7 +244,7 @@ impl Publisher<'_> {
                         id: 0,
                         announcement_id: 0,
                         account: target.account.clone(),
-                        platform: String::new(),
+                        platform: kind,
                         state: ThreadState::Planned,
                         last_error: None,
                         posts: records,
@@ -698,7 +698,7 @@ impl AccountRun<'_> {
         Ok(ids)
     }
 
-    async fn download(&self, figure: &crate::announcement::Figure) -> Option<MediaUpload> {
+    async fn download(&self, figure: &crate::model::Figure) -> Option<MediaUpload> {
         let mut failures = 0;
         loop {
             match media::prepare(

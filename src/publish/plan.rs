@@ -99,7 +99,7 @@ mod tests {
             id: 1,
             announcement_id: 1,
             account: "gc".into(),
-            platform: "mastodon".into(),
+            platform: crate::model::PlatformKind::Mastodon,
             state: ThreadState::Posting,
             last_error: None,
             posts,

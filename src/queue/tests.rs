@@ -1,7 +1,7 @@
 //! The queue's operations on an in-memory store.
 
 use super::*;
-use crate::announcement::Paper;
+use crate::model::Paper;
 use crate::store::{NewDraft, RemotePost, ReviewStore, SqliteStore};
 use chrono::Duration;
 

@@ -638,11 +638,7 @@ fn subject_of(
 
 /// The thread record's posts as discussion roots.
 pub(crate) fn posted_posts(thread: &ThreadRecord) -> Vec<crate::discuss::PostedPost> {
-    let platform = match thread.platform.as_str() {
-        "bluesky" => crate::platform::PlatformKind::Bluesky,
-        "x" => crate::platform::PlatformKind::X,
-        _ => crate::platform::PlatformKind::Mastodon,
-    };
+    let platform = thread.platform;
     thread
         .posts
         .iter()

@@ -12,7 +12,7 @@ mod sqlite;
 
 pub use replies::{
     canonical_handle, AnswerLink, HiddenAuthor, Hiding, ReplyRecord, ReplySource, ReplyStore,
-    Saved, ServerStatus, WatchedThread,
+    Saved, WatchedThread,
 };
 pub use review::{
     AuditEntry, AuditNote, Claim, DraftFilter, DraftRecord, EntryOutcome, FeedState, NewDraft,
@@ -20,7 +20,8 @@ pub use review::{
 };
 pub use sqlite::SqliteStore;
 
-use crate::announcement::{Announcement, Figure};
+use crate::model::{Announcement, Figure};
+pub use crate::model::{RemotePost, ServerStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -168,13 +169,6 @@ pub struct PlannedPost {
     pub images: Vec<Figure>,
 }
 
-/// A post on the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemotePost {
-    pub id: String,
-    pub url: Option<String>,
-}
-
 /// One post of a thread as recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PostRecord {
@@ -197,7 +191,7 @@ pub struct ThreadRecord {
     pub id: i64,
     pub announcement_id: i64,
     pub account: String,
-    pub platform: String,
+    pub platform: crate::model::PlatformKind,
     pub state: ThreadState,
     pub last_error: Option<String>,
     pub posts: Vec<PostRecord>,

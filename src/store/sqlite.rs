@@ -5,7 +5,7 @@
 //! `Mutex` and is used directly from async code rather than through `spawn_blocking`.
 
 use super::*;
-use crate::announcement::Announcement;
+use crate::model::Announcement;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -172,7 +172,9 @@ impl SqliteStore {
                 id,
                 announcement_id,
                 account,
-                platform,
+                platform: platform
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt(format!("thread {id}: {e}")))?,
                 state: ThreadState::parse(&state)?,
                 last_error,
                 posts: Self::load_posts(connection, id)?,
@@ -588,7 +590,7 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::announcement::Paper;
+    use crate::model::Paper;
 
     fn announcement() -> Announcement {
         Announcement {

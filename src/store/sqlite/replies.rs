@@ -2,7 +2,7 @@
 
 use super::{now, parse_time, SqliteStore};
 use crate::store::replies::*;
-use crate::store::{AnnouncementRecord, RemotePost, StoreError};
+use crate::store::{AnnouncementRecord, RemotePost, ServerStatus, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::HashSet;
@@ -593,8 +593,8 @@ impl ReplyStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::announcement::{Announcement, Paper};
-    use crate::store::{PlannedPost, RemotePost, Store};
+    use crate::model::{Announcement, Paper};
+    use crate::store::{PlannedPost, RemotePost, ServerStatus, Store};
 
     fn announcement() -> Announcement {
         Announcement {

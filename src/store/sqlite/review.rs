@@ -1,9 +1,9 @@
 //! The SQLite side of [`ReviewStore`]: feeds, seen entries, drafts and the audit log.
 
 use super::{now, parse_time, SqliteStore};
-use crate::announcement::Announcement;
-use crate::platform::LengthRules;
-use crate::source::feed::{FeedEntry, Validators};
+use crate::model::Announcement;
+use crate::model::LengthRules;
+use crate::model::{FeedEntry, Validators};
 use crate::store::review::*;
 use crate::store::{AnnouncementRecord, PlannedPost, StoreError, ThreadState};
 use chrono::{DateTime, Utc};
