@@ -170,6 +170,20 @@ pub enum AccountPlatform {
 }
 
 impl AccountPlatform {
+    /// The network this server software belongs to.
+    pub fn kind(self) -> crate::model::PlatformKind {
+        use crate::model::PlatformKind;
+        match self {
+            AccountPlatform::Mastodon
+            | AccountPlatform::Pleroma
+            | AccountPlatform::Gotosocial
+            | AccountPlatform::Friendica
+            | AccountPlatform::Firefish
+            | AccountPlatform::Pixelfed => PlatformKind::Mastodon,
+            AccountPlatform::Bluesky => PlatformKind::Bluesky,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AccountPlatform::Mastodon => "mastodon",

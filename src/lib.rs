@@ -16,8 +16,10 @@
 pub mod app;
 pub mod compose;
 pub mod config;
+pub mod daemon;
 pub mod discuss;
 pub mod extract;
+pub mod http;
 pub mod model;
 pub mod platform;
 pub mod publish;

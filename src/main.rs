@@ -2,9 +2,10 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use papercast::app::{daemon, App, Drafting, Posting};
+use papercast::app::{App, Drafting, Posting};
 use papercast::compose::{self, ComposeOptions, Templates, Thread};
 use papercast::config::{AccountConfig, AccountPlatform, Config, ConfigSources, TokenSource};
+use papercast::daemon;
 use papercast::platform::bluesky::Bluesky;
 use papercast::platform::mastodon::{ClientSettings, Mastodon};
 use papercast::platform::{LengthRules, Platform, PlatformError, PlatformKind, Secret};

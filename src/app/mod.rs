@@ -1,9 +1,8 @@
 //! The pipeline wired to its edges: configuration, the store, the fetcher, the
 //! templates and the accounts' clients in one [`App`], and the steps that need them
 //! all — drafting a post for every account, and posting a draft — which the feed
-//! [`watcher`], the CLI and the [`daemon`] share.
+//! [`watcher`], the CLI and the [`crate::daemon`] share.
 
-pub mod daemon;
 pub mod watcher;
 
 use crate::compose::{self, ComposeError, ComposeOptions, Templates};
@@ -130,7 +129,11 @@ impl App {
             timeout: Duration::from_secs(config.publish.request_timeout_secs),
             lookup_limit: config.publish.lookup_recent_statuses,
         };
-        let nonce = crate::web::auth::random_hex(4).unwrap_or_else(|_| "0".into());
+        let mut nonce = [0u8; 4];
+        let nonce = match getrandom::fill(&mut nonce) {
+            Ok(()) => hex::encode(nonce),
+            Err(_) => "0".into(),
+        };
         Ok(App {
             publish: PublishSettings::from(&config.publish),
             owner: format!("{}/{}/{nonce}", host_name(), std::process::id()),
@@ -203,7 +206,7 @@ impl App {
     /// The length rules of the account's server, or the configured defaults when the
     /// server does not say. Only Mastodon-family servers say; the others' are fixed.
     pub async fn rules_for(&self, account: &AccountConfig) -> LengthRules {
-        let kind = kind_of(account);
+        let kind = account.platform.kind();
         if kind != PlatformKind::Mastodon {
             return LengthRules::default_for(kind);
         }
@@ -304,7 +307,7 @@ impl App {
             record,
             &NewDraft {
                 account: &account.name,
-                platform: kind_of(account).as_str(),
+                platform: account.platform.kind().as_str(),
                 posts: &posts,
                 plan_json: &plan_json,
                 rules: &rules,
@@ -592,14 +595,6 @@ fn log_report(id: i64, report: &AccountReport) {
             link.as_deref().unwrap_or("?")
         ),
         Outcome::Failed { error, .. } => tracing::error!("draft {id}: {error}"),
-    }
-}
-
-/// The network of an account.
-fn kind_of(account: &AccountConfig) -> PlatformKind {
-    match account.platform {
-        AccountPlatform::Bluesky => PlatformKind::Bluesky,
-        _ => PlatformKind::Mastodon,
     }
 }
 

@@ -251,7 +251,7 @@ impl Bluesky {
             PlatformError::Transport {
                 account: self.account.clone(),
                 what: what.into(),
-                reason: format!("{} ({})", crate::source::root_cause(&error), self.base_url),
+                reason: format!("{} ({})", crate::http::root_cause(&error), self.base_url),
                 connect: error.is_connect(),
             }
         }

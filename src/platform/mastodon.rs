@@ -195,13 +195,13 @@ impl Mastodon {
             PlatformError::Malformed {
                 account: self.account.clone(),
                 what: what.into(),
-                reason: crate::source::root_cause(&error),
+                reason: crate::http::root_cause(&error),
             }
         } else {
             PlatformError::Transport {
                 account: self.account.clone(),
                 what: what.into(),
-                reason: format!("{} ({})", crate::source::root_cause(&error), self.base_url),
+                reason: format!("{} ({})", crate::http::root_cause(&error), self.base_url),
                 connect: error.is_connect(),
             }
         }

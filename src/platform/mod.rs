@@ -9,10 +9,9 @@ use thiserror::Error;
 
 pub mod bluesky;
 pub mod mastodon;
-mod ratelimit;
 
+pub use crate::http::retry_at;
 pub use crate::model::{LengthRules, PlatformKind};
-pub use ratelimit::retry_at;
 
 /// An access token. Its `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -310,7 +309,7 @@ impl PlatformError {
         }
     }
 
-    /// Trying again later may succeed.
+    /// Trying again later may succeed (a rate limit aside: that is waited out).
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
@@ -320,6 +319,26 @@ impl PlatformError {
                 | PlatformError::Transport { .. }
         )
     }
+}
+
+impl crate::http::Retryable for PlatformError {
+    fn verdict(&self) -> crate::http::Verdict {
+        match self {
+            PlatformError::RateLimited { retry_at, .. } => {
+                crate::http::Verdict::RateLimited(*retry_at)
+            }
+            error if error.is_transient() => crate::http::Verdict::Transient,
+            _ => crate::http::Verdict::Final,
+        }
+    }
+}
+
+/// An account to post to or read from, with its client.
+pub struct Target {
+    pub account: String,
+    /// The client; `Err` when it could not be made (e.g. no token), reported as that
+    /// account's failure.
+    pub platform: Result<Box<dyn Platform>, PlatformError>,
 }
 
 /// One account on one network.

@@ -9,11 +9,11 @@
 //! `Idempotency-Key`. Accounts run side by side; one failing never stops another.
 
 mod media;
-pub mod pace;
 pub mod plan;
 
 use crate::compose::{ComposeError, Thread};
 use crate::config::PublishConfig;
+use crate::http::{Exhausted, Retrier, RetryPolicy, Stopped};
 use crate::platform::{
     LengthRules, MediaUpload, NewPost, Platform, PlatformError, PostLookup, ServerLimits,
 };
@@ -22,18 +22,12 @@ use crate::store::{
     AnnouncementRecord, PlannedPost, PostRecord, PostState, RemotePost, Store, StoreError,
     ThreadRecord, ThreadState,
 };
-use chrono::Utc;
-use pace::RateLimitWait;
 use plan::Step;
 use std::future::Future;
-use std::time::Duration;
 use thiserror::Error;
 
 /// How far back before its first send a lost post is looked for (server clocks differ).
 const LOOKUP_SLACK: chrono::Duration = chrono::Duration::minutes(10);
-
-/// How many rate-limit waits one request gets before the account is given up.
-const MAX_RATE_LIMIT_WAITS: u32 = 5;
 
 #[derive(Debug, Error)]
 pub enum PublishError {
@@ -43,20 +37,8 @@ pub enum PublishError {
     Store(#[from] StoreError),
     #[error("account `{account}`: composing the thread: {message}")]
     Compose { account: String, message: String },
-    #[error(
-        "account `{account}`: gave up after {attempts} tries; the thread is kept as it is \
-         and the next `papercast announce` resumes it. Last error: {last}"
-    )]
-    GaveUp {
-        account: String,
-        attempts: u32,
-        last: Box<PlatformError>,
-    },
-    #[error(
-        "{error}; that is longer than papercast waits (publish.max_rate_limit_wait_secs). \
-         The thread is kept; run `papercast announce` again after that"
-    )]
-    RateLimitTooLong { error: Box<PlatformError> },
+    #[error("{0}; the thread is kept as it is and the next `papercast announce` resumes it")]
+    Exhausted(#[from] Exhausted<PlatformError>),
     #[error("account `{account}`: the post {key} is still too long after refitting: {last}")]
     StillTooLong {
         account: String,
@@ -65,23 +47,17 @@ pub enum PublishError {
     },
 }
 
-/// Retry and wait bounds, from `[publish]`.
+/// Retry bounds and the figure size cap, from `[publish]`.
 #[derive(Debug, Clone)]
 pub struct PublishSettings {
-    pub max_attempts: u32,
-    pub backoff_initial: Duration,
-    pub backoff_max: Duration,
-    pub max_rate_limit_wait: Duration,
+    pub retry: RetryPolicy,
     pub max_image_bytes: u64,
 }
 
 impl From<&PublishConfig> for PublishSettings {
     fn from(config: &PublishConfig) -> Self {
         PublishSettings {
-            max_attempts: config.max_attempts,
-            backoff_initial: Duration::from_millis(config.backoff_initial_ms),
-            backoff_max: Duration::from_secs(config.backoff_max_secs),
-            max_rate_limit_wait: Duration::from_secs(config.max_rate_limit_wait_secs),
+            retry: RetryPolicy::from(config),
             max_image_bytes: config.max_image_bytes,
         }
     }
@@ -101,13 +77,7 @@ where
     }
 }
 
-/// An account to post to, with its client.
-pub struct Target {
-    pub account: String,
-    /// The client; `Err` when it could not be made (e.g. no token), reported as that
-    /// account's failure.
-    pub platform: Result<Box<dyn Platform>, PlatformError>,
-}
+pub use crate::platform::Target;
 
 /// What happened on one account.
 #[derive(Debug)]
@@ -386,13 +356,9 @@ impl AccountRun<'_> {
     ) -> Result<ThreadRecord, PublishError> {
         let platform = self.platform;
         // A wrong token shows here, before anything is recorded or uploaded.
-        let identity = self
-            .patiently("checking the account", || platform.verify())
-            .await?;
+        let identity = self.patiently(|| platform.verify()).await?;
         tracing::debug!(account = %self.account(), handle = %identity.handle, "credentials ok");
-        self.limits = self
-            .patiently("reading limits", || platform.limits())
-            .await?;
+        self.limits = self.patiently(|| platform.limits()).await?;
         if let Some(thread) = existing {
             return Ok(thread);
         }
@@ -468,8 +434,8 @@ impl AccountRun<'_> {
         let mut check = unknown_fate;
         let idempotency_key = format!("papercast/{}", post.key);
         let mut media_ids: Option<Vec<String>> = None;
-        let mut failures = 0;
-        let mut waits = 0;
+        let policy = &self.settings.retry;
+        let mut retrier = Retrier::new(policy, &account);
         loop {
             if check {
                 let not_before = self
@@ -485,9 +451,7 @@ impl AccountRun<'_> {
                     key: &idempotency_key,
                 };
                 let platform = self.platform;
-                let found = self
-                    .patiently("looking up a post", || platform.find_post(&lookup))
-                    .await?;
+                let found = self.patiently(|| platform.find_post(&lookup)).await?;
                 if let Some(remote) = found {
                     tracing::info!(
                         key = %post.key,
@@ -529,14 +493,12 @@ impl AccountRun<'_> {
             }
             match error {
                 PlatformError::RateLimited { retry_at, .. } => {
-                    waits += 1;
-                    self.wait_for_reset(retry_at, waits, error).await?;
+                    retrier.rate_limited(retry_at, error).await?;
                 }
                 PlatformError::TooLong { max, .. } => return Ok(Sent::TooLong { max, error }),
                 error if error.is_transient() => {
-                    failures += 1;
                     check = check || error.is_ambiguous();
-                    self.back_off(failures, error).await?;
+                    retrier.failed(error).await?;
                 }
                 error => return Err(error.into()),
             }
@@ -545,78 +507,18 @@ impl AccountRun<'_> {
 
     /// Runs a request that is safe to repeat, waiting out rate limits and retrying
     /// transient failures within the bounds.
-    async fn patiently<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, PublishError>
+    async fn patiently<T, F, Fut>(&self, call: F) -> Result<T, PublishError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, PlatformError>>,
     {
-        let mut failures = 0;
-        let mut waits = 0;
-        loop {
-            match call().await {
-                Ok(value) => return Ok(value),
-                Err(PlatformError::RateLimited { retry_at, .. })
-                    if waits < MAX_RATE_LIMIT_WAITS =>
-                {
-                    waits += 1;
-                    let error = PlatformError::RateLimited {
-                        account: self.account().into(),
-                        what: what.into(),
-                        retry_at,
-                    };
-                    self.wait_for_reset(retry_at, waits, error).await?;
-                }
-                Err(error) if error.is_transient() => {
-                    failures += 1;
-                    self.back_off(failures, error).await?;
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-    }
-
-    async fn back_off(&self, failures: u32, error: PlatformError) -> Result<(), PublishError> {
-        if failures >= self.settings.max_attempts {
-            return Err(PublishError::GaveUp {
-                account: self.account().into(),
-                attempts: failures,
-                last: Box::new(error),
-            });
-        }
-        let wait = pace::backoff(
-            failures,
-            self.settings.backoff_initial,
-            self.settings.backoff_max,
-        );
-        tracing::warn!("{error}; trying again in {:.1} s", wait.as_secs_f64());
-        tokio::time::sleep(wait).await;
-        Ok(())
-    }
-
-    async fn wait_for_reset(
-        &self,
-        retry_at: Option<chrono::DateTime<Utc>>,
-        waits: u32,
-        error: PlatformError,
-    ) -> Result<(), PublishError> {
-        let decision = if waits > MAX_RATE_LIMIT_WAITS {
-            RateLimitWait::GiveUp
-        } else {
-            pace::rate_limit_wait(retry_at, Utc::now(), self.settings.max_rate_limit_wait)
-        };
-        match decision {
-            RateLimitWait::GiveUp => Err(PublishError::RateLimitTooLong {
-                error: Box::new(error),
-            }),
-            RateLimitWait::Sleep(wait) => {
-                tracing::warn!(
-                    "{error}; waiting {:.1} s for the limit to reset",
-                    wait.as_secs_f64()
-                );
-                tokio::time::sleep(wait).await;
-                Ok(())
-            }
-        }
+        Retrier::new(&self.settings.retry, self.account())
+            .run(call)
+            .await
+            .map_err(|stopped| match stopped {
+                Stopped::Failed(error) => error.into(),
+                Stopped::Exhausted(exhausted) => exhausted.into(),
+            })
     }
 
     /// Refits the unsent rest of a thread after the server found post `index` too long:
@@ -682,10 +584,7 @@ impl AccountRun<'_> {
                 continue;
             };
             let platform = self.platform;
-            match self
-                .patiently("uploading an image", || platform.upload_media(&upload))
-                .await
-            {
+            match self.patiently(|| platform.upload_media(&upload)).await {
                 Ok(id) => ids.push(id),
                 Err(PublishError::Platform(
                     error @ (PlatformError::Refused { .. } | PlatformError::TooLong { .. }),
@@ -711,13 +610,14 @@ impl AccountRun<'_> {
             {
                 Ok(upload) => return Some(upload),
                 Err(media::Skip::Transient(reason))
-                    if failures + 1 < self.settings.max_attempts =>
+                    if failures + 1 < self.settings.retry.max_attempts =>
                 {
                     failures += 1;
-                    let wait = pace::backoff(
+                    let retry = &self.settings.retry;
+                    let wait = crate::http::retry::backoff(
                         failures,
-                        self.settings.backoff_initial,
-                        self.settings.backoff_max,
+                        retry.backoff_initial,
+                        retry.backoff_max,
                     );
                     tracing::warn!(
                         "account `{}`: figure {reason}; trying again in {:.1} s",

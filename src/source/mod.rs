@@ -7,6 +7,7 @@ pub mod feed;
 pub mod watch;
 
 use crate::config::FetchConfig;
+use crate::http::root_cause;
 use feed::{FeedError, FeedPoll, Validators};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -333,14 +334,4 @@ async fn read_file(path: &std::path::Path) -> Result<Page, SourceError> {
         url: format!("file://{}", absolute.display()),
         html,
     })
-}
-
-/// The innermost cause of an error, which is what a person can act on
-/// ("Connection refused" rather than "error sending request").
-pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
