@@ -3,16 +3,16 @@
 //! all — drafting a post for every account, and posting a draft — which the feed
 //! [`watcher`], the CLI and the [`crate::daemon`] share.
 
+pub mod announce;
 pub mod watcher;
 
 use crate::compose::{self, ComposeError, ComposeOptions, Templates};
-use crate::config::{AccountConfig, AccountPlatform, Config, Review};
+use crate::config::{AccountConfig, Config, Review};
 use crate::extract::{self, ExtractError};
-use crate::platform::bluesky::Bluesky;
-use crate::platform::mastodon::{ClientSettings, Mastodon};
+use crate::platform::ClientSettings;
 use crate::platform::{
     Identity, LengthRules, MediaUpload, Mentions, NewPost, Platform, PlatformError, PlatformKind,
-    PostLookup, Secret, ServerLimits,
+    PostLookup, ServerLimits,
 };
 use crate::publish::{AccountReport, Outcome, PublishSettings, Publisher, Target};
 use crate::queue::{self, DraftState, DraftSummary, QueueError};
@@ -124,11 +124,7 @@ impl App {
         let fetcher = Fetcher::new(&config.fetch)?;
         let templates =
             Templates::from_config(&config.compose.templates_dir).map_err(AppError::Templates)?;
-        let clients = ClientSettings {
-            user_agent: config.fetch.user_agent.clone(),
-            timeout: Duration::from_secs(config.publish.request_timeout_secs),
-            lookup_limit: config.publish.lookup_recent_statuses,
-        };
+        let clients = ClientSettings::from(&config);
         let mut nonce = [0u8; 4];
         let nonce = match getrandom::fill(&mut nonce) {
             Ok(()) => hex::encode(nonce),
@@ -182,15 +178,8 @@ impl App {
     /// A client for `account`, with its token (or app password). Its posts stop once
     /// papercast is stopping (it starts no new post then).
     pub fn target(&self, account: &AccountConfig) -> Target {
-        let client = if account.platform == AccountPlatform::Bluesky {
-            Bluesky::load_password(account)
-                .and_then(|password| Bluesky::new(account, Some(password), &self.clients))
-                .map(|client| Box::new(client) as Box<dyn Platform>)
-        } else {
-            Secret::load(&account.name, &account.token_source())
-                .and_then(|token| Mastodon::new(account, Some(token), &self.clients))
-                .map(|client| Box::new(client) as Box<dyn Platform>)
-        };
+        let client = crate::platform::credentials(account)
+            .and_then(|secret| crate::platform::connect(account, Some(secret), &self.clients));
         let platform = client.map(|inner| {
             Box::new(Stoppable {
                 inner,
@@ -199,6 +188,7 @@ impl App {
         });
         Target {
             account: account.name.clone(),
+            kind: account.platform.kind(),
             platform,
         }
     }
@@ -210,7 +200,7 @@ impl App {
         if kind != PlatformKind::Mastodon {
             return LengthRules::default_for(kind);
         }
-        let limits = match Mastodon::new(account, None, &self.clients) {
+        let limits = match crate::platform::connect(account, None, &self.clients) {
             Ok(client) => client.limits().await,
             Err(error) => Err(error),
         };
@@ -222,21 +212,14 @@ impl App {
                     account.name,
                     self.config.compose.mastodon_max_characters
                 );
-                LengthRules::mastodon(
-                    self.config.compose.mastodon_max_characters,
-                    self.config.compose.mastodon_characters_reserved_per_url,
-                )
+                self.config.compose.rules_for(kind)
             }
         }
     }
 
     /// Reads and extracts a post (URL or saved page).
     pub async fn read_post(&self, location: &str) -> Result<Announcement, AppError> {
-        let page = self.fetcher.page(location).await?;
-        extract::extract(&page.html, &page.url).map_err(|error| AppError::Extract {
-            url: page.url.clone(),
-            error,
-        })
+        read_post(&self.fetcher, location).await
     }
 
     /// Makes a draft of `announcement` for each account (keeping those that exist),
@@ -580,6 +563,49 @@ impl App {
             }
         }
     }
+}
+
+/// Reads and extracts a post (URL or saved page).
+pub async fn read_post(fetcher: &Fetcher, location: &str) -> Result<Announcement, AppError> {
+    let page = fetcher.page(location).await?;
+    extract::extract(&page.html, &page.url).map_err(|error| AppError::Extract {
+        url: page.url.clone(),
+        error,
+    })
+}
+
+/// Whether an account's client needs its secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    /// A secret that cannot be read fails that account.
+    Required,
+    /// A secret that cannot be read is reported, and the client reads only what its
+    /// server shows anyone (for a dry run).
+    IfReadable,
+}
+
+/// A client for each account. A secret that cannot be read fails that account only.
+pub fn targets(config: &Config, accounts: &[&AccountConfig], secrets: Secrets) -> Vec<Target> {
+    let settings = ClientSettings::from(config);
+    accounts
+        .iter()
+        .map(|account| {
+            let secret = match crate::platform::credentials(account) {
+                Ok(secret) => Ok(Some(secret)),
+                Err(error) if secrets == Secrets::IfReadable => {
+                    tracing::warn!("{error}");
+                    Ok(None)
+                }
+                Err(error) => Err(error),
+            };
+            Target {
+                account: account.name.clone(),
+                kind: account.platform.kind(),
+                platform: secret
+                    .and_then(|secret| crate::platform::connect(account, secret, &settings)),
+            }
+        })
+        .collect()
 }
 
 fn log_report(id: i64, report: &AccountReport) {

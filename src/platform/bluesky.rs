@@ -123,7 +123,7 @@ impl Bluesky {
         settings: &ClientSettings,
     ) -> Result<Self, PlatformError> {
         let base_url = account.server.trim_end_matches('/').to_owned();
-        let identifier = account.handle.clone().unwrap_or_default();
+        let identifier = account.handle().unwrap_or_default().to_owned();
         let http = reqwest::Client::builder()
             .user_agent(settings.user_agent.clone())
             .timeout(settings.timeout)
@@ -159,7 +159,7 @@ impl Bluesky {
                 reason: format!(
                     "{reason} (for Bluesky: an app password for {}, made in Bluesky's \
                      Settings → Privacy and security → App passwords)",
-                    account.handle.as_deref().unwrap_or("the account")
+                    account.handle().unwrap_or("the account")
                 ),
                 account: name,
             },

@@ -1,7 +1,7 @@
 //! The networks papercast posts to: one [`Platform`] implementation per network, and
 //! each one's rules for counting a post's length.
 
-use crate::config::TokenSource;
+use crate::config::{AccountConfig, TokenSource};
 use crate::model::{RemotePost, ServerStatus};
 use chrono::{DateTime, Utc};
 use std::fmt;
@@ -11,6 +11,39 @@ pub mod bluesky;
 pub mod mastodon;
 
 pub use crate::http::retry_at;
+pub use mastodon::ClientSettings;
+
+/// The secret an account logs in with (a token, or Bluesky's app password), read from
+/// where its configuration says it is.
+pub fn credentials(account: &AccountConfig) -> Result<Secret, PlatformError> {
+    match account.platform.kind() {
+        PlatformKind::Mastodon => Secret::load(&account.name, &account.token_source()),
+        PlatformKind::Bluesky => bluesky::Bluesky::load_password(account),
+        PlatformKind::X => Err(no_client(account)),
+    }
+}
+
+/// The client of one account, for its network: the only place a client is built.
+/// Without a secret it reads only what its server shows anyone (its limits).
+pub fn connect(
+    account: &AccountConfig,
+    secret: Option<Secret>,
+    settings: &ClientSettings,
+) -> Result<Box<dyn Platform>, PlatformError> {
+    Ok(match account.platform.kind() {
+        PlatformKind::Mastodon => Box::new(mastodon::Mastodon::new(account, secret, settings)?),
+        PlatformKind::Bluesky => Box::new(bluesky::Bluesky::new(account, secret, settings)?),
+        PlatformKind::X => return Err(no_client(account)),
+    })
+}
+
+fn no_client(account: &AccountConfig) -> PlatformError {
+    PlatformError::Unsupported(format!(
+        "account `{}`: papercast has no client for {} yet",
+        account.name,
+        account.platform.kind()
+    ))
+}
 pub use crate::model::{LengthRules, PlatformKind};
 
 /// An access token. Its `Debug` and `Display` never show it.
@@ -336,6 +369,8 @@ impl crate::http::Retryable for PlatformError {
 /// An account to post to or read from, with its client.
 pub struct Target {
     pub account: String,
+    /// Its network, known also when its client could not be made.
+    pub kind: PlatformKind,
     /// The client; `Err` when it could not be made (e.g. no token), reported as that
     /// account's failure.
     pub platform: Result<Box<dyn Platform>, PlatformError>,
@@ -348,9 +383,7 @@ pub trait Platform: Send + Sync {
     fn account(&self) -> &str;
 
     /// The kind of network (how it counts length).
-    fn kind(&self) -> PlatformKind {
-        PlatformKind::Mastodon
-    }
+    fn kind(&self) -> PlatformKind;
 
     /// Checks the token and says who the account is.
     async fn verify(&self) -> Result<Identity, PlatformError>;

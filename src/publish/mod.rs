@@ -167,10 +167,10 @@ impl Publisher<'_> {
         reports
     }
 
-    /// What would be posted on each target, without sending or recording anything.
+    /// What would be posted on each target, without sending or recording anything:
+    /// the thread recorded in `recorded`'s store, or else as it would be composed now.
     pub async fn preview(
-        &self,
-        announcement: Option<&AnnouncementRecord>,
+        recorded: Option<(&dyn Store, &AnnouncementRecord)>,
         targets: Vec<Target>,
         composer: &dyn Composer,
     ) -> Vec<Preview> {
@@ -179,16 +179,13 @@ impl Publisher<'_> {
                 Ok(platform) => platform.limits().await,
                 Err(error) => Err(PlatformError::Unsupported(error.to_string())),
             };
-            let kind = target
-                .platform
-                .as_ref()
-                .map_or(crate::platform::PlatformKind::Mastodon, |p| p.kind());
+            let kind = target.kind;
             let rules = limits
                 .as_ref()
                 .map_or_else(|_| ServerLimits::mastodon_defaults(), Clone::clone)
                 .length_rules_for(kind);
-            let recorded = announcement
-                .map(|a| self.store.thread(a.id, &target.account))
+            let recorded = recorded
+                .map(|(store, a)| store.thread(a.id, &target.account))
                 .transpose()
                 .map(Option::flatten);
             let thread = match recorded {
