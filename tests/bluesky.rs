@@ -266,20 +266,20 @@ fn a_wrong_app_password_stops_the_account_naming_it_and_its_variable() {
     assert_thread(&pds, &bot.account, &preview(&url), "after the fix");
 }
 
-/// How many posts the state database records as sent with their fate unknown.
+/// How many posts the state database records as sent with their fate unknown, read
+/// through the store's contract.
 fn sending(db: &std::path::Path) -> usize {
-    let Ok(connection) =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-    else {
+    use papercast::store::{DraftFilter, PostState, ReviewStore, SqliteStore};
+    if !db.exists() {
         return 0;
-    };
-    connection
-        .query_row(
-            "SELECT COUNT(*) FROM posts WHERE state = 'sending'",
-            [],
-            |row| row.get::<_, i64>(0),
-        )
-        .map_or(0, |n| n as usize)
+    }
+    let store = SqliteStore::open(db).expect("opening the state database");
+    let drafts = store.drafts(DraftFilter::All).expect("reading the drafts");
+    drafts
+        .iter()
+        .flat_map(|draft| &draft.thread.posts)
+        .filter(|post| post.state == PostState::Sending)
+        .count()
 }
 
 /// papercast killed (SIGKILL) right after a post reaches the PDS, several times:

@@ -5,35 +5,40 @@ use papercast::queue;
 use papercast::Announcement;
 
 pub(crate) fn render_queue(drafts: &[queue::DraftSummary]) -> String {
+    use comfy_table::{presets, CellAlignment, Table};
     if drafts.is_empty() {
         return "no drafts\n".into();
     }
-    let mut out = format!(
-        "{:>4}  {:<9}  {:<16}  {:>5}  {:<20}  {}\n",
-        "ID", "STATE", "ACCOUNT", "POSTS", "SCHEDULED", "POST"
-    );
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING).set_header([
+        "ID",
+        "STATE",
+        "ACCOUNT",
+        "POSTS",
+        "SCHEDULED",
+        "POST",
+    ]);
     for d in drafts {
         let posts = if d.sent > 0 && d.sent < d.post_count {
             format!("{}/{}", d.sent, d.post_count)
         } else {
             d.post_count.to_string()
         };
-        out.push_str(&format!(
-            "{:>4}  {:<9}  {:<16}  {:>5}  {:<20}  {} <{}>\n",
-            d.id,
-            d.state.as_str(),
-            d.account,
+        table.add_row([
+            d.id.to_string(),
+            d.state.as_str().to_owned(),
+            d.account.clone(),
             posts,
-            if d.scheduled_at.is_some() {
-                time_text(d.scheduled_at)
-            } else {
-                "-".into()
-            },
-            d.post_title,
-            d.post_url
-        ));
+            time_text(d.scheduled_at),
+            format!("{} <{}>", d.post_title, d.post_url),
+        ]);
     }
-    out
+    for column in [0, 3] {
+        if let Some(column) = table.column_mut(column) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    format!("{}\n", table.trim_fmt())
 }
 
 pub(crate) fn render_draft(detail: &queue::DraftDetail) -> String {
@@ -218,4 +223,53 @@ pub(crate) fn render_reply_list(posts: &[papercast::replies::discussions::Listed
         out.push_str("no announced posts yet\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use papercast::model::PlatformKind;
+    use papercast::queue::{DraftState, DraftSummary};
+
+    fn draft(id: i64, account: &str, sent: usize) -> DraftSummary {
+        let now = chrono::Utc::now();
+        DraftSummary {
+            id,
+            post_url: "https://blog.example/p/".into(),
+            post_title: "Papers of the Month".into(),
+            account: account.into(),
+            platform: PlatformKind::Mastodon,
+            state: DraftState::Pending,
+            scheduled_at: None,
+            post_count: 5,
+            sent,
+            origin: "announce".into(),
+            decided_by: None,
+            decided_at: None,
+            reason: None,
+            last_error: None,
+            next_attempt_at: None,
+            link: None,
+            edits: 0,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn the_queue_is_a_table_with_one_line_per_draft_in_aligned_columns() {
+        let text = render_queue(&[draft(7, "gc", 0), draft(12, "gc-bluesky-long", 2)]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[0].trim_start().starts_with("ID"), "{text}");
+        assert!(lines[1].contains("pending") && lines[1].contains("<https://blog.example/p/>"));
+        assert!(
+            lines[2].contains("2/5"),
+            "a partly sent draft says how far: {text}"
+        );
+        let column = |line: &str, word: &str| line.find(word).expect(word);
+        assert_eq!(column(lines[1], "gc "), column(lines[2], "gc-bluesky-long"));
+        assert_eq!(render_queue(&[]), "no drafts\n");
+    }
 }
