@@ -10,6 +10,7 @@ use papercast::config::{Config, ConfigSources};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -29,6 +30,25 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// A closed stdout (`papercast extract … | head -c 10`) ends the output, not the
+/// program with a panic: `println!` panics when the reader has gone, and that one panic
+/// becomes a quiet exit 0, as for tools that stop when nobody reads them any more.
+fn quiet_on_closed_stdout() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {

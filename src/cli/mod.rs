@@ -135,7 +135,9 @@ pub(crate) async fn load_announcement(
     location: &str,
 ) -> anyhow::Result<Announcement> {
     let fetcher = Fetcher::new(&config.fetch)?;
-    Ok(papercast::app::read_post(&fetcher, location).await?)
+    // A path is read only when a person typed it, as here.
+    let page = fetcher.typed_page(location).await?;
+    Ok(papercast::app::extract_off_the_workers(page).await?)
 }
 
 pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
