@@ -27,4 +27,4 @@ pub mod source;
 pub mod store;
 pub mod web;
 
-pub use announcement::{Announcement, Figure, Paper};
+pub use announcement::{Announcement, Figure, Link, Paper};

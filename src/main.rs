@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use papercast::app::{daemon, App, Drafting, Posting};
-use papercast::compose::{self, ComposeOptions, Templates, Thread};
+use papercast::compose::{self, Templates, Thread};
 use papercast::config::{AccountConfig, AccountPlatform, Config, ConfigSources, TokenSource};
 use papercast::platform::bluesky::Bluesky;
 use papercast::platform::mastodon::{ClientSettings, Mastodon};
@@ -401,9 +401,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     error,
                 })?;
             let announcement = load_announcement(&config, &location).await?;
-            let options = ComposeOptions {
-                closing_post: config.compose.closing_post,
-            };
+            let options = config.compose.options();
             let threads = platform
                 .platforms()
                 .into_iter()
@@ -572,9 +570,7 @@ async fn announce(
     let accounts = select_accounts(config, names)?;
     let announcement = load_announcement(config, location).await?;
     let fetcher = Fetcher::new(&config.fetch).map_err(anyhow::Error::from)?;
-    let options = ComposeOptions {
-        closing_post: config.compose.closing_post,
-    };
+    let options = config.compose.options();
     let templates = Templates::from_config(&config.compose.templates_dir)
         .context("loading the thread templates")
         .map_err(Failure::config)?;

@@ -359,7 +359,14 @@ fn check_thread(
             let bare = target
                 .trim_start_matches("https://")
                 .trim_start_matches("http://");
-            texts.iter().any(|t| t.contains(target) || t.contains(bare))
+            texts.iter().any(|t| t.contains(target))
+                || posts.iter().any(|p| {
+                    p.links
+                        .iter()
+                        .any(|l| l.url == target && (p.text.contains(&l.text)))
+                })
+                || (target == first_author.as_str() || target == paper.title.as_str())
+                    && texts.iter().any(|t| t.contains(bare))
         };
         for (what, fact) in [
             ("title", paper.title.as_str()),
@@ -422,7 +429,10 @@ fn check_thread(
                 .is_some_and(|w| matches!(w, "that" | "which" | "where"))
                 || first.split_whitespace().take(4).any(|w| w == "that")
                     && !first.split_whitespace().take(6).any(is_verb_like);
-            let repeats_title = lower.starts_with(&paper.title.to_lowercase());
+            // The title as a sentence of its own before the summary proper.
+            let repeats_title = lower
+                .strip_prefix(&paper.title.to_lowercase())
+                .is_some_and(|rest| rest.starts_with(['.', ':', '?']) || rest.is_empty());
             if LEAD_INS.iter().any(|l| lower.starts_with(l)) || fragment || repeats_title {
                 counts.add(
                     "lead-in or fragment opening a summary",
@@ -488,7 +498,7 @@ fn is_verb_like(word: &str) -> bool {
 
 fn run_rubric(rules: &[LengthRules], budget: bool) -> (BTreeMap<String, Counts>, Vec<String>) {
     let templates = Templates::bundled();
-    let options = ComposeOptions { closing_post: true };
+    let options = ComposeOptions::default();
     let mut by_platform: BTreeMap<String, Counts> = BTreeMap::new();
     let mut log = Vec::new();
     let slugs = support::potm_slugs();
