@@ -130,7 +130,7 @@ fn every_ground_truth_post_fits_every_platform_and_keeps_every_fact() {
 fn snapshot(slug: &str) {
     let announcement = announcement(slug);
     let templates = Templates::bundled();
-    let options = ComposeOptions { closing_post: true };
+    let options = ComposeOptions::default();
     for platform in PlatformKind::ALL {
         let rules = LengthRules::default_for(platform);
         let thread = compose(&announcement, &templates, &rules, &options).expect("composes");
@@ -165,7 +165,7 @@ fn snapshot_json_shape_of_a_thread() {
         &announcement,
         &Templates::bundled(),
         &LengthRules::x(),
-        &ComposeOptions { closing_post: true },
+        &ComposeOptions::default(),
     )
     .expect("composes");
     insta::assert_json_snapshot!("2025-11-04-potm-x-json", thread);

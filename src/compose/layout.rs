@@ -259,6 +259,18 @@ fn pack(
         }
         if fit::fits(rules, piece) {
             current = (piece.clone(), *prose, is_head);
+        } else if *prose {
+            // A sentence longer than a whole post: in even parts, so that none is a
+            // stray word or two.
+            let mut parts = even_parts(piece, rules);
+            if !parts.iter().all(|p| fit::fits(rules, p)) {
+                // No spaces to cut at (Chinese, Japanese): after a full stop where one
+                // falls, else between characters.
+                parts = unspaced_parts(piece, rules);
+            }
+            let last = parts.pop().unwrap_or_default();
+            posts.extend(parts.into_iter().map(|p| (p, true, false)));
+            current = (last, true, false);
         } else {
             let mut parts = fit::fit(piece, &Summary::default(), keep_whole, rules)?;
             let last = parts.pop().unwrap_or_default();
@@ -273,6 +285,61 @@ fn pack(
         .into_iter()
         .map(|(text, prose, head)| (tidy(&text), prose, head))
         .collect())
+}
+
+/// `text` cut at its spaces into the fewest parts that each fit a post, of about
+/// equal length.
+fn even_parts(text: &str, rules: &LengthRules) -> Vec<String> {
+    let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
+    let total: usize = words.iter().map(|w| w.chars().count() + 1).sum();
+    for n in 2..=words.len().max(2) {
+        let target = total.div_ceil(n);
+        let mut parts: Vec<String> = Vec::new();
+        let mut current = String::new();
+        for word in &words {
+            if !current.is_empty()
+                && current.chars().count() + 1 + word.chars().count() > target
+                && parts.len() + 1 < n
+            {
+                parts.push(std::mem::take(&mut current));
+            }
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(word);
+        }
+        parts.push(current);
+        if parts.iter().all(|p| fit::fits(rules, p)) {
+            return parts;
+        }
+    }
+    words.iter().map(|w| (*w).to_owned()).collect()
+}
+
+/// `text` cut between characters into parts that each fit a post, after the last
+/// full stop (`。`) that lets a part fit where there is one.
+fn unspaced_parts(text: &str, rules: &LengthRules) -> Vec<String> {
+    use unicode_segmentation::UnicodeSegmentation;
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    for grapheme in text.graphemes(true) {
+        let candidate = format!("{current}{grapheme}");
+        if current.is_empty() || fit::fits(rules, &candidate) {
+            current = candidate;
+            continue;
+        }
+        match current.rfind('。').map(|at| at + '。'.len_utf8()) {
+            Some(at) if at < current.len() => {
+                let rest = current.split_off(at);
+                parts.push(std::mem::replace(&mut current, format!("{rest}{grapheme}")));
+            }
+            _ => parts.push(std::mem::replace(&mut current, grapheme.to_owned())),
+        }
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    parts
 }
 
 /// Each paper's posts: one where possible; two where one is impossible; then, while

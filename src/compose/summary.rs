@@ -181,11 +181,11 @@ pub(crate) fn options(paper: &Paper) -> Vec<String> {
     sources.push(review.clone());
 
     let mut out: Vec<String> = Vec::new();
-    let mut push = |text: String| {
+    fn push(out: &mut Vec<String>, text: String) {
         if !text.is_empty() && !out.contains(&text) {
             out.push(text);
         }
-    };
+    }
     for sentences in sources.iter().filter(|s| !s.is_empty()) {
         // As many sentences as read well together, then fewer.
         let mut take = 0;
@@ -199,7 +199,25 @@ pub(crate) fn options(paper: &Paper) -> Vec<String> {
             take += 1;
         }
         for k in (1..=take.max(1)).rev() {
-            push(short_name_first(sentences[..k].join(" "), &paper.title));
+            push(
+                &mut out,
+                short_name_first(sentences[..k].join(" "), &paper.title),
+            );
+        }
+    }
+    // When no sentence reads as a statement of what the paper does, the review's
+    // opening sentences still say what it is about: better than no summary.
+    if out.is_empty() {
+        let text = normalise(&paper.key_idea);
+        let sentences: Vec<&str> = split_sentences(&text)
+            .into_iter()
+            .filter(|s| is_whole_sentence(s))
+            .collect();
+        for k in (1..=sentences.len().min(2)).rev() {
+            let joined = sentences[..k].join(" ");
+            if k == 1 || graphemes(&joined) <= LONGEST_SUMMARY {
+                push(&mut out, joined);
+            }
         }
     }
     // Last, any single sentence of the review that stands on its own, shortest first,
@@ -210,7 +228,7 @@ pub(crate) fn options(paper: &Paper) -> Vec<String> {
         .collect();
     singles.sort_by_key(|s| graphemes(s));
     for sentence in singles {
-        push(short_name_first(sentence.clone(), &paper.title));
+        push(&mut out, short_name_first(sentence.clone(), &paper.title));
     }
     out
 }
@@ -432,7 +450,19 @@ fn rewrite_opening(sentence: &str, names: &Names<'_>) -> Opening {
 
     let statement = if lead.is_empty() && !article || ordinal_paper || introducing || in_form {
         let after_comma = after.strip_prefix(", ").map(str::trim_start);
-        if in_form {
+        let subject_follows = after_comma.is_some()
+            || after
+                .trim_start()
+                .split_whitespace()
+                .next()
+                .is_some_and(|word| {
+                    word.starts_with(char::is_uppercase)
+                        || matches!(
+                            word,
+                            "they" | "the" | "we" | "a" | "an" | "it" | "researchers" | "authors"
+                        )
+                });
+        if in_form && subject_follows {
             let rest = after_comma.unwrap_or_else(|| after.trim_start());
             format!("In {name}, {rest}")
         } else if after.trim() == "." || after.trim().is_empty() {
@@ -587,10 +617,9 @@ fn present_tense(participle: &str) -> Option<String> {
 /// summary, so it may not lean on a sentence before it.
 pub(crate) fn is_statement(sentence: &str, first: bool) -> bool {
     let lower = sentence.to_lowercase();
-    let starts_well = sentence.starts_with(|c: char| c.is_uppercase() || c.is_ascii_digit());
-    starts_well
+    starts_well(sentence)
         && graphemes(sentence) >= 25
-        && sentence.ends_with(['.', '!', '?', '"', '”', ')'])
+        && sentence.ends_with(SENTENCE_ENDS)
         && !NOT_A_CLAIM.iter().any(|n| lower.starts_with(n))
         && !BACKGROUND_PHRASES.iter().any(|b| lower.contains(b))
         && !(first
@@ -604,6 +633,27 @@ pub(crate) fn is_statement(sentence: &str, first: bool) -> bool {
         && !sentence.contains('$')
         && balanced(sentence)
         && !is_fragment(sentence)
+}
+
+/// What a sentence may end with.
+const SENTENCE_ENDS: &[char] = &['.', '!', '?', '"', '”', ')', '。', '！', '？'];
+
+/// A capital, a digit, or a letter of a script without case (Chinese, Japanese).
+fn starts_well(sentence: &str) -> bool {
+    sentence.chars().next().is_some_and(|c| {
+        c.is_uppercase() || c.is_ascii_digit() || (c.is_alphabetic() && !c.is_lowercase())
+    })
+}
+
+/// A sentence in the plainest sense: a capital to open, a stop to close, brackets and
+/// quotes closed, no TeX.
+fn is_whole_sentence(sentence: &str) -> bool {
+    starts_well(sentence)
+        && graphemes(sentence) >= 25
+        && sentence.ends_with(SENTENCE_ENDS)
+        && !sentence.contains("\\(")
+        && !sentence.contains('$')
+        && balanced(sentence)
 }
 
 /// "X that does y." or "An investigation into …" with no verb of its own.
@@ -771,8 +821,15 @@ fn lowercase_first(text: &str) -> String {
 mod tests {
     use super::*;
 
+    fn names(title: &str) -> Names<'_> {
+        Names {
+            title,
+            aliases: Vec::new(),
+        }
+    }
+
     fn statement(sentence: &str, title: &str) -> String {
-        match rewrite_opening(sentence, names) {
+        match rewrite_opening(sentence, &names(title)) {
             Opening::Statement(text) => text,
             other => panic!("{sentence:?} gave {other:?}"),
         }

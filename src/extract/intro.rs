@@ -176,7 +176,7 @@ pub fn read(
                 .filter(|at| !candidates[*at].math)?;
             let mut text = candidates[first].text.clone();
             for (next, name) in candidates.iter().zip(&named).skip(first + 1).take(2) {
-                let carries_on = name.is_none()
+                let carries_on = (name.is_none() || *name == Some(index))
                     && next.kind == Kind::Sentence
                     && next.paragraph == candidates[first].paragraph
                     && !next.math
@@ -204,6 +204,7 @@ pub fn read(
         .find(|text| {
             let lower = text.to_lowercase();
             THEME_CUES.iter().any(|cue| lower.contains(cue))
+                && !CONTINUATIONS.iter().any(|w| text.starts_with(w))
                 && !lower.contains("we hope you enjoy")
                 && text.chars().count() <= 240
         })

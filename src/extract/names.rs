@@ -18,7 +18,8 @@ const FUNCTION_WORDS: &[&str] = &[
 const COMMON_WORDS: &[&str] = &[
     "llm", "llms", "lm", "lms", "ai", "ml", "rl", "gnn", "gnns", "moe", "moes", "rag", "cot",
     "vae", "vaes", "gpu", "gpus", "nlp", "sft", "dit", "mlp", "mlps", "3d", "2d", "ssm", "ssms",
-    "kv", "fp4", "fp8", "int4", "int8", "rlvr",
+    "kv", "fp4", "fp8", "int4", "int8", "rlvr", "fp16", "bf16", "fp32", "gpt", "llama", "mmlu",
+    "flops", "tpu", "tpus", "cpu", "api", "sota",
 ];
 
 /// The ways prose may name the paper titled `title`, strongest first.
@@ -91,6 +92,7 @@ pub fn aliases(review: &str) -> Vec<String> {
         let acronym = inner.chars().filter(|c| c.is_uppercase()).count() >= 3
             && inner.chars().all(|c| c.is_alphanumeric() || c == '-');
         if (is_distinctive(inner) || acronym)
+            && !COMMON_WORDS.contains(&inner.to_lowercase().as_str())
             && !inner.contains(' ')
             && !out.iter().any(|a| a == inner)
         {

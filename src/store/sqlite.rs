@@ -598,6 +598,7 @@ mod tests {
             date: "2025-10-07".into(),
             tags: vec!["LLMs".into()],
             social_image: None,
+            intro_theme: None,
             papers: vec![Paper {
                 position: 0,
                 title: "FlowRL".into(),
@@ -607,10 +608,12 @@ mod tests {
                 anchor: "flowrl".into(),
                 url: "https://graphcore-research.github.io/2025-10-07-potm/#flowrl".into(),
                 intro_summary: None,
+                intro_sentence: None,
                 key_idea: "Match distributions.".into(),
                 figure: Some(Figure {
                     url: "https://graphcore-research.github.io/potm/f.png".into(),
                     alt: "A figure".into(),
+                    caption: None,
                 }),
             }],
         }
@@ -625,6 +628,7 @@ mod tests {
                     vec![Figure {
                         url: "https://example.org/f.png".into(),
                         alt: "alt".into(),
+                        caption: None,
                     }]
                 } else {
                     vec![]

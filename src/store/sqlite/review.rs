@@ -837,6 +837,7 @@ mod tests {
                     tags: vec![],
                     social_image: None,
                     papers: vec![],
+                    intro_theme: None,
                 },
                 false,
             )
