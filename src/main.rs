@@ -412,6 +412,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     )
                 })
                 .collect::<anyhow::Result<Vec<Thread>>>()?;
+            // The same warning comes from every platform's thread: say it once.
+            let mut warned: Vec<&String> = Vec::new();
+            for warning in threads.iter().flat_map(|t| &t.warnings) {
+                if !warned.contains(&warning) {
+                    eprintln!("warning: {warning}");
+                    warned.push(warning);
+                }
+            }
             match format {
                 Format::Json => print_json(&threads)?,
                 Format::Text => {

@@ -141,7 +141,7 @@ const KINDS: &[&str] = &[
     "background instead of the claim",
     "bracket or quote left open",
     "thread over budget",
-    "a paper in more than two posts",
+    "a paper in more than two posts (reported)",
     "over budget (reported): no whole sentence fits one post",
     "head post says something untrue",
     "image alt empty, generic or labelled",
@@ -267,7 +267,7 @@ fn check_thread(
             .unwrap_or(0);
         if head.len() != 1 || most_per_paper > 2 {
             counts.add(
-                "a paper in more than two posts",
+                "a paper in more than two posts (reported)",
                 format!("{label}: {most_per_paper} posts for one paper"),
                 log,
             );
@@ -460,10 +460,23 @@ fn check_thread(
         // The summary as a reader meets it: the first summary line of the paper.
         if let Some(first) = texts.iter().flat_map(|t| summary_lines(t, paper)).next() {
             let lower = first.to_lowercase();
-            let fragment = first
-                .split_whitespace()
-                .nth(1)
-                .is_some_and(|w| matches!(w, "that" | "which" | "where"))
+            let words: Vec<&str> = first.split_whitespace().collect();
+            let name_then_that =
+                words
+                    .iter()
+                    .take(8)
+                    .position(|w| *w == "that")
+                    .is_some_and(|at| {
+                        at >= 1
+                            && words[..at]
+                                .iter()
+                                .all(|w| w.starts_with(char::is_uppercase))
+                    });
+            let fragment = name_then_that
+                || first
+                    .split_whitespace()
+                    .nth(1)
+                    .is_some_and(|w| matches!(w, "that" | "which" | "where"))
                 || first.split_whitespace().take(4).any(|w| w == "that")
                     && !first.split_whitespace().take(6).any(is_verb_like);
             // The title as a sentence of its own before the summary proper.

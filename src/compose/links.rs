@@ -14,7 +14,7 @@ const CLOSE: char = '\u{F8F2}';
 
 /// Bluesky shows a link's URL up to this many characters, then "…" (the facet keeps
 /// all of it).
-const SHORT_URL_CHARS: usize = 40;
+const SHORT_URL_CHARS: usize = 48;
 
 /// The mark a template's `link(url, label)` renders.
 pub(crate) fn mark(url: &str, label: Option<&str>) -> String {
@@ -138,7 +138,7 @@ mod tests {
         assert_eq!(links[0].url, "https://example.org/a");
         assert_eq!(
             short_url("https://graphcore-research.github.io/2025-10-07-potm/#flowrl-matching"),
-            "graphcore-research.github.io/2025-10-07…"
+            "graphcore-research.github.io/2025-10-07-potm/#f…"
         );
     }
 }

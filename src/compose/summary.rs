@@ -336,7 +336,7 @@ fn from_review(key_idea: &str, names: &Names<'_>) -> Vec<String> {
         .iter()
         .take(5)
         .position(|s| usable(s) && makes_a_claim(s, names))
-        .or_else(|| sentences.iter().position(|s| usable(s)));
+        .or_else(|| sentences.iter().position(usable));
     let Some(start) = start else {
         return Vec::new();
     };
@@ -421,7 +421,9 @@ fn rewrite_opening(sentence: &str, names: &Names<'_>) -> Opening {
         }
     }
     let Some(at) = names.mention(text) else {
-        let text = capitalise(text);
+        // "Stable Molecule Generation that uses …": a name the intro gave the paper,
+        // then a relative clause with no main verb.
+        let text = capitalise(&without_relative_after_name(text));
         return if is_statement(&text, true) {
             Opening::Statement(text)
         } else {
@@ -451,17 +453,13 @@ fn rewrite_opening(sentence: &str, names: &Names<'_>) -> Opening {
     let statement = if lead.is_empty() && !article || ordinal_paper || introducing || in_form {
         let after_comma = after.strip_prefix(", ").map(str::trim_start);
         let subject_follows = after_comma.is_some()
-            || after
-                .trim_start()
-                .split_whitespace()
-                .next()
-                .is_some_and(|word| {
-                    word.starts_with(char::is_uppercase)
-                        || matches!(
-                            word,
-                            "they" | "the" | "we" | "a" | "an" | "it" | "researchers" | "authors"
-                        )
-                });
+            || after.split_whitespace().next().is_some_and(|word| {
+                word.starts_with(char::is_uppercase)
+                    || matches!(
+                        word,
+                        "they" | "the" | "we" | "a" | "an" | "it" | "researchers" | "authors"
+                    )
+            });
         if in_form && subject_follows {
             let rest = after_comma.unwrap_or_else(|| after.trim_start());
             format!("In {name}, {rest}")
@@ -507,6 +505,33 @@ fn rewrite_opening(sentence: &str, names: &Names<'_>) -> Opening {
         Opening::Statement(statement)
     } else {
         Opening::Unusable
+    }
+}
+
+/// "Stable Molecule Generation that uses …" → "Stable Molecule Generation uses …":
+/// a run of capitalised words, then "that" or "which", then a verb.
+fn without_relative_after_name(text: &str) -> String {
+    let words: Vec<&str> = text.split(' ').collect();
+    let Some(at) = words
+        .iter()
+        .take(8)
+        .position(|w| matches!(*w, "that" | "which"))
+    else {
+        return text.to_owned();
+    };
+    let named = at >= 1
+        && words[..at]
+            .iter()
+            .all(|w| w.starts_with(|c: char| c.is_uppercase() || c.is_ascii_digit()));
+    let verb = words
+        .get(at + 1)
+        .is_some_and(|w| w.ends_with('s') && w.starts_with(char::is_lowercase));
+    if named && verb {
+        let mut out: Vec<&str> = words[..at].to_vec();
+        out.extend(&words[at + 1..]);
+        out.join(" ")
+    } else {
+        text.to_owned()
     }
 }
 
@@ -899,6 +924,18 @@ mod tests {
                 "Spectra: A Comprehensive Study of Ternary, Quantized, and FP16 Language Models"
             ),
             "Spectra is an open suite of 54 LLMs and 500+ intermediate checkpoints from 0.1B to 3.9B."
+        );
+    }
+
+    #[test]
+    fn a_name_with_a_relative_clause_gets_its_verb() {
+        // 2025-09-08: the bullet's link text is not the paper's title.
+        assert_eq!(
+            statement(
+                "Stable Molecule Generation that uses a force-field based reward function to fine-tune pre-trained 3D molecule generation diffusion models.",
+                "Guiding Diffusion Models with Reinforcement Learning for Stable Molecule Generation"
+            ),
+            "Stable Molecule Generation uses a force-field based reward function to fine-tune pre-trained 3D molecule generation diffusion models."
         );
     }
 

@@ -233,6 +233,7 @@ impl Publisher<'_> {
                             key: String::new(),
                             role: p.role,
                             text: p.text,
+                            links: p.links,
                             images: p.images,
                             state: PostState::Pending,
                             attempts: 0,
@@ -356,6 +357,7 @@ fn planned_posts(
         .map(|post| PlannedPost {
             role: serde_json::to_string(&post.role).unwrap_or_default(),
             text: post.text.clone(),
+            links: post.links.clone(),
             images: post.images.clone(),
         })
         .collect())
@@ -507,6 +509,7 @@ impl AccountRun<'_> {
                 .platform
                 .post(&NewPost {
                     text: &post.text,
+                    links: &post.links,
                     in_reply_to: parent_id,
                     media_ids: ids,
                     idempotency_key: &idempotency_key,

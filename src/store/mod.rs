@@ -20,7 +20,7 @@ pub use review::{
 };
 pub use sqlite::SqliteStore;
 
-use crate::announcement::{Announcement, Figure};
+use crate::announcement::{Announcement, Figure, Link};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -165,6 +165,9 @@ pub struct PlannedPost {
     /// that the store does not depend on the composer's types.
     pub role: String,
     pub text: String,
+    /// The links in the text, with their full targets (a Bluesky link shows short).
+    #[serde(default)]
+    pub links: Vec<Link>,
     pub images: Vec<Figure>,
 }
 
@@ -183,6 +186,8 @@ pub struct PostRecord {
     pub key: String,
     pub role: String,
     pub text: String,
+    /// The links in the text, with their full targets.
+    pub links: Vec<Link>,
     pub images: Vec<Figure>,
     pub state: PostState,
     pub attempts: u32,

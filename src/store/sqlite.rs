@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_thread_revision.sql"),
     include_str!("migrations/0003_replies.sql"),
     include_str!("migrations/0004_feeds_drafts_audit.sql"),
+    include_str!("migrations/0005_post_links.sql"),
 ];
 
 pub struct SqliteStore {
@@ -192,7 +193,7 @@ impl SqliteStore {
     ) -> Result<Vec<PostRecord>, StoreError> {
         let mut statement = connection.prepare(&format!(
             "SELECT idx, key, role_json, text, images_json, state, attempts, sending_at, \
-             remote_id, remote_url FROM posts WHERE {where_clause} ORDER BY idx"
+             remote_id, remote_url, links_json FROM posts WHERE {where_clause} ORDER BY idx"
         ))?;
         let rows = statement
             .query_map(args, |row| {
@@ -207,13 +208,16 @@ impl SqliteStore {
                     row.get::<_, Option<String>>(7)?,
                     row.get::<_, Option<String>>(8)?,
                     row.get::<_, Option<String>>(9)?,
+                    row.get::<_, String>(10)?,
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
             .map(
-                |(index, key, role, text, images, state, attempts, sending_at, id, url)| {
+                |(index, key, role, text, images, state, attempts, sending_at, id, url, links)| {
                     Ok(PostRecord {
+                        links: serde_json::from_str(&links)
+                            .map_err(|e| StoreError::Corrupt(format!("links of {key}: {e}")))?,
                         index: usize::try_from(index)
                             .map_err(|_| StoreError::Corrupt(format!("post index {index}")))?,
                         images: serde_json::from_str(&images)
@@ -300,9 +304,11 @@ impl SqliteStore {
         for (index, post) in posts.iter().enumerate() {
             let images = serde_json::to_string(&post.images)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let links = serde_json::to_string(&post.links)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             tx.execute(
-                "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state, \
+                 links_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     thread_id,
                     index as i64,
@@ -310,7 +316,8 @@ impl SqliteStore {
                     post.role,
                     post.text,
                     images,
-                    PostState::Pending.as_str()
+                    PostState::Pending.as_str(),
+                    links
                 ],
             )?;
         }
@@ -546,16 +553,19 @@ impl Store for SqliteStore {
             let index = from + offset as i64;
             let images = serde_json::to_string(&post.images)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let links = serde_json::to_string(&post.links)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             tx.execute(
-                "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
+                "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state, \
+                 links_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)",
                 params![
                     thread_id,
                     index,
                     format!("{base}/{index}~{revision}"),
                     post.role,
                     post.text,
-                    images
+                    images,
+                    links
                 ],
             )?;
         }
@@ -624,6 +634,7 @@ mod tests {
             .map(|i| PlannedPost {
                 role: format!("{{\"kind\":\"post{i}\"}}"),
                 text: format!("post {i}"),
+                links: vec![],
                 images: if i == 1 {
                     vec![Figure {
                         url: "https://example.org/f.png".into(),

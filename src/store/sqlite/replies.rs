@@ -632,6 +632,7 @@ mod tests {
             .map(|role| PlannedPost {
                 role: (*role).into(),
                 text: "t".into(),
+                links: vec![],
                 images: vec![],
             })
             .collect();

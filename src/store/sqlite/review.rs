@@ -845,6 +845,7 @@ mod tests {
         let posts = vec![PlannedPost {
             role: "{\"kind\":\"head\"}".into(),
             text: "head".into(),
+            links: vec![],
             images: vec![],
         }];
         store
