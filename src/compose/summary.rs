@@ -199,6 +199,14 @@ pub(crate) fn options(paper: &Paper) -> Vec<String> {
             take += 1;
         }
         for k in (1..=take.max(1)).rev() {
+            if k == 1 {
+                // "QuaRot is taking a more classic … route. It elegantly demonstrates
+                // how …": where the second sentence says what the paper does and the
+                // first does not, "QuaRot elegantly demonstrates how …" comes first.
+                if let Some(second) = standalone_second(sentences, &names) {
+                    push(&mut out, second);
+                }
+            }
             push(
                 &mut out,
                 short_name_first(sentences[..k].join(" "), &paper.title),
@@ -348,6 +356,25 @@ fn from_review(key_idea: &str, names: &Names<'_>) -> Vec<String> {
         out.push((*sentence).to_owned());
     }
     out
+}
+
+/// The second of a paper's sentences standing on its own, its "It" or "This" made the
+/// paper's name, when it says what the paper does and the first does not.
+fn standalone_second(sentences: &[String], names: &Names<'_>) -> Option<String> {
+    let (first, second) = (sentences.first()?, sentences.get(1)?);
+    let claims = |s: &str| {
+        let lower = s.to_lowercase();
+        CLAIM_CUES.iter().any(|cue| lower.contains(cue))
+    };
+    if claims(first) || !claims(second) {
+        return None;
+    }
+    let rest = second
+        .strip_prefix("It ")
+        .or_else(|| second.strip_prefix("This "))?;
+    let name = &first[names.mention(first)?];
+    let standalone = format!("{name} {rest}");
+    is_statement(&standalone, true).then_some(standalone)
 }
 
 /// Words that say what a paper does or finds.
@@ -1001,6 +1028,30 @@ mod tests {
         );
         assert!(got.contains(&"Titans adds a neural long-term memory to attention.".to_owned()));
         assert!(got.iter().all(|o| !o.contains('…')));
+    }
+
+    #[test]
+    fn a_second_sentence_that_says_what_the_paper_does_stands_on_its_own() {
+        // 2024-04-30: the intro's QuaRot sentences.
+        let paper = Paper {
+            position: 1,
+            title: "QuaRot: Outlier-Free 4-Bit Inference in Rotated LLMs".into(),
+            authors: "Saleh Ashkboos, et al.".into(),
+            orgs: "ETH Zurich".into(),
+            link: "https://arxiv.org/abs/2404.00456".into(),
+            anchor: "quarot".into(),
+            url: "https://graphcore-research.github.io/2024-04-30-potm/#quarot".into(),
+            intro_summary: None,
+            intro_sentence: Some("The second highlighted work, QuaRot, is taking a more classic, but loved by Graphcore Research team, quantisation route. It elegantly demonstrates how to use Hadamard transforms to solve the outlier problem in the distribution of LLM activations.".into()),
+            key_idea: String::new(),
+            figure: None,
+        };
+        let got = options(&paper);
+        assert_eq!(
+            got[1],
+            "QuaRot elegantly demonstrates how to use Hadamard transforms to solve the outlier problem in the distribution of LLM activations."
+        );
+        assert!(got[2].starts_with("QuaRot is taking a more classic"));
     }
 
     #[test]
