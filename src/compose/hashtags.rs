@@ -94,10 +94,16 @@ fn camel_word(word: &str) -> String {
 /// How much the papers are about `tag`: how many of its words their titles and
 /// summaries use, the whole tag counting double.
 fn relevance(tag: &str, text: &str) -> usize {
+    // Words nearly every post's papers use say nothing about this post.
+    const GENERIC: &[&str] = &[
+        "of", "the", "and", "for", "in", "on", "to", "with", "model", "learning", "training",
+        "language",
+    ];
     let words: Vec<String> = tag
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.len() > 1)
         .map(key)
+        .filter(|w| !GENERIC.contains(&w.as_str()))
         .collect();
     let whole = key(tag);
     let mut score = words.iter().filter(|w| text.contains(w.as_str())).count();
