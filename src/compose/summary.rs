@@ -232,7 +232,7 @@ pub(crate) fn options(paper: &Paper) -> Vec<String> {
     // for a post with little room.
     let mut singles: Vec<&String> = review
         .iter()
-        .filter(|s| !ANAPHORA.iter().any(|a| s.starts_with(a)))
+        .filter(|s| !ANAPHORA.iter().any(|a| s.starts_with(a)) && !leans_back(s))
         .collect();
     singles.sort_by_key(|s| graphemes(s));
     for sentence in singles {
@@ -664,6 +664,27 @@ fn present_tense(participle: &str) -> Option<String> {
     })
 }
 
+/// Whether a sentence points back at one before it ("aims to achieve this by …"):
+/// "this" or "these" not followed by what they name (paper, work, method, …).
+fn leans_back(sentence: &str) -> bool {
+    let words: Vec<String> = sentence
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .collect();
+    words.iter().enumerate().any(|(i, w)| {
+        matches!(w.as_str(), "this" | "these")
+            && !words.get(i + 1).is_some_and(|next| {
+                matches!(
+                    next.as_str(),
+                    "paper" | "work" | "method" | "approach" | "model" | "models" | "study"
+                )
+            })
+    })
+}
+
 /// Whether `sentence` can stand as (part of) a summary: a statement, not narration,
 /// background, TeX, or a fragment; brackets and quotes closed. `first` = it opens the
 /// summary, so it may not lean on a sentence before it.
@@ -1052,6 +1073,18 @@ mod tests {
             "QuaRot elegantly demonstrates how to use Hadamard transforms to solve the outlier problem in the distribution of LLM activations."
         );
         assert!(got[2].starts_with("QuaRot is taking a more classic"));
+    }
+
+    #[test]
+    fn a_sentence_that_points_back_does_not_stand_alone() {
+        // 2024-04-30, the review of Mixture-of-Depths.
+        assert!(leans_back(
+            "Mixture-of-Depths (MoD) aims to achieve this by capping the number of tokens."
+        ));
+        assert!(!leans_back(
+            "This paper proposes Contextual Position Encoding (CoPE)."
+        ));
+        assert!(!leans_back("The authors show that this method scales."));
     }
 
     #[test]
