@@ -337,7 +337,7 @@ fn from_review(key_idea: &str, names: &Names<'_>) -> Vec<String> {
     let title = names.title;
     let text = normalise(key_idea);
     let sentences: Vec<&str> = split_sentences(&text);
-    let usable = |s: &&str| is_statement(s, true) && !is_title(s, title);
+    let usable = |s: &&str| is_statement(s, true) && !is_title(s, title) && !leans_back(s);
     // The first sentence that says what the paper does, if one of the first few does;
     // else the first that can stand on its own.
     let start = sentences
