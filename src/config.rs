@@ -346,6 +346,10 @@ pub struct WebConfig {
     pub discussion_origins: Vec<String>,
     /// `Cache-Control: max-age` of the discussion endpoints, in seconds.
     pub discussion_max_age_secs: u64,
+    /// Failed logins per client address and per moderator name within the lockout
+    /// window before logins are refused (429).
+    pub login_max_failures: u32,
+    pub login_lockout_secs: u64,
 }
 
 /// A person who may log in to the moderators' page.
@@ -551,7 +555,87 @@ impl Config {
         Ok(config)
     }
 
+    /// Every count and duration in whole numbers has an upper bound, so that an absurd
+    /// value is a named config error here rather than an overflow (a panic) later.
+    fn validate_bounds(&self) -> Result<(), ConfigError> {
+        const DAY: u64 = 86_400;
+        let bounds: [(&str, u64, u64); 13] = [
+            ("fetch.timeout_secs", self.fetch.timeout_secs, 3_600),
+            ("fetch.max_page_bytes", self.fetch.max_page_bytes, 1 << 30),
+            (
+                "publish.request_timeout_secs",
+                self.publish.request_timeout_secs,
+                3_600,
+            ),
+            (
+                "publish.max_attempts",
+                u64::from(self.publish.max_attempts),
+                100,
+            ),
+            (
+                "publish.backoff_initial_ms",
+                self.publish.backoff_initial_ms,
+                3_600_000,
+            ),
+            (
+                "publish.backoff_max_secs",
+                self.publish.backoff_max_secs,
+                DAY,
+            ),
+            (
+                "publish.max_rate_limit_wait_secs",
+                self.publish.max_rate_limit_wait_secs,
+                DAY,
+            ),
+            (
+                "publish.max_image_bytes",
+                self.publish.max_image_bytes,
+                1 << 30,
+            ),
+            (
+                "publish.lookup_recent_statuses",
+                u64::from(self.publish.lookup_recent_statuses),
+                1_000,
+            ),
+            ("replies.window_days", self.replies.window_days, 3_660),
+            (
+                "replies.min_interval_secs",
+                self.replies.min_interval_secs,
+                366 * DAY,
+            ),
+            (
+                "replies.max_interval_secs",
+                self.replies.max_interval_secs,
+                366 * DAY,
+            ),
+            (
+                "web.discussion_max_age_secs",
+                self.web.discussion_max_age_secs,
+                366 * DAY,
+            ),
+        ];
+        for (key, value, max) in bounds {
+            if value > max {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} is {value}; the largest accepted value is {max}"
+                )));
+            }
+        }
+        for (key, value) in [
+            ("watch.max_page_attempts", self.watch.max_page_attempts),
+            ("daemon.max_post_attempts", self.daemon.max_post_attempts),
+        ] {
+            if u64::from(value) > 100 {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} is {value}; the largest accepted value is 100"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_bounds()?;
         if self.fetch.timeout_secs == 0 {
             return Err(ConfigError::Invalid(
                 "fetch.timeout_secs is 0; set it to a number of seconds, e.g. 20".into(),
@@ -608,6 +692,18 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "web.session_hours is {}; set it between 1 and 720 (30 days), e.g. 12",
                 self.web.session_hours
+            )));
+        }
+        if !(1..=10_000).contains(&self.web.login_max_failures) {
+            return Err(ConfigError::Invalid(format!(
+                "web.login_max_failures is {}; set it between 1 and 10000, e.g. 10",
+                self.web.login_max_failures
+            )));
+        }
+        if !(1..=86_400).contains(&self.web.login_lockout_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "web.login_lockout_secs is {}; set it between 1 and 86400 (a day), e.g. 300",
+                self.web.login_lockout_secs
             )));
         }
         if self.publish.lookup_recent_statuses == 0 {
@@ -985,6 +1081,31 @@ mod tests {
             "99999999999999999999d",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations_and_counts_beyond_their_bounds_are_named_config_errors() {
+        for (toml, key) in [
+            (
+                "[replies]\nwindow_days = 1000000000000\n",
+                "replies.window_days",
+            ),
+            ("[fetch]\ntimeout_secs = 99999999\n", "fetch.timeout_secs"),
+            (
+                "[publish]\nbackoff_max_secs = 99999999999\n",
+                "publish.backoff_max_secs",
+            ),
+            (
+                "[replies]\nmax_interval_secs = 99999999999\n",
+                "replies.max_interval_secs",
+            ),
+        ] {
+            let error = load(Some(toml), &[], &[]).expect_err(toml);
+            assert!(
+                matches!(error, ConfigError::Invalid(_)) && error.to_string().contains(key),
+                "{toml}: {error}"
+            );
         }
     }
 

@@ -341,6 +341,7 @@ impl Failure {
 }
 
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -360,6 +361,25 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// A closed stdout (`papercast extract … | head -c 10`) ends the output, not the
+/// program with a panic: `println!` panics when the reader has gone, and that one panic
+/// becomes a quiet exit 0, as for tools that stop when nobody reads them any more.
+fn quiet_on_closed_stdout() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
@@ -1456,7 +1476,7 @@ fn rules_for(config: &Config, kind: PlatformKind) -> LengthRules {
 
 async fn load_announcement(config: &Config, location: &str) -> anyhow::Result<Announcement> {
     let fetcher = Fetcher::new(&config.fetch)?;
-    let page = fetcher.page(location).await?;
+    let page = fetcher.typed_page(location).await?;
     Ok(extract::extract(&page.html, &page.url)?)
 }
 

@@ -72,9 +72,18 @@ struct Account {
 
 impl Account {
     fn new(mock: &MastodonMock, name: &str) -> Account {
+        Account::on(mock, &mock.base, name, "")
+    }
+
+    /// An account on `mock` reached at `server` (e.g. through a proxy), with `extra`
+    /// TOML in its config.
+    fn on(mock: &MastodonMock, server: &str, name: &str, extra: &str) -> Account {
         let token = mock.new_account(name);
         let dir = tempfile::tempdir().expect("temp dir");
-        write_config(dir.path(), &account_toml(name, &mock.base, TOKEN_ENV));
+        write_config(
+            dir.path(),
+            &format!("{}\n{extra}", account_toml(name, server, TOKEN_ENV)),
+        );
         Account {
             name: name.into(),
             token,
@@ -703,10 +712,35 @@ fn the_token_never_appears_in_logs_or_errors() {
 /// SIGKILL at random points of `announce`, then a rerun: every thread complete, once.
 #[test]
 fn killed_at_random_points_then_rerun_every_thread_is_complete_once() {
+    let mock = MastodonMock::start();
+    let base = mock.base.clone();
+    kill_and_rerun(&mock, &base, 40, 50);
+}
+
+/// The same against a server that ignores `Idempotency-Key` (a proxy strips it): a
+/// resend is a second post there, so a post of unknown fate must be looked up only
+/// once its earlier attempt can no longer land. 0 duplicates.
+#[test]
+fn killed_at_random_points_on_a_server_ignoring_idempotency_keys_no_post_is_doubled() {
+    let mock = MastodonMock::start();
+    let proxy = support::strip_proxy::StripProxy::start(&mock.base);
+    // Slow status answers widen the window in which a killed run's last request is
+    // still on its way; the test config's short request timeout (2 s) keeps the wait
+    // before each look-up short.
+    kill_and_rerun(&mock, &proxy.base, 200, 8);
+    assert!(
+        proxy.stripped.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "the proxy removed Idempotency-Keys"
+    );
+}
+
+/// Kills `announce` at random moments on fresh accounts reached at `server`, reruns
+/// it, and checks each thread is complete with every post once.
+fn kill_and_rerun(mock: &MastodonMock, server: &str, status_latency_ms: u64, default_runs: usize) {
     let runs: usize = std::env::var("PAPERCAST_KILL_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
+        .unwrap_or(default_runs);
     let seed: u64 = std::env::var("PAPERCAST_KILL_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -715,18 +749,20 @@ fn killed_at_random_points_then_rerun_every_thread_is_complete_once() {
     let mut rng = fastrand::Rng::with_seed(seed);
 
     let site = SiteServer::start(Links::Loopback);
-    let mock = MastodonMock::start();
     let url = site.url(&format!("/{SLUG}/"));
     let expected = preview(&url);
     // Latency on every write widens the windows between "sent" and "recorded".
-    for path in ["/api/v1/statuses", "/api/v2/media"] {
+    for (path, delay_ms) in [
+        ("/api/v1/statuses", status_latency_ms),
+        ("/api/v2/media", 40),
+    ] {
         mock.fault(json!({
             "match": {"methods": ["POST"], "path": path},
-            "effect": {"type": "latency", "delay_ms": 40}
+            "effect": {"type": "latency", "delay_ms": delay_ms}
         }));
     }
     // How long a whole run takes here: kills land anywhere in it.
-    let probe = Account::new(&mock, "probe");
+    let probe = Account::on(mock, server, "probe", "");
     let started = Instant::now();
     let out = probe.announce(&url, &[]);
     let whole = started.elapsed();
@@ -734,7 +770,7 @@ fn killed_at_random_points_then_rerun_every_thread_is_complete_once() {
 
     let mut partial = 0;
     for run in 0..runs {
-        let account = Account::new(&mock, &format!("k{run}"));
+        let account = Account::on(mock, server, &format!("k{run}"), "");
         let delay = Duration::from_micros(rng.u64(0..=whole.as_micros() as u64));
         let mut child = support::command(
             account.dir.path(),
@@ -762,7 +798,7 @@ fn killed_at_random_points_then_rerun_every_thread_is_complete_once() {
             "{context}: {}",
             text(&out.stderr)
         );
-        account.assert_thread(&mock, &expected, &context);
+        account.assert_thread(mock, &expected, &context);
     }
     eprintln!("kill test: {partial} of {runs} kills left a half-posted thread");
     assert!(

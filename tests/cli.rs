@@ -76,3 +76,42 @@ fn a_bad_config_value_exits_2_and_names_the_key() {
         stderr_of(&out)
     );
 }
+
+#[test]
+fn a_closed_stdout_is_a_quiet_normal_end() {
+    // `papercast extract … --format json | head -c 10`: the reader goes away first.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let page = support::corpus_dir().join("site/2025-10-07-potm/index.html");
+    let mut child = support::command(
+        dir.path(),
+        &["extract", &page.display().to_string(), "--format", "json"],
+        &[],
+    )
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("starting papercast");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 10];
+    std::io::Read::read_exact(&mut stdout, &mut first).expect("the first bytes");
+    drop(stdout);
+    let out = child.wait_with_output().expect("papercast ends");
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn an_absurd_window_is_a_named_config_error_not_a_panic() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("papercast.toml"),
+        "[replies]\nwindow_days = 1000000000000\n",
+    )
+    .expect("write");
+    let out = support::papercast(dir.path(), &["replies", "sync"]);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("replies.window_days"), "{err}");
+}

@@ -233,3 +233,87 @@ fn with_no_accounts_the_watcher_still_watches_and_says_so() {
     );
     assert!(rig.queue().is_empty());
 }
+
+#[test]
+fn feed_entry_with_file_link_is_refused() {
+    // The feed's entry for a new post points at a local copy of that very page (as a
+    // hostile feed could): read from disk, it would become a draft.
+    let rig = Rig::new(&[("gca", "none")], POTM);
+    rig.site.control().hidden.insert(NEW_POST.into());
+    rig.expect(&["watch", "--once"], 0);
+    let local = support::corpus_dir()
+        .join("site")
+        .join(NEW_POST.trim_matches('/'))
+        .join("index.html")
+        .canonicalize()
+        .expect("the corpus page");
+    let file_link = format!("file://{}", local.display());
+    {
+        let mut control = rig.site.control();
+        control.hidden.clear();
+        control.rewrites.insert(
+            FEED.into(),
+            vec![(
+                format!("{}</link>", rig.site.url(NEW_POST)),
+                format!("{file_link}</link>"),
+            )],
+        );
+    }
+    let out = rig.expect(&["watch", "--once"], 1);
+    assert!(
+        out.contains(&file_link) && out.contains("http(s) only") && out.contains("NOT DRAFTED"),
+        "{out}"
+    );
+    assert!(rig.queue().is_empty(), "nothing drafted from a local file");
+    assert!(rig.statuses("gca").is_empty());
+    let store = SqliteStore::open(&rig.db()).expect("store");
+    let entry = store
+        .seen_entries("blog")
+        .expect("entries")
+        .into_iter()
+        .find(|e| e.url == file_link)
+        .expect("the entry is recorded");
+    assert_eq!(
+        entry.outcome,
+        EntryOutcome::GaveUp,
+        "a refused link is not tried again at every poll"
+    );
+    assert_eq!(entry.attempts, 1);
+    // The next poll (feed unchanged) does not try it again.
+    let out = rig.expect(&["watch", "--once"], 0);
+    assert!(!out.contains(&file_link), "{out}");
+}
+
+#[test]
+fn a_deeply_nested_page_is_refused_at_once_and_not_tried_again() {
+    // The real post with 100,000 nested <div>s inserted into its body (568 kB): the
+    // tree builder would take minutes over it.
+    let rig = Rig::new(&[("gca", "none")], POTM);
+    rig.site.control().hidden.insert(NEW_POST.into());
+    rig.expect(&["watch", "--once"], 0);
+    {
+        let mut control = rig.site.control();
+        control.hidden.clear();
+        control.rewrites.insert(
+            NEW_POST.into(),
+            vec![("<body".into(), format!("{}<body", "<div>".repeat(100_000)))],
+        );
+    }
+    let out = rig.expect(&["watch", "--once"], 1);
+    assert!(
+        out.contains("NOT DRAFTED") && out.contains("nests its elements more than 1000 deep"),
+        "{out}"
+    );
+    assert!(rig.queue().is_empty());
+    let out = rig.expect(&["watch", "--once"], 0);
+    assert_eq!(requests(&rig, NEW_POST), 1, "not fetched again: {out}");
+    let entry = SqliteStore::open(&rig.db())
+        .expect("store")
+        .seen_entries("blog")
+        .expect("entries")
+        .into_iter()
+        .find(|e| e.url.ends_with(NEW_POST))
+        .expect("the entry is recorded");
+    assert_eq!(entry.outcome, EntryOutcome::GaveUp);
+    assert!(rig.statuses("gca").is_empty());
+}

@@ -194,3 +194,58 @@ async fn behind_a_tls_proxy_the_session_cookie_is_secure() {
         );
     }
 }
+
+#[tokio::test]
+async fn login_failures_are_throttled_with_429_and_retry_after() {
+    let server = start_with("[web]\nlogin_max_failures = 3\nlogin_lockout_secs = 2\n").await;
+    let login = |name: &'static str, password: &'static str| {
+        let url = format!("{}/login", server.base);
+        async move {
+            client()
+                .post(url)
+                .form(&[("name", name), ("password", password)])
+                .send()
+                .await
+                .expect("login")
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(login("ann", "wrong").await.status(), 401);
+    }
+    // Past the limit even the right password is refused, before it is checked.
+    let refused = login("ann", "s3cret pass").await;
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("whole seconds");
+    assert!((1..=2).contains(&wait), "Retry-After: {wait}");
+    let page = refused.text().await.expect("body");
+    assert!(page.contains("Too many failed logins"), "{page}");
+    assert_eq!(
+        login("someone", "x").await.status(),
+        429,
+        "the address is throttled too"
+    );
+
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    assert_eq!(login("ann", "s3cret pass").await.status(), 303);
+}
+
+#[tokio::test]
+async fn pages_send_security_headers_and_no_store() {
+    let server = start().await;
+    let answer = client()
+        .get(format!("{}/login", server.base))
+        .send()
+        .await
+        .expect("login page");
+    assert_eq!(answer.status(), 200);
+    let headers = answer.headers();
+    let csp = headers["content-security-policy"].to_str().expect("ascii");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["cache-control"], "no-store");
+}

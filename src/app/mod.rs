@@ -42,6 +42,8 @@ pub enum AppError {
     Source(#[from] SourceError),
     #[error("{url}: {error}")]
     Extract { url: String, error: ExtractError },
+    #[error("{url}: {reason}; the page is refused")]
+    ExtractTooSlow { url: String, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -60,6 +62,45 @@ pub enum AppError {
          (`papercast queue approve {id}`)"
     )]
     NotApproved { id: i64, state: DraftState },
+}
+
+impl AppError {
+    /// Whether trying the same input again cannot help (the watcher gives it up at
+    /// once instead of fetching it again at every poll).
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            AppError::Source(error) => error.is_permanent(),
+            AppError::Extract { error, .. } => error.is_permanent(),
+            AppError::ExtractTooSlow { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// The longest one page's extraction may take before it is given up. A real post takes
+/// milliseconds; the depth guard keeps hostile pages far below this, which is the last
+/// line against a page that is slow in some other way.
+const EXTRACT_TIME_LIMIT: Duration = Duration::from_secs(20);
+
+/// Extracts a page on a blocking thread, so that a slow page holds up none of the
+/// daemon's other work, and gives it up after [`EXTRACT_TIME_LIMIT`].
+async fn extract_off_the_workers(page: crate::source::Page) -> Result<Announcement, AppError> {
+    let url = page.url.clone();
+    let work = tokio::task::spawn_blocking(move || extract::extract(&page.html, &page.url));
+    match tokio::time::timeout(EXTRACT_TIME_LIMIT, work).await {
+        Ok(Ok(result)) => result.map_err(|error| AppError::Extract { url, error }),
+        Ok(Err(join)) => Err(AppError::ExtractTooSlow {
+            url,
+            reason: format!("extraction failed ({join})"),
+        }),
+        Err(_) => Err(AppError::ExtractTooSlow {
+            url,
+            reason: format!(
+                "extraction took longer than {} s",
+                EXTRACT_TIME_LIMIT.as_secs()
+            ),
+        }),
+    }
 }
 
 /// How new drafts are made.
@@ -225,13 +266,11 @@ impl App {
         }
     }
 
-    /// Reads and extracts a post (URL or saved page).
+    /// Reads and extracts a post from a link that came from outside (a feed entry, a
+    /// stored draft): http(s) only.
     pub async fn read_post(&self, location: &str) -> Result<Announcement, AppError> {
         let page = self.fetcher.page(location).await?;
-        extract::extract(&page.html, &page.url).map_err(|error| AppError::Extract {
-            url: page.url.clone(),
-            error,
-        })
+        extract_off_the_workers(page).await
     }
 
     /// Makes a draft of `announcement` for each account (keeping those that exist),

@@ -301,8 +301,12 @@ impl App {
             return Ok(report);
         }
         let origin = format!("watch:{}", source.name);
+        let mut permanent = false;
         let (announcement_id, error) = match self.read_post(&entry.url).await {
-            Err(error) => (None, Some(error.to_string())),
+            Err(error) => {
+                permanent = error.is_permanent();
+                (None, Some(error.to_string()))
+            }
             Ok(announcement) => {
                 let record = store.record_announcement(&announcement, false)?;
                 let accounts: Vec<&AccountConfig> = self.config.accounts.iter().collect();
@@ -334,11 +338,18 @@ impl App {
         };
         let outcome = match &error {
             None => EntryOutcome::Drafted,
-            Some(_) if attempts + 1 >= self.config.watch.max_page_attempts => EntryOutcome::GaveUp,
+            Some(_) if permanent || attempts + 1 >= self.config.watch.max_page_attempts => {
+                EntryOutcome::GaveUp
+            }
             Some(_) => EntryOutcome::Failed,
         };
         if let Some(error) = &error {
-            if outcome == EntryOutcome::GaveUp {
+            if permanent {
+                tracing::error!(
+                    "new post {}: {error}; not tried again, nothing was posted",
+                    entry.url
+                );
+            } else if outcome == EntryOutcome::GaveUp {
                 tracing::error!(
                     "new post {}: {error}; given up after {} tries (watch.max_page_attempts); \
                      `papercast announce {}` drafts it by hand",

@@ -6,6 +6,7 @@
 //! [`review`]). The intro before the first review gives each paper's one-line summary
 //! (see [`intro`]).
 
+mod depth;
 mod intro;
 pub mod names;
 mod review;
@@ -43,6 +44,15 @@ pub enum ExtractError {
     Incomplete { url: String, reason: String },
     #[error("{url}: the page is not laid out as expected ({reason}); the blog's theme may have changed, so papercast needs updating")]
     Malformed { url: String, reason: String },
+    #[error("{url}: the page nests its elements more than {limit} deep; no blog post does, so it is refused unread")]
+    TooDeep { url: String, limit: usize },
+}
+
+impl ExtractError {
+    /// Whether reading the same page again cannot help.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, ExtractError::TooDeep { .. })
+    }
 }
 
 /// Extracts the post and its papers from `html`, fetched from `page_url`.
@@ -59,6 +69,12 @@ pub fn extract(html: &str, page_url: &str) -> Result<Announcement, ExtractError>
                 "it stops after {} bytes without a closing </html> tag",
                 html.len()
             ),
+        });
+    }
+    if depth::check_nesting(html, depth::MAX_NESTING).is_err() {
+        return Err(ExtractError::TooDeep {
+            url: page_url.into(),
+            limit: depth::MAX_NESTING,
         });
     }
     let document = Html::parse_document(html);

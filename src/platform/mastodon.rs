@@ -354,6 +354,9 @@ impl Mastodon {
     }
 }
 
+/// Most pages of the account's statuses one look-up reads.
+const LOOKUP_PAGES: usize = 10;
+
 #[async_trait::async_trait]
 impl Platform for Mastodon {
     fn account(&self) -> &str {
@@ -488,18 +491,37 @@ impl Platform for Mastodon {
                 return Ok(Some(remote(status)));
             }
         }
-        let options = megalodon::megalodon::GetAccountStatusesInputOptions {
-            limit: Some(self.lookup_limit),
-            ..Default::default()
-        };
-        let statuses = self
-            .call(
-                what,
-                self.client
-                    .get_account_statuses(me.id.clone(), Some(&options)),
-            )
-            .await?;
-        let found = self.matches(&me, statuses, lookup);
+        // Page back through the account's statuses until the time of the first attempt
+        // (the post cannot be older), so that an account that posted a lot since is
+        // still searched far enough; bounded, so that a server ignoring `max_id` cannot
+        // keep us paging.
+        let mut found = Vec::new();
+        let mut max_id: Option<String> = None;
+        for _ in 0..LOOKUP_PAGES {
+            let options = megalodon::megalodon::GetAccountStatusesInputOptions {
+                limit: Some(self.lookup_limit),
+                max_id: max_id.clone(),
+                ..Default::default()
+            };
+            let statuses = self
+                .call(
+                    what,
+                    self.client
+                        .get_account_statuses(me.id.clone(), Some(&options)),
+                )
+                .await?;
+            let oldest = statuses.iter().min_by_key(|s| s.created_at).cloned();
+            let last_id = statuses.last().map(|s| s.id.clone());
+            found.extend(self.matches(&me, statuses, lookup));
+            let Some(oldest) = oldest else { break };
+            let reached_start = lookup.not_before.is_none_or(|t| oldest.created_at < t);
+            if reached_start || last_id.is_none() || last_id == max_id {
+                break;
+            }
+            max_id = last_id;
+        }
+        found.sort_by_key(|s| s.created_at);
+        found.dedup_by(|a, b| a.id == b.id);
         if found.len() > 1 {
             tracing::warn!(
                 "account `{}`: {} posts with the same text exist; keeping the oldest",

@@ -32,6 +32,10 @@ use thiserror::Error;
 /// How far back before its first send a lost post is looked for (server clocks differ).
 const LOOKUP_SLACK: chrono::Duration = chrono::Duration::minutes(10);
 
+/// Added to the request timeout before a post of unknown fate is looked up: the earlier
+/// request may still be on its way or being processed when the client gives up on it.
+const LANDING_MARGIN: Duration = Duration::from_secs(5);
+
 /// How many rate-limit waits one request gets before the account is given up.
 const MAX_RATE_LIMIT_WAITS: u32 = 5;
 
@@ -73,6 +77,9 @@ pub struct PublishSettings {
     pub backoff_max: Duration,
     pub max_rate_limit_wait: Duration,
     pub max_image_bytes: u64,
+    /// How long after its latest attempt began a post of unknown fate is looked up:
+    /// until then that attempt may still land on the server.
+    pub landing_wait: Duration,
 }
 
 impl From<&PublishConfig> for PublishSettings {
@@ -83,6 +90,7 @@ impl From<&PublishConfig> for PublishSettings {
             backoff_max: Duration::from_secs(config.backoff_max_secs),
             max_rate_limit_wait: Duration::from_secs(config.max_rate_limit_wait_secs),
             max_image_bytes: config.max_image_bytes,
+            landing_wait: Duration::from_secs(config.request_timeout_secs) + LANDING_MARGIN,
         }
     }
 }
@@ -238,6 +246,7 @@ impl Publisher<'_> {
                             state: PostState::Pending,
                             attempts: 0,
                             sending_at: None,
+                            last_sent_at: None,
                             remote: None,
                         })
                         .collect();
@@ -474,9 +483,11 @@ impl AccountRun<'_> {
         let mut waits = 0;
         loop {
             if check {
-                let not_before = self
-                    .store
-                    .post(&post.key)?
+                let recorded = self.store.post(&post.key)?;
+                if let Some(last) = recorded.as_ref().and_then(|p| p.last_sent_at) {
+                    self.wait_for_landing(post, last).await;
+                }
+                let not_before = recorded
                     .and_then(|p| p.sending_at)
                     .map(|t| t - LOOKUP_SLACK);
                 let lookup = PostLookup {
@@ -544,6 +555,26 @@ impl AccountRun<'_> {
                 error => return Err(error.into()),
             }
         }
+    }
+
+    /// Waits until an attempt that began at `last` can no longer land: a server that
+    /// ignores `Idempotency-Key` would take a resend as a second post, so the look-up
+    /// must not run while the earlier request may still be processed.
+    async fn wait_for_landing(&self, post: &PostRecord, last: chrono::DateTime<Utc>) {
+        let landed_by =
+            last + chrono::Duration::from_std(self.settings.landing_wait).unwrap_or_default();
+        let Ok(wait) = (landed_by - Utc::now()).to_std() else {
+            return;
+        };
+        tracing::info!(
+            key = %post.key,
+            "account `{}`: an earlier attempt at this post may still land; waiting {:.1} s \
+             before looking for it (publish.request_timeout_secs + {} s)",
+            self.account(),
+            wait.as_secs_f64(),
+            LANDING_MARGIN.as_secs()
+        );
+        tokio::time::sleep(wait).await;
     }
 
     /// Runs a request that is safe to repeat, waiting out rate limits and retrying

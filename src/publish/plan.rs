@@ -88,6 +88,7 @@ mod tests {
             state,
             attempts: u32::from(state != PostState::Pending),
             sending_at: None,
+            last_sent_at: None,
             remote: remote.map(|id| RemotePost {
                 id: id.into(),
                 url: None,

@@ -403,5 +403,5 @@ fn reextraction_recomposes_only_a_changed_post() {
         .iter()
         .map(|p| p.key.clone())
         .collect();
-    assert_eq!(keys[3], "2025-10-07-potm.0/gc/3");
+    assert_eq!(keys[3], "2025-10-07-potm-12d9476e6f97.0/gc/3");
 }

@@ -1,7 +1,10 @@
 //! Getting a post page: over HTTP(S) with `reqwest`, or from a local file.
 //!
 //! Every failure names the URL (or path) and says what went wrong, so that a user
-//! can tell a typo from a server outage.
+//! can tell a typo from a server outage. Links from outside (a feed entry, a page's
+//! canonical link, a stored draft) are followed over http(s) only; a local file is
+//! read only when a person typed its path on the command line, and then only a
+//! regular file within the same size cap as a download.
 
 pub mod feed;
 pub mod watch;
@@ -60,6 +63,26 @@ pub enum SourceError {
     BadUrl { url: String, reason: String },
     #[error("{path}: {reason}")]
     File { path: PathBuf, reason: String },
+    #[error(
+        "{url}: refused: links from feeds and pages are followed over http(s) only; \
+         to read a saved page, type its path on the command line (`papercast announce PATH`)"
+    )]
+    NotWeb { url: String },
+}
+
+impl SourceError {
+    /// Whether trying again cannot help: the same input is refused the same way.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            SourceError::NotWeb { .. } | SourceError::TooLarge { .. } | SourceError::NotHtml { .. }
+        )
+    }
+}
+
+fn is_web_url(location: &str) -> bool {
+    let lower = location.get(..8).unwrap_or(location).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
 }
 
 /// Fetches pages over HTTP with one shared client.
@@ -89,14 +112,31 @@ impl Fetcher {
         })
     }
 
-    /// Reads a page from a URL (`http://`, `https://`) or a local file path.
-    pub async fn page(&self, location: &str) -> Result<Page, SourceError> {
-        if location.starts_with("http://") || location.starts_with("https://") {
-            self.fetch_html(location).await
-        } else {
-            let path = PathBuf::from(location.strip_prefix("file://").unwrap_or(location));
-            read_file(&path).await
+    /// Reads a page whose location a person typed on the command line: a URL
+    /// (`http://`, `https://`) or a local file path (`file://` is allowed).
+    pub async fn typed_page(&self, location: &str) -> Result<Page, SourceError> {
+        if is_web_url(location) {
+            return self.fetch_html(location).await;
         }
+        let path = match location.strip_prefix("file://") {
+            Some(path) => path,
+            None if location.contains("://") => {
+                return Err(SourceError::NotWeb {
+                    url: location.into(),
+                })
+            }
+            None => location,
+        };
+        read_file(std::path::Path::new(path), self.max_bytes).await
+    }
+
+    /// Reads a page from a link that came from outside (a feed entry, a stored
+    /// draft): http(s) only, never a local file.
+    pub async fn page(&self, url: &str) -> Result<Page, SourceError> {
+        if !is_web_url(url) {
+            return Err(SourceError::NotWeb { url: url.into() });
+        }
+        self.fetch_html(url).await
     }
 
     /// Fetches an HTML page, refusing non-HTML answers and oversized bodies.
@@ -319,11 +359,45 @@ impl Fetcher {
     }
 }
 
-async fn read_file(path: &std::path::Path) -> Result<Page, SourceError> {
-    let bytes = tokio::fs::read(path).await.map_err(|e| SourceError::File {
+/// Reads a regular file of at most `max_bytes` (not a device, FIFO or directory,
+/// which could be endless or block).
+async fn read_file(path: &std::path::Path, max_bytes: u64) -> Result<Page, SourceError> {
+    use tokio::io::AsyncReadExt;
+    let failed = |reason: String| SourceError::File {
         path: path.into(),
-        reason: e.to_string(),
-    })?;
+        reason,
+    };
+    let not_regular = || failed("not a regular file; expected a saved HTML page".into());
+    // Checked before opening too: opening a FIFO would wait for a writer.
+    let metadata = tokio::fs::metadata(path)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if !metadata.is_file() {
+        return Err(not_regular());
+    }
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let metadata = file.metadata().await.map_err(|e| failed(e.to_string()))?;
+    if !metadata.is_file() {
+        return Err(not_regular());
+    }
+    let too_large = || {
+        failed(format!(
+            "the file is larger than {max_bytes} bytes (fetch.max_page_bytes)"
+        ))
+    };
+    if metadata.len() > max_bytes {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    file.take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_large());
+    }
     let html = String::from_utf8(bytes).map_err(|_| SourceError::File {
         path: path.into(),
         reason: "not a UTF-8 text file; expected a saved HTML page".into(),
@@ -343,4 +417,71 @@ pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
         cause = next;
     }
     cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fetcher(max_page_bytes: u64) -> Fetcher {
+        Fetcher::new(&FetchConfig {
+            user_agent: "papercast-test".into(),
+            timeout_secs: 2,
+            max_page_bytes,
+        })
+        .expect("a fetcher")
+    }
+
+    #[tokio::test]
+    async fn a_link_from_outside_is_never_read_from_disk() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let page = dir.path().join("index.html");
+        std::fs::write(&page, "<html></html>").expect("write");
+        let fetcher = fetcher(1 << 20);
+        for link in [
+            format!("file://{}", page.display()),
+            page.display().to_string(),
+            "file:///etc/passwd".into(),
+            "ftp://example.org/x".into(),
+        ] {
+            let error = fetcher.page(&link).await.expect_err(&link);
+            assert!(
+                matches!(error, SourceError::NotWeb { .. }),
+                "{link}: {error}"
+            );
+            assert!(error.is_permanent());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_typed_path_must_be_a_regular_file_within_the_size_cap() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let page = dir.path().join("index.html");
+        std::fs::write(&page, "<html>0123456789</html>").expect("write");
+        let read = fetcher(1 << 20)
+            .typed_page(&page.display().to_string())
+            .await
+            .expect("a saved page");
+        assert!(read.html.contains("0123456789"));
+        let error = fetcher(10)
+            .typed_page(&page.display().to_string())
+            .await
+            .expect_err("over the cap");
+        assert!(
+            error.to_string().contains("larger than 10 bytes"),
+            "{error}"
+        );
+        for path in ["/dev/zero", "file:///dev/zero", "/tmp"] {
+            let error = fetcher(1 << 20).typed_page(path).await.expect_err(path);
+            assert!(
+                error.to_string().contains("not a regular file"),
+                "{path}: {error}"
+            );
+        }
+        let error = fetcher(1 << 20)
+            .typed_page("gopher://example.org/")
+            .await
+            .expect_err("gopher");
+        assert!(matches!(error, SourceError::NotWeb { .. }), "{error}");
+    }
 }

@@ -76,8 +76,15 @@ pub struct AnnouncementRecord {
 }
 
 impl AnnouncementRecord {
-    /// The first part of every post key of this announcement.
+    /// The first part of every post key of this announcement: the slug for people to
+    /// read, and a hash of the whole URL, so that two posts whose URLs end alike
+    /// (`…/2025/10/potm/`, `…/2025/11/potm/`) never share a key (nor, through the key,
+    /// an `Idempotency-Key`). Keys recorded before the hash was added stay as they are:
+    /// they are unique among themselves, and no new key can equal one.
     pub fn key_prefix(&self) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(self.url.as_bytes());
+        let hash = hex::encode(&digest[..6]);
         let slug: String = self
             .slug
             .chars()
@@ -89,7 +96,7 @@ impl AnnouncementRecord {
                 }
             })
             .collect();
-        format!("{slug}.{}", self.generation)
+        format!("{slug}-{hash}.{}", self.generation)
     }
 }
 
@@ -193,6 +200,8 @@ pub struct PostRecord {
     pub attempts: u32,
     /// When the first send started.
     pub sending_at: Option<DateTime<Utc>>,
+    /// When the latest send started.
+    pub last_sent_at: Option<DateTime<Utc>>,
     pub remote: Option<RemotePost>,
 }
 

@@ -20,7 +20,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_thread_revision.sql"),
     include_str!("migrations/0003_replies.sql"),
     include_str!("migrations/0004_feeds_drafts_audit.sql"),
-    include_str!("migrations/0005_post_links.sql"),
+    include_str!("migrations/0005_post_last_sent_at.sql"),
+    include_str!("migrations/0006_post_links.sql"),
 ];
 
 pub struct SqliteStore {
@@ -193,7 +194,8 @@ impl SqliteStore {
     ) -> Result<Vec<PostRecord>, StoreError> {
         let mut statement = connection.prepare(&format!(
             "SELECT idx, key, role_json, text, images_json, state, attempts, sending_at, \
-             remote_id, remote_url, links_json FROM posts WHERE {where_clause} ORDER BY idx"
+             remote_id, remote_url, last_sent_at, links_json FROM posts WHERE {where_clause} \
+             ORDER BY idx"
         ))?;
         let rows = statement
             .query_map(args, |row| {
@@ -208,13 +210,27 @@ impl SqliteStore {
                     row.get::<_, Option<String>>(7)?,
                     row.get::<_, Option<String>>(8)?,
                     row.get::<_, Option<String>>(9)?,
-                    row.get::<_, String>(10)?,
+                    row.get::<_, Option<String>>(10)?,
+                    row.get::<_, String>(11)?,
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
             .map(
-                |(index, key, role, text, images, state, attempts, sending_at, id, url, links)| {
+                |(
+                    index,
+                    key,
+                    role,
+                    text,
+                    images,
+                    state,
+                    attempts,
+                    sending_at,
+                    id,
+                    url,
+                    last,
+                    links,
+                )| {
                     Ok(PostRecord {
                         links: serde_json::from_str(&links)
                             .map_err(|e| StoreError::Corrupt(format!("links of {key}: {e}")))?,
@@ -225,6 +241,7 @@ impl SqliteStore {
                         state: PostState::parse(&state)?,
                         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                         sending_at: sending_at.as_deref().map(parse_time).transpose()?,
+                        last_sent_at: last.as_deref().map(parse_time).transpose()?,
                         remote: id.map(|id| RemotePost { id, url }),
                         key,
                         role,
@@ -455,7 +472,7 @@ impl Store for SqliteStore {
         let connection = self.lock()?;
         let count = connection.execute(
             "UPDATE posts SET state = 'sending', attempts = attempts + 1, \
-             sending_at = COALESCE(sending_at, ?2) \
+             sending_at = COALESCE(sending_at, ?2), last_sent_at = ?2 \
              WHERE key = ?1 AND state != 'sent'",
             params![key, now()],
         )?;
@@ -664,9 +681,9 @@ mod tests {
         assert_eq!(
             keys,
             [
-                "2025-10-07-potm.0/gc/0",
-                "2025-10-07-potm.0/gc/1",
-                "2025-10-07-potm.0/gc/2"
+                "2025-10-07-potm-12d9476e6f97.0/gc/0",
+                "2025-10-07-potm-12d9476e6f97.0/gc/1",
+                "2025-10-07-potm-12d9476e6f97.0/gc/2"
             ]
         );
         assert_eq!(thread.posts[1].images.len(), 1);
@@ -759,16 +776,16 @@ mod tests {
         assert_eq!(
             keys,
             [
-                "2025-10-07-potm.0/gc/0",
-                "2025-10-07-potm.0/gc/1~1",
-                "2025-10-07-potm.0/gc/2~1",
-                "2025-10-07-potm.0/gc/3~1"
+                "2025-10-07-potm-12d9476e6f97.0/gc/0",
+                "2025-10-07-potm-12d9476e6f97.0/gc/1~1",
+                "2025-10-07-potm-12d9476e6f97.0/gc/2~1",
+                "2025-10-07-potm-12d9476e6f97.0/gc/3~1"
             ]
         );
         assert_eq!(replanned.posts[0].remote, Some(remote));
         assert_eq!(replanned.posts[1].text, "post 0");
         let again = store.replan_rest(thread.id, 3, &planned(1)).expect("again");
-        assert_eq!(again.posts[3].key, "2025-10-07-potm.0/gc/3~2");
+        assert_eq!(again.posts[3].key, "2025-10-07-potm-12d9476e6f97.0/gc/3~2");
         assert_eq!(again.posts.len(), 4);
     }
 
@@ -793,7 +810,30 @@ mod tests {
         let thread = store
             .plan_thread(&second, "gc", "mastodon", &planned(1), "{}")
             .expect("plan");
-        assert_eq!(thread.posts[0].key, "2025-10-07-potm.1/gc/0");
+        assert_eq!(thread.posts[0].key, "2025-10-07-potm-12d9476e6f97.1/gc/0");
+    }
+
+    #[test]
+    fn post_keys_are_unique_per_post_url_when_last_segments_match() {
+        let store = SqliteStore::in_memory().expect("store");
+        let mut october = announcement();
+        october.url = "https://blog.example/2025/10/potm/".into();
+        october.slug = "potm".into();
+        let mut november = october.clone();
+        november.url = "https://blog.example/2025/11/potm/".into();
+        let mut keys = Vec::new();
+        for post in [&october, &november] {
+            let record = store.record_announcement(post, false).expect("record");
+            for account in ["gc", "gc2"] {
+                let thread = store
+                    .plan_thread(&record, account, "mastodon", &planned(2), "{}")
+                    .expect("both posts are planned on one database");
+                keys.extend(thread.posts.into_iter().map(|p| p.key));
+            }
+        }
+        let unique: std::collections::HashSet<_> = keys.iter().collect();
+        assert_eq!(unique.len(), 8, "{keys:?}");
+        assert!(keys[0].starts_with("potm-"), "{keys:?}");
     }
 
     #[test]
@@ -861,7 +901,10 @@ mod tests {
         let replanned = store
             .replan_rest(thread.id, 1, &planned(1))
             .expect("replan");
-        assert_eq!(replanned.posts[1].key, "2025-10-07-potm.0/gc/1~1");
+        assert_eq!(
+            replanned.posts[1].key,
+            "2025-10-07-potm-12d9476e6f97.0/gc/1~1"
+        );
     }
 
     #[test]

@@ -6,22 +6,77 @@
 pub mod auth;
 mod queue;
 mod replies;
+pub mod throttle;
 
 use crate::config::{Config, ModeratorConfig};
 use crate::store::ReplyStore;
 use auth::Sessions;
-use axum::extract::{Form, State};
+use axum::extract::{ConnectInfo, Form, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 use thiserror::Error;
+use throttle::{Key, LoginThrottle};
 use tokio::sync::Notify;
 
 const SESSION_COOKIE: &str = "papercast_session";
+
+/// Password checks run at once, each on a thread of its own that lives as long as the
+/// server. Each Argon2 check holds ~19 MiB for tens of milliseconds; on a few long-lived
+/// threads that memory is reused, where checks spread over a growing pool of blocking
+/// threads would leave ~19 MiB behind in each thread's allocator arena.
+const LOGIN_CHECKS: usize = 2;
+/// Logins waiting for a check; more are answered 429 at once (a waiting login holds
+/// little memory, but an endless queue would be a stall).
+const LOGIN_QUEUE: usize = 32;
+
+type PasswordJob = Box<dyn FnOnce(&mut auth::PasswordChecker) + Send>;
+
+/// The threads that check passwords, fed through a bounded queue.
+struct PasswordChecks {
+    jobs: std::sync::mpsc::SyncSender<PasswordJob>,
+}
+
+impl PasswordChecks {
+    fn start() -> Result<Self, WebError> {
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<PasswordJob>(LOGIN_QUEUE);
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..LOGIN_CHECKS {
+            let queue = Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name(format!("password-check-{n}"))
+                .spawn(move || {
+                    let mut checker = auth::PasswordChecker::default();
+                    loop {
+                        let job = {
+                            let queue = queue.lock().unwrap_or_else(|p| p.into_inner());
+                            queue.recv()
+                        };
+                        match job {
+                            Ok(job) => job(&mut checker),
+                            // The server is gone.
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .map_err(|e| WebError::Listen {
+                    address: "password check threads".into(),
+                    reason: e.to_string(),
+                })?;
+        }
+        Ok(PasswordChecks { jobs })
+    }
+
+    /// Queues `job`; `false` when the queue is full.
+    fn submit(&self, job: PasswordJob) -> bool {
+        self.jobs.try_send(job).is_ok()
+    }
+}
 
 #[derive(Debug, Error)]
 pub enum WebError {
@@ -52,6 +107,9 @@ pub struct WebState {
     /// Origins allowed to read the discussion endpoints (CORS).
     discussion_origins: Vec<String>,
     discussion_max_age: u64,
+    /// Failed logins per address and name.
+    throttle: LoginThrottle,
+    password_checks: PasswordChecks,
 }
 
 /// The secrets the web server needs, read from the environment variables that the
@@ -109,6 +167,11 @@ impl WebState {
             store: None,
             discussion_origins: config.web.discussion_origins.clone(),
             discussion_max_age: config.web.discussion_max_age_secs,
+            throttle: LoginThrottle::new(
+                config.web.login_max_failures,
+                Duration::from_secs(config.web.login_lockout_secs),
+            ),
+            password_checks: PasswordChecks::start()?,
         })
     }
 
@@ -201,7 +264,35 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/replies/{id}/unhide", post(replies::unhide))
         .route("/authors/hide", post(replies::hide_author))
         .route("/authors/unhide", post(replies::unhide_author))
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// Headers on every answer: no framing (clickjacking), no content sniffing, only this
+/// server's resources (the pages use one inline `<style>` and no script), and no
+/// caching of moderators' pages; answers that set their own `Cache-Control` (the
+/// discussion endpoints) keep it.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    let fixed = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ];
+    for (name, value) in fixed {
+        headers
+            .entry(name)
+            .or_insert(axum::http::HeaderValue::from_static(value));
+    }
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(axum::http::HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Serves `router` on `listener` until `shutdown` completes.
@@ -210,7 +301,9 @@ pub async fn serve(
     state: Arc<WebState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    // The client's address is what failed logins are counted against.
+    let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -246,7 +339,19 @@ struct LoginForm {
     password: String,
 }
 
-async fn login(State(state): State<Arc<WebState>>, Form(form): Form<LoginForm>) -> Response {
+async fn login(
+    State(state): State<Arc<WebState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let known = state.moderators.iter().any(|m| m.name == form.name);
+    let mut keys = vec![Key::Address(client.ip())];
+    if known {
+        keys.push(Key::Moderator(form.name.clone()));
+    }
+    if let Err(wait) = state.throttle.check(&keys, Instant::now()) {
+        return too_many_logins(&state, wait, "Too many failed logins");
+    }
     // An unknown name is checked against a dummy hash, so that the answer takes as long
     // as for a real moderator and does not tell which names exist.
     let (name, hash) = match state.moderators.iter().find(|m| m.name == form.name) {
@@ -254,28 +359,60 @@ async fn login(State(state): State<Arc<WebState>>, Form(form): Form<LoginForm>) 
         None => (String::new(), state.dummy_hash.clone()),
     };
     let password = form.password;
-    // Argon2 takes tens of milliseconds and ~19 MiB: off the async workers.
-    let verified = tokio::task::spawn_blocking(move || {
-        auth::verify_password(&name, &hash, &password).unwrap_or_else(|e| {
-            tracing::error!("{e}");
-            false
-        })
-    })
-    .await
-    .unwrap_or(false);
-    let known = state.moderators.iter().any(|m| m.name == form.name);
+    let (answer, verified) = tokio::sync::oneshot::channel();
+    let waiting = Arc::clone(&state);
+    let job_keys = keys.clone();
+    let job: PasswordJob = Box::new(move |checker| {
+        // Failures counted while this login waited count now.
+        let result = waiting.throttle.check(&job_keys, Instant::now()).map(|()| {
+            checker.verify(&name, &hash, &password).unwrap_or_else(|e| {
+                tracing::error!("{e}");
+                false
+            })
+        });
+        let _ = answer.send(result);
+    });
+    if !state.password_checks.submit(job) {
+        return too_many_logins(&state, Duration::from_secs(1), "Too many logins at once");
+    }
+    let verified = match verified.await {
+        Ok(Ok(verified)) => verified,
+        Ok(Err(wait)) => return too_many_logins(&state, wait, "Too many failed logins"),
+        Err(_) => false,
+    };
     if !verified || !known {
+        state.throttle.failed(&keys, Instant::now());
         // The typed name is not logged: a password typed into it would end up in the log.
-        tracing::warn!(known_name = known, "failed moderator login");
+        tracing::warn!(known_name = known, client = %client.ip(), "failed moderator login");
         let page = state.render(
             "login.html",
             minijinja::context! { flash => "Wrong name or password.", flash_error => true },
         );
         return (StatusCode::UNAUTHORIZED, page).into_response();
     }
+    state.throttle.succeeded(&keys);
     let session = state.sessions.issue(&form.name, SystemTime::now());
     let cookie = format!("{SESSION_COOKIE}={session}; {}", state.cookie_attributes);
     ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+}
+
+/// 429 with `Retry-After` (whole seconds, rounded up) and the login form saying why.
+fn too_many_logins(state: &WebState, wait: Duration, why: &str) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let secs = secs.max(1);
+    let page = state.render(
+        "login.html",
+        minijinja::context! {
+            flash => format!("{why}; try again in {secs} s."),
+            flash_error => true,
+        },
+    );
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, secs.to_string())],
+        page,
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]

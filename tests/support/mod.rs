@@ -12,6 +12,7 @@ pub mod postgres;
 pub mod redis;
 pub mod rig;
 pub mod site;
+pub mod strip_proxy;
 pub mod x;
 
 use std::path::PathBuf;

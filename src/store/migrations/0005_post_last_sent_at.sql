@@ -1,0 +1,5 @@
+-- When the latest attempt to send a post started. A post whose fate is unknown is looked
+-- up only once that attempt can no longer land (request timeout plus a margin after
+-- it), because servers that ignore Idempotency-Key would take a resend as a new post.
+-- Never edit this file: add a new numbered migration instead.
+ALTER TABLE posts ADD COLUMN last_sent_at TEXT;
