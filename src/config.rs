@@ -71,6 +71,22 @@ pub struct ComposeConfig {
     pub closing_post: bool,
     pub mastodon_max_characters: usize,
     pub mastodon_characters_reserved_per_url: usize,
+    /// The most hashtags on a thread's head post.
+    pub max_hashtags: usize,
+    /// A blog tag → the team's own hashtag for it, or "" for none.
+    #[serde(default)]
+    pub hashtags: std::collections::BTreeMap<String, String>,
+}
+
+impl ComposeConfig {
+    /// What composing a thread needs from this section.
+    pub fn options(&self) -> crate::compose::ComposeOptions {
+        crate::compose::ComposeOptions {
+            closing_post: self.closing_post,
+            max_hashtags: self.max_hashtags,
+            hashtags: self.hashtags.clone(),
+        }
+    }
 }
 
 impl ComposeConfig {
@@ -794,6 +810,25 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "publish.request_timeout_secs and publish.max_attempts must be at least 1".into(),
             ));
+        }
+        if self.compose.max_hashtags > 10 {
+            return Err(ConfigError::Invalid(format!(
+                "compose.max_hashtags is {}; more than a few hashtags read as spam; set it \
+                 between 0 and 10, e.g. 4",
+                self.compose.max_hashtags
+            )));
+        }
+        for (tag, hashtag) in &self.compose.hashtags {
+            let body = hashtag.trim().trim_start_matches('#');
+            if !hashtag.trim().is_empty()
+                && (body.is_empty() || !body.chars().all(|c| c.is_alphanumeric() || c == '_'))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "compose.hashtags: `{tag}` maps to `{hashtag}`, which is not a hashtag; \
+                     use letters, digits and _ only (e.g. \"#EfficientInference\"), or \"\" \
+                     for no hashtag"
+                )));
+            }
         }
         let mut names = std::collections::HashSet::new();
         for account in &self.accounts {

@@ -29,4 +29,4 @@ pub mod source;
 pub mod store;
 pub mod web;
 
-pub use model::{Announcement, Figure, Paper};
+pub use model::{Announcement, Figure, Link, Paper};

@@ -207,9 +207,7 @@ impl App {
     }
 
     pub fn compose_options(&self) -> ComposeOptions {
-        ComposeOptions {
-            closing_post: self.config.compose.closing_post,
-        }
+        self.config.compose.options()
     }
 
     fn account(&self, name: &str) -> Option<&AccountConfig> {

@@ -6,7 +6,7 @@ use super::*;
 use anyhow::Context;
 use papercast::app::announce::{self, AccountOutcome, Announced, Waiting};
 use papercast::app::Posting;
-use papercast::compose::{self, ComposeOptions, Templates, Thread};
+use papercast::compose::{self, Templates, Thread};
 use papercast::config::Config;
 use papercast::publish::Outcome;
 use std::sync::Arc;
@@ -34,9 +34,7 @@ pub(crate) async fn preview(
         .context("loading the thread templates")
         .map_err(Failure::config)?;
     let announcement = load_announcement(config, location).await?;
-    let options = ComposeOptions {
-        closing_post: config.compose.closing_post,
-    };
+    let options = config.compose.options();
     let threads = platform
         .platforms()
         .into_iter()
@@ -46,6 +44,14 @@ pub(crate) async fn preview(
                 .with_context(|| format!("composing the {kind} thread for {}", announcement.url))
         })
         .collect::<anyhow::Result<Vec<Thread>>>()?;
+    // The same warning comes from every platform's thread: say it once.
+    let mut warned: Vec<&String> = Vec::new();
+    for warning in threads.iter().flat_map(|t| &t.warnings) {
+        if !warned.contains(&warning) {
+            eprintln!("warning: {warning}");
+            warned.push(warning);
+        }
+    }
     match format {
         Format::Json => print_json(&threads)?,
         Format::Text => {

@@ -9,7 +9,7 @@ pub mod length;
 pub mod platform;
 pub mod post;
 
-pub use announcement::{Announcement, Figure, Paper};
+pub use announcement::{Announcement, Figure, Link, Paper};
 pub use feed::{FeedEntry, Validators};
 pub use length::LengthRules;
 pub use platform::{PlatformKind, UnknownPlatform};

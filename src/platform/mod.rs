@@ -175,6 +175,9 @@ impl fmt::Debug for MediaUpload {
 #[derive(Debug, Clone)]
 pub struct NewPost<'a> {
     pub text: &'a str,
+    /// The links in `text` with their full targets, where the text shows them short
+    /// or as a label (Bluesky); URLs written out in full need no entry.
+    pub links: &'a [crate::model::Link],
     pub in_reply_to: Option<&'a str>,
     pub media_ids: &'a [String],
     /// Sent as `Idempotency-Key`: a repeat with the same key returns the first post.

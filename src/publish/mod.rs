@@ -210,6 +210,7 @@ impl Publisher<'_> {
                             key: String::new(),
                             role: p.role,
                             text: p.text,
+                            links: p.links,
                             images: p.images,
                             state: PostState::Pending,
                             attempts: 0,
@@ -334,6 +335,7 @@ fn planned_posts(
         .map(|post| PlannedPost {
             role: serde_json::to_string(&post.role).unwrap_or_default(),
             text: post.text.clone(),
+            links: post.links.clone(),
             images: post.images.clone(),
         })
         .collect())
@@ -481,6 +483,7 @@ impl AccountRun<'_> {
                 .platform
                 .post(&NewPost {
                     text: &post.text,
+                    links: &post.links,
                     in_reply_to: parent_id,
                     media_ids: ids,
                     idempotency_key: &idempotency_key,

@@ -83,6 +83,7 @@ mod tests {
             key: format!("a.0/gc/{index}"),
             role: "{}".into(),
             text: format!("post {index}"),
+            links: vec![],
             images: vec![],
             state,
             attempts: u32::from(state != PostState::Pending),

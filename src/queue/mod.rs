@@ -589,6 +589,7 @@ pub fn planned_posts(thread: &Thread) -> Vec<PlannedPost> {
         .map(|post| PlannedPost {
             role: serde_json::to_string(&post.role).unwrap_or_default(),
             text: post.text.clone(),
+            links: post.links.clone(),
             images: post.images.clone(),
         })
         .collect()

@@ -512,6 +512,7 @@ impl AccountRun<'_> {
             let key = format!("papercast-answer/{}/{}", self.account(), status.id);
             let post = NewPost {
                 text: &text,
+                links: &[],
                 in_reply_to: Some(&status.id),
                 media_ids: &[],
                 idempotency_key: &key,

@@ -20,7 +20,7 @@ pub use review::{
 };
 pub use sqlite::SqliteStore;
 
-use crate::model::{Announcement, Figure};
+use crate::model::{Announcement, Figure, Link};
 pub use crate::model::{RemotePost, ServerStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -173,6 +173,9 @@ pub struct PlannedPost {
     /// that the store does not depend on the composer's types.
     pub role: String,
     pub text: String,
+    /// The links in the text, with their full targets (a Bluesky link shows short).
+    #[serde(default)]
+    pub links: Vec<Link>,
     pub images: Vec<Figure>,
 }
 
@@ -184,6 +187,8 @@ pub struct PostRecord {
     pub key: String,
     pub role: String,
     pub text: String,
+    /// The links in the text, with their full targets.
+    pub links: Vec<Link>,
     pub images: Vec<Figure>,
     pub state: PostState,
     pub attempts: u32,

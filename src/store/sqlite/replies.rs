@@ -604,6 +604,7 @@ mod tests {
             date: "2025-10-07".into(),
             tags: vec![],
             social_image: None,
+            intro_theme: None,
             papers: vec![Paper {
                 position: 0,
                 title: "FlowRL".into(),
@@ -613,6 +614,7 @@ mod tests {
                 anchor: "flowrl".into(),
                 url: "https://graphcore-research.github.io/2025-10-07-potm/#flowrl".into(),
                 intro_summary: None,
+                intro_sentence: None,
                 key_idea: "Idea.".into(),
                 figure: None,
             }],
@@ -630,6 +632,7 @@ mod tests {
             .map(|role| PlannedPost {
                 role: (*role).into(),
                 text: "t".into(),
+                links: vec![],
                 images: vec![],
             })
             .collect();

@@ -837,6 +837,7 @@ mod tests {
                     tags: vec![],
                     social_image: None,
                     papers: vec![],
+                    intro_theme: None,
                 },
                 false,
             )
@@ -844,6 +845,7 @@ mod tests {
         let posts = vec![PlannedPost {
             role: "{\"kind\":\"head\"}".into(),
             text: "head".into(),
+            links: vec![],
             images: vec![],
         }];
         store
