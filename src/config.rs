@@ -79,17 +79,6 @@ pub struct ComposeConfig {
 }
 
 impl ComposeConfig {
-    /// What composing a thread needs from this section.
-    pub fn options(&self) -> crate::compose::ComposeOptions {
-        crate::compose::ComposeOptions {
-            closing_post: self.closing_post,
-            max_hashtags: self.max_hashtags,
-            hashtags: self.hashtags.clone(),
-        }
-    }
-}
-
-impl ComposeConfig {
     /// How a post for a network of `kind` is counted before its server has said:
     /// Mastodon servers by the configured limits, the others by their fixed ones.
     pub fn rules_for(&self, kind: crate::model::PlatformKind) -> crate::model::LengthRules {

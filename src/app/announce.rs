@@ -3,7 +3,7 @@
 //! ([`dry_run`]) shows the plan and writes nothing, not even a database.
 
 use super::{targets, App, AppError, Drafting, Posting, Secrets};
-use crate::compose::{self, Templates};
+use crate::compose::{self, ComposeOptions, Templates};
 use crate::config::{AccountConfig, Config};
 use crate::model::{Announcement, LengthRules};
 use crate::publish::{plan, Preview, Publisher};
@@ -179,7 +179,7 @@ pub async fn dry_run(
 ) -> Result<Vec<Preview>, AppError> {
     let templates =
         Templates::from_config(&config.compose.templates_dir).map_err(AppError::Templates)?;
-    let options = config.compose.options();
+    let options = ComposeOptions::from_config(&config.compose);
     let composer =
         |rules: &LengthRules| compose::compose(announcement, &templates, rules, &options);
     let recorded = match store {

@@ -207,7 +207,7 @@ impl App {
     }
 
     pub fn compose_options(&self) -> ComposeOptions {
-        self.config.compose.options()
+        ComposeOptions::from_config(&self.config.compose)
     }
 
     fn account(&self, name: &str) -> Option<&AccountConfig> {

@@ -6,7 +6,7 @@ use super::*;
 use anyhow::Context;
 use papercast::app::announce::{self, AccountOutcome, Announced, Waiting};
 use papercast::app::Posting;
-use papercast::compose::{self, Templates, Thread};
+use papercast::compose::{self, ComposeOptions, Templates, Thread};
 use papercast::config::Config;
 use papercast::publish::Outcome;
 use std::sync::Arc;
@@ -34,7 +34,7 @@ pub(crate) async fn preview(
         .context("loading the thread templates")
         .map_err(Failure::config)?;
     let announcement = load_announcement(config, location).await?;
-    let options = config.compose.options();
+    let options = ComposeOptions::from_config(&config.compose);
     let threads = platform
         .platforms()
         .into_iter()

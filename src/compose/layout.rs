@@ -10,7 +10,7 @@ use super::fit::{self, tidy, Summary, SUMMARY_MARK};
 use super::ComposeError;
 use crate::extract::split_sentences;
 use crate::model::Paper;
-use crate::platform::{LengthRules, PlatformKind};
+use crate::model::{LengthRules, PlatformKind};
 
 /// The (authors, organisations) a paper's header may show, fullest first.
 pub(crate) fn header_variants(paper: &Paper) -> Vec<(String, String)> {

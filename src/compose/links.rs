@@ -6,7 +6,7 @@
 
 use crate::model::length::find_urls;
 use crate::model::Link;
-use crate::platform::PlatformKind;
+use crate::model::PlatformKind;
 
 const OPEN: char = '\u{F8F0}';
 const SPLIT: char = '\u{F8F1}';

@@ -116,6 +116,17 @@ pub struct ComposeOptions {
     pub hashtags: BTreeMap<String, String>,
 }
 
+impl ComposeOptions {
+    /// What composing a thread needs from the `[compose]` section.
+    pub fn from_config(config: &crate::config::ComposeConfig) -> Self {
+        ComposeOptions {
+            closing_post: config.closing_post,
+            max_hashtags: config.max_hashtags,
+            hashtags: config.hashtags.clone(),
+        }
+    }
+}
+
 impl Default for ComposeOptions {
     fn default() -> Self {
         ComposeOptions {
