@@ -10,7 +10,7 @@ use super::{
     ServerLimits,
 };
 use crate::config::{AccountConfig, AccountPlatform, TokenSource};
-use crate::store::{RemotePost, ServerStatus};
+use crate::model::{RemotePost, ServerStatus};
 use chrono::{DateTime, Utc};
 use megalodon::error::Error as MegalodonError;
 use reqwest::header::HeaderMap;
@@ -18,6 +18,8 @@ use serde::Deserialize;
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
+
+pub mod login;
 
 /// The longest part of a server's error body quoted in a message.
 const MAX_MESSAGE: usize = 300;
@@ -65,6 +67,16 @@ pub struct ClientSettings {
     pub user_agent: String,
     pub timeout: Duration,
     pub lookup_limit: u32,
+}
+
+impl From<&crate::config::Config> for ClientSettings {
+    fn from(config: &crate::config::Config) -> Self {
+        ClientSettings {
+            user_agent: config.fetch.user_agent.clone(),
+            timeout: Duration::from_secs(config.publish.request_timeout_secs),
+            lookup_limit: config.publish.lookup_recent_statuses,
+        }
+    }
 }
 
 /// megalodon's name for a server kind (`None` for a network outside the family).
@@ -119,7 +131,7 @@ impl Mastodon {
             base_url,
             token,
             token_source: account.token_source(),
-            visibility: account.visibility.as_str(),
+            visibility: account.visibility().as_str(),
             language: account.language.clone(),
             client,
             http,
@@ -202,13 +214,13 @@ impl Mastodon {
             PlatformError::Malformed {
                 account: self.account.clone(),
                 what: what.into(),
-                reason: crate::source::root_cause(&error),
+                reason: crate::http::root_cause(&error),
             }
         } else {
             PlatformError::Transport {
                 account: self.account.clone(),
                 what: what.into(),
-                reason: format!("{} ({})", crate::source::root_cause(&error), self.base_url),
+                reason: format!("{} ({})", crate::http::root_cause(&error), self.base_url),
                 connect: error.is_connect(),
             }
         }
@@ -397,6 +409,10 @@ const LOOKUP_PAGES: usize = 10;
 impl Platform for Mastodon {
     fn account(&self) -> &str {
         &self.account
+    }
+
+    fn kind(&self) -> crate::model::PlatformKind {
+        crate::model::PlatformKind::Mastodon
     }
 
     async fn verify(&self) -> Result<Identity, PlatformError> {

@@ -10,6 +10,7 @@ pub mod feed;
 pub mod watch;
 
 use crate::config::FetchConfig;
+use crate::http::root_cause;
 use feed::{FeedError, FeedPoll, Validators};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -442,16 +443,6 @@ async fn read_file(path: &std::path::Path, max_bytes: u64) -> Result<Page, Sourc
         url: format!("file://{}", absolute.display()),
         html,
     })
-}
-
-/// The innermost cause of an error, which is what a person can act on
-/// ("Connection refused" rather than "error sending request").
-pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 //! seen in it, the review state of each thread (its draft) and the audit log.
 
 use super::{AnnouncementRecord, PlannedPost, StoreError, ThreadRecord};
-use crate::announcement::Announcement;
-use crate::platform::LengthRules;
-use crate::source::feed::{FeedEntry, Validators};
+use crate::model::Announcement;
+use crate::model::LengthRules;
+use crate::model::{FeedEntry, Validators};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 

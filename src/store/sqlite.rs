@@ -15,7 +15,7 @@
 //! finds it on the server before sending it again.
 
 use super::*;
-use crate::announcement::Announcement;
+use crate::model::Announcement;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_replies.sql"),
     include_str!("migrations/0004_feeds_drafts_audit.sql"),
     include_str!("migrations/0005_post_last_sent_at.sql"),
+    include_str!("migrations/0006_post_links.sql"),
 ];
 
 /// How many prepared statements the connection keeps: more than the store has, so that
@@ -233,7 +234,9 @@ impl SqliteStore {
                 id,
                 announcement_id,
                 account,
-                platform,
+                platform: platform
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt(format!("thread {id}: {e}")))?,
                 state: ThreadState::parse(&state)?,
                 last_error,
                 posts: Self::load_posts(connection, id)?,
@@ -253,7 +256,8 @@ impl SqliteStore {
     ) -> Result<Vec<PostRecord>, StoreError> {
         let mut statement = connection.prepare_cached(&format!(
             "SELECT idx, key, role_json, text, images_json, state, attempts, sending_at, \
-             remote_id, remote_url, last_sent_at FROM posts WHERE {where_clause} ORDER BY idx"
+             remote_id, remote_url, last_sent_at, links_json FROM posts WHERE {where_clause} \
+             ORDER BY idx"
         ))?;
         let rows = statement
             .query_map(args, |row| {
@@ -269,13 +273,29 @@ impl SqliteStore {
                     row.get::<_, Option<String>>(8)?,
                     row.get::<_, Option<String>>(9)?,
                     row.get::<_, Option<String>>(10)?,
+                    row.get::<_, String>(11)?,
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
             .map(
-                |(index, key, role, text, images, state, attempts, sending_at, id, url, last)| {
+                |(
+                    index,
+                    key,
+                    role,
+                    text,
+                    images,
+                    state,
+                    attempts,
+                    sending_at,
+                    id,
+                    url,
+                    last,
+                    links,
+                )| {
                     Ok(PostRecord {
+                        links: serde_json::from_str(&links)
+                            .map_err(|e| StoreError::Corrupt(format!("links of {key}: {e}")))?,
                         index: usize::try_from(index)
                             .map_err(|_| StoreError::Corrupt(format!("post index {index}")))?,
                         images: serde_json::from_str(&images)
@@ -363,9 +383,11 @@ impl SqliteStore {
         for (index, post) in posts.iter().enumerate() {
             let images = serde_json::to_string(&post.images)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let links = serde_json::to_string(&post.links)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             tx.run(
-                "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state, \
+                 links_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     thread_id,
                     index as i64,
@@ -373,7 +395,8 @@ impl SqliteStore {
                     post.role,
                     post.text,
                     images,
-                    PostState::Pending.as_str()
+                    PostState::Pending.as_str(),
+                    links
                 ],
             )?;
         }
@@ -613,16 +636,19 @@ impl Store for SqliteStore {
             let index = from + offset as i64;
             let images = serde_json::to_string(&post.images)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let links = serde_json::to_string(&post.links)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             tx.run(
-                "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
+                "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state, \
+                 links_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)",
                 params![
                     thread_id,
                     index,
                     format!("{base}/{index}~{revision}"),
                     post.role,
                     post.text,
-                    images
+                    images,
+                    links
                 ],
             )?;
         }
@@ -664,7 +690,7 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::announcement::Paper;
+    use crate::model::Paper;
 
     fn announcement() -> Announcement {
         Announcement {
@@ -674,6 +700,7 @@ mod tests {
             date: "2025-10-07".into(),
             tags: vec!["LLMs".into()],
             social_image: None,
+            intro_theme: None,
             papers: vec![Paper {
                 position: 0,
                 title: "FlowRL".into(),
@@ -683,10 +710,12 @@ mod tests {
                 anchor: "flowrl".into(),
                 url: "https://graphcore-research.github.io/2025-10-07-potm/#flowrl".into(),
                 intro_summary: None,
+                intro_sentence: None,
                 key_idea: "Match distributions.".into(),
                 figure: Some(Figure {
                     url: "https://graphcore-research.github.io/potm/f.png".into(),
                     alt: "A figure".into(),
+                    caption: None,
                 }),
             }],
         }
@@ -697,10 +726,12 @@ mod tests {
             .map(|i| PlannedPost {
                 role: format!("{{\"kind\":\"post{i}\"}}"),
                 text: format!("post {i}"),
+                links: vec![],
                 images: if i == 1 {
                     vec![Figure {
                         url: "https://example.org/f.png".into(),
                         alt: "alt".into(),
+                        caption: None,
                     }]
                 } else {
                     vec![]

@@ -2,7 +2,7 @@
 
 use super::{now, parse_time, Cached, SqliteStore};
 use crate::store::replies::*;
-use crate::store::{AnnouncementRecord, RemotePost, StoreError};
+use crate::store::{AnnouncementRecord, RemotePost, ServerStatus, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::HashSet;
@@ -599,8 +599,8 @@ impl ReplyStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::announcement::{Announcement, Paper};
-    use crate::store::{PlannedPost, RemotePost, Store};
+    use crate::model::{Announcement, Paper};
+    use crate::store::{PlannedPost, RemotePost, ServerStatus, Store};
 
     fn announcement() -> Announcement {
         Announcement {
@@ -610,6 +610,7 @@ mod tests {
             date: "2025-10-07".into(),
             tags: vec![],
             social_image: None,
+            intro_theme: None,
             papers: vec![Paper {
                 position: 0,
                 title: "FlowRL".into(),
@@ -619,6 +620,7 @@ mod tests {
                 anchor: "flowrl".into(),
                 url: "https://graphcore-research.github.io/2025-10-07-potm/#flowrl".into(),
                 intro_summary: None,
+                intro_sentence: None,
                 key_idea: "Idea.".into(),
                 figure: None,
             }],
@@ -636,6 +638,7 @@ mod tests {
             .map(|role| PlannedPost {
                 role: (*role).into(),
                 text: "t".into(),
+                links: vec![],
                 images: vec![],
             })
             .collect();

@@ -1,9 +1,9 @@
 //! The SQLite side of [`ReviewStore`]: feeds, seen entries, drafts and the audit log.
 
 use super::{now, parse_time, Cached, SqliteStore};
-use crate::announcement::Announcement;
-use crate::platform::LengthRules;
-use crate::source::feed::{FeedEntry, Validators};
+use crate::model::Announcement;
+use crate::model::LengthRules;
+use crate::model::{FeedEntry, Validators};
 use crate::store::review::*;
 use crate::store::{AnnouncementRecord, PlannedPost, StoreError, ThreadState};
 use chrono::{DateTime, Utc};
@@ -897,6 +897,7 @@ mod tests {
                     tags: vec![],
                     social_image: None,
                     papers: vec![],
+                    intro_theme: None,
                 },
                 false,
             )
@@ -904,6 +905,7 @@ mod tests {
         let posts = vec![PlannedPost {
             role: "{\"kind\":\"head\"}".into(),
             text: "head".into(),
+            links: vec![],
             images: vec![],
         }];
         store

@@ -10,7 +10,7 @@
 //! If the post takes longer than `daemon.shutdown_grace`, papercast stops anyway and
 //! the next start looks the post up on the server before sending it again.
 
-use super::App;
+use crate::app::App;
 use crate::web::{self, WebSecrets, WebState};
 use chrono::Utc;
 use futures_util::StreamExt;
