@@ -12,8 +12,8 @@ mod support;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use papercast::config::{Config, ConfigSources};
-use papercast::platform::mastodon::{ClientSettings, Mastodon};
-use papercast::platform::{Platform, Secret};
+use papercast::platform::ClientSettings;
+use papercast::platform::Secret;
 use papercast::publish::Target;
 use papercast::replies::{self, discussions, SyncMode, SyncSettings};
 use papercast::store::SqliteStore;
@@ -98,8 +98,12 @@ fn targets(config: &Config) -> Vec<Target> {
         .iter()
         .map(|account| Target {
             account: account.name.clone(),
-            platform: Mastodon::new(account, Some(Secret::new(BOT_TOKEN.into())), &settings)
-                .map(|m| Box::new(m) as Box<dyn Platform>),
+            kind: account.platform.kind(),
+            platform: papercast::platform::connect(
+                account,
+                Some(Secret::new(BOT_TOKEN.into())),
+                &settings,
+            ),
         })
         .collect()
 }

@@ -75,6 +75,26 @@ pub struct ComposeConfig {
     pub max_papers: usize,
     /// No thread is longer than this many posts.
     pub max_posts: usize,
+    /// The most hashtags on a thread's head post.
+    pub max_hashtags: usize,
+    /// A blog tag → the team's own hashtag for it, or "" for none.
+    #[serde(default)]
+    pub hashtags: std::collections::BTreeMap<String, String>,
+}
+
+impl ComposeConfig {
+    /// How a post for a network of `kind` is counted before its server has said:
+    /// Mastodon servers by the configured limits, the others by their fixed ones.
+    pub fn rules_for(&self, kind: crate::model::PlatformKind) -> crate::model::LengthRules {
+        use crate::model::{LengthRules, PlatformKind};
+        match kind {
+            PlatformKind::Mastodon => LengthRules::mastodon(
+                self.mastodon_max_characters,
+                self.mastodon_characters_reserved_per_url,
+            ),
+            PlatformKind::Bluesky | PlatformKind::X => LengthRules::default_for(kind),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -96,33 +116,228 @@ pub struct PublishConfig {
     pub max_image_bytes: u64,
 }
 
-/// One account that threads are posted to. It names where its token is, never the
-/// token itself, so that this struct (and its `Debug`) holds no secret.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One account that threads are posted to. It names where its secret is, never the
+/// secret itself, so that this struct (and its `Debug`) holds no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "AccountTable")]
 pub struct AccountConfig {
     pub name: String,
+    /// The server software, which also says the network.
     pub platform: AccountPlatform,
     /// The server's base URL, e.g. `https://sigmoid.social` (for Bluesky the PDS,
     /// e.g. `https://bsky.social`).
     pub server: String,
-    /// The environment variable holding the access token.
-    pub token_env: Option<String>,
-    /// A file holding the access token.
-    pub token_file: Option<PathBuf>,
-    /// Bluesky: the handle (or email) to log in with.
-    pub handle: Option<String>,
-    /// Bluesky: the environment variable holding the account's app password.
-    pub password_env: Option<String>,
-    /// Bluesky: a file holding the account's app password.
-    pub password_file: Option<PathBuf>,
-    #[serde(default)]
-    pub visibility: Visibility,
     /// ISO 639 language code of the posts.
     pub language: Option<String>,
     /// Whether a new thread waits for a moderator (the default) or goes out at once.
-    #[serde(default)]
     pub review: Review,
+    /// What only this account's network has.
+    pub network: NetworkAccount,
+}
+
+/// The keys of an account that belong to its network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkAccount {
+    /// A server of the Mastodon API family: an access token.
+    Mastodon {
+        token: TokenSource,
+        visibility: Visibility,
+    },
+    /// A Bluesky account: a handle and an app password.
+    Bluesky {
+        handle: String,
+        password: TokenSource,
+    },
+}
+
+/// An `[[accounts]]` table as written: its `platform` picks the variant, and each
+/// variant takes its own network's keys.
+#[derive(Deserialize)]
+#[serde(tag = "platform", rename_all = "lowercase")]
+enum AccountTable {
+    Mastodon(MastodonTable),
+    #[serde(alias = "akkoma")]
+    Pleroma(MastodonTable),
+    Gotosocial(MastodonTable),
+    Friendica(MastodonTable),
+    Firefish(MastodonTable),
+    Pixelfed(MastodonTable),
+    Bluesky(BlueskyTable),
+}
+
+/// A Mastodon-family account's keys. Bluesky's keys are read only to say where they
+/// belong.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MastodonTable {
+    name: String,
+    server: String,
+    /// The environment variable holding the access token.
+    token_env: Option<String>,
+    /// A file holding the access token.
+    token_file: Option<PathBuf>,
+    #[serde(default)]
+    visibility: Visibility,
+    language: Option<String>,
+    #[serde(default)]
+    review: Review,
+    handle: Option<serde::de::IgnoredAny>,
+    password_env: Option<serde::de::IgnoredAny>,
+    password_file: Option<serde::de::IgnoredAny>,
+}
+
+/// A Bluesky account's keys. The Mastodon family's keys are read only to say that
+/// they do not apply.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlueskyTable {
+    name: String,
+    server: String,
+    /// The handle (or email) to log in with.
+    handle: Option<String>,
+    /// The environment variable holding the account's app password.
+    password_env: Option<String>,
+    /// A file holding the account's app password.
+    password_file: Option<PathBuf>,
+    language: Option<String>,
+    #[serde(default)]
+    review: Review,
+    token_env: Option<serde::de::IgnoredAny>,
+    token_file: Option<serde::de::IgnoredAny>,
+    visibility: Option<serde::de::IgnoredAny>,
+}
+
+impl TryFrom<AccountTable> for AccountConfig {
+    type Error = String;
+
+    fn try_from(table: AccountTable) -> Result<Self, String> {
+        let (platform, table) = match table {
+            AccountTable::Mastodon(t) => (AccountPlatform::Mastodon, t),
+            AccountTable::Pleroma(t) => (AccountPlatform::Pleroma, t),
+            AccountTable::Gotosocial(t) => (AccountPlatform::Gotosocial, t),
+            AccountTable::Friendica(t) => (AccountPlatform::Friendica, t),
+            AccountTable::Firefish(t) => (AccountPlatform::Firefish, t),
+            AccountTable::Pixelfed(t) => (AccountPlatform::Pixelfed, t),
+            AccountTable::Bluesky(t) => return t.check(),
+        };
+        table.check(platform)
+    }
+}
+
+/// Checks what every account has: a usable name and an http(s) server.
+fn check_common(name: &str, server: &str) -> Result<(), String> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(format!(
+            "account name `{name}`: use letters, digits, `-` and `_` only"
+        ));
+    }
+    match url::Url::parse(server) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(()),
+        _ => Err(format!(
+            "account `{name}`: server `{server}` is not an http(s) URL; write it like \
+             https://mastodon.social"
+        )),
+    }
+}
+
+/// Exactly one place for a secret: `env` (a variable's name) or `file`.
+fn one_secret(
+    name: &str,
+    env: Option<String>,
+    file: Option<PathBuf>,
+    (env_key, file_key, what): (&str, &str, &str),
+) -> Result<TokenSource, String> {
+    match (env, file) {
+        (Some(_), Some(_)) => Err(format!(
+            "account `{name}`: set {env_key} or {file_key}, not both"
+        )),
+        (None, None) => Err(format!(
+            "account `{name}`: no {what}; set {env_key} (the name of an environment \
+             variable holding it) or {file_key} (a file holding it)"
+        )),
+        (Some(var), None) if var.is_empty() || var.contains('=') => Err(format!(
+            "account `{name}`: {env_key} must be the name of an environment variable"
+        )),
+        (Some(var), None) => Ok(TokenSource::Env(var)),
+        (None, Some(path)) => Ok(TokenSource::File(path)),
+    }
+}
+
+impl MastodonTable {
+    fn check(self, platform: AccountPlatform) -> Result<AccountConfig, String> {
+        let name = self.name;
+        check_common(&name, &self.server)?;
+        if self.handle.is_some() || self.password_env.is_some() || self.password_file.is_some() {
+            return Err(format!(
+                "account `{name}`: handle, password_env and password_file are for Bluesky \
+                 accounts; a {} account has token_env or token_file",
+                platform.as_str()
+            ));
+        }
+        let token = one_secret(
+            &name,
+            self.token_env,
+            self.token_file,
+            ("token_env", "token_file", "token"),
+        )?;
+        Ok(AccountConfig {
+            name,
+            platform,
+            server: self.server,
+            language: self.language,
+            review: self.review,
+            network: NetworkAccount::Mastodon {
+                token,
+                visibility: self.visibility,
+            },
+        })
+    }
+}
+
+impl BlueskyTable {
+    fn check(self) -> Result<AccountConfig, String> {
+        let name = self.name;
+        check_common(&name, &self.server)?;
+        if self.token_env.is_some() || self.token_file.is_some() {
+            return Err(format!(
+                "account `{name}`: a Bluesky account has no token; set password_env or \
+                 password_file (an app password) instead of token_env/token_file"
+            ));
+        }
+        if self.visibility.is_some() {
+            return Err(format!(
+                "account `{name}`: visibility is for Mastodon-family accounts; Bluesky \
+                 posts are public, so remove it"
+            ));
+        }
+        let handle = match self.handle {
+            Some(handle) if !handle.trim().is_empty() => handle,
+            _ => {
+                return Err(format!(
+                    "account `{name}`: set handle, the account's handle (e.g. \
+                     papercast.bsky.social)"
+                ))
+            }
+        };
+        let password = one_secret(
+            &name,
+            self.password_env,
+            self.password_file,
+            ("password_env", "password_file", "app password"),
+        )?;
+        Ok(AccountConfig {
+            name,
+            platform: AccountPlatform::Bluesky,
+            server: self.server,
+            language: self.language,
+            review: self.review,
+            network: NetworkAccount::Bluesky { handle, password },
+        })
+    }
 }
 
 /// Whether an account's threads wait for a moderator.
@@ -174,6 +389,20 @@ pub enum AccountPlatform {
 }
 
 impl AccountPlatform {
+    /// The network this server software belongs to.
+    pub fn kind(self) -> crate::model::PlatformKind {
+        use crate::model::PlatformKind;
+        match self {
+            AccountPlatform::Mastodon
+            | AccountPlatform::Pleroma
+            | AccountPlatform::Gotosocial
+            | AccountPlatform::Friendica
+            | AccountPlatform::Firefish
+            | AccountPlatform::Pixelfed => PlatformKind::Mastodon,
+            AccountPlatform::Bluesky => PlatformKind::Bluesky,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AccountPlatform::Mastodon => "mastodon",
@@ -226,99 +455,33 @@ impl std::fmt::Display for TokenSource {
 }
 
 impl AccountConfig {
-    /// Where the token is (for Bluesky, the app password); validation has made sure
-    /// there is exactly one place.
+    /// Where the secret is: the token, or for Bluesky the app password.
     pub fn token_source(&self) -> TokenSource {
-        if self.platform == AccountPlatform::Bluesky {
-            return match (&self.password_env, &self.password_file) {
-                (_, Some(path)) => TokenSource::File(path.clone()),
-                (Some(name), None) => TokenSource::Env(name.clone()),
-                (None, None) => TokenSource::Env(String::new()),
-            };
-        }
-        match (&self.token_env, &self.token_file) {
-            (_, Some(path)) => TokenSource::File(path.clone()),
-            (Some(name), None) => TokenSource::Env(name.clone()),
-            (None, None) => TokenSource::Env(String::new()),
+        match &self.network {
+            NetworkAccount::Mastodon { token, .. } => token.clone(),
+            NetworkAccount::Bluesky { password, .. } => password.clone(),
         }
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
-        let name = &self.name;
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(ConfigError::Invalid(format!(
-                "account name `{name}`: use letters, digits, `-` and `_` only"
-            )));
-        }
-        match url::Url::parse(&self.server) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
-            _ => {
-                return Err(ConfigError::Invalid(format!(
-                    "account `{name}`: server `{}` is not an http(s) URL; write it like \
-                     https://mastodon.social",
-                    self.server
-                )))
-            }
-        }
-        if self.platform == AccountPlatform::Bluesky {
-            return self.validate_bluesky();
-        }
-        if self.handle.is_some() || self.password_env.is_some() || self.password_file.is_some() {
-            return Err(ConfigError::Invalid(format!(
-                "account `{name}`: handle, password_env and password_file are for Bluesky \
-                 accounts; a {} account has token_env or token_file",
-                self.platform.as_str()
-            )));
-        }
-        match (&self.token_env, &self.token_file) {
-            (Some(_), Some(_)) => Err(ConfigError::Invalid(format!(
-                "account `{name}`: set token_env or token_file, not both"
-            ))),
-            (None, None) => Err(ConfigError::Invalid(format!(
-                "account `{name}`: no token; set token_env (the name of an environment \
-                 variable holding it) or token_file (a file holding it)"
-            ))),
-            (Some(var), None) if var.is_empty() || var.contains('=') => Err(ConfigError::Invalid(
-                format!("account `{name}`: token_env must be the name of an environment variable"),
-            )),
-            _ => Ok(()),
+    /// The handle a Bluesky account logs in with.
+    pub fn handle(&self) -> Option<&str> {
+        match &self.network {
+            NetworkAccount::Bluesky { handle, .. } => Some(handle),
+            NetworkAccount::Mastodon { .. } => None,
         }
     }
 
-    /// A Bluesky account logs in with a handle and an app password.
-    fn validate_bluesky(&self) -> Result<(), ConfigError> {
-        let name = &self.name;
-        if self.token_env.is_some() || self.token_file.is_some() {
-            return Err(ConfigError::Invalid(format!(
-                "account `{name}`: a Bluesky account has no token; set password_env or \
-                 password_file (an app password) instead of token_env/token_file"
-            )));
+    /// Who sees the posts of a Mastodon-family account.
+    pub fn visibility(&self) -> Visibility {
+        match &self.network {
+            NetworkAccount::Mastodon { visibility, .. } => *visibility,
+            NetworkAccount::Bluesky { .. } => Visibility::Public,
         }
-        if self.handle.as_deref().is_none_or(|h| h.trim().is_empty()) {
-            return Err(ConfigError::Invalid(format!(
-                "account `{name}`: set handle, the account's handle (e.g. \
-                 papercast.bsky.social)"
-            )));
-        }
-        match (&self.password_env, &self.password_file) {
-            (Some(_), Some(_)) => Err(ConfigError::Invalid(format!(
-                "account `{name}`: set password_env or password_file, not both"
-            ))),
-            (None, None) => Err(ConfigError::Invalid(format!(
-                "account `{name}`: no app password; set password_env (the name of an \
-                 environment variable holding it) or password_file (a file holding it)"
-            ))),
-            (Some(var), None) if var.is_empty() || var.contains('=') => {
-                Err(ConfigError::Invalid(format!(
-                    "account `{name}`: password_env must be the name of an environment variable"
-                )))
-            }
-            _ => Ok(()),
-        }
+    }
+
+    /// The network this account is on.
+    pub fn kind(&self) -> crate::model::PlatformKind {
+        self.platform.kind()
     }
 }
 
@@ -659,9 +822,27 @@ impl Config {
                 "publish.request_timeout_secs and publish.max_attempts must be at least 1".into(),
             ));
         }
+        if self.compose.max_hashtags > 10 {
+            return Err(ConfigError::Invalid(format!(
+                "compose.max_hashtags is {}; more than a few hashtags read as spam; set it \
+                 between 0 and 10, e.g. 4",
+                self.compose.max_hashtags
+            )));
+        }
+        for (tag, hashtag) in &self.compose.hashtags {
+            let body = hashtag.trim().trim_start_matches('#');
+            if !hashtag.trim().is_empty()
+                && (body.is_empty() || !body.chars().all(|c| c.is_alphanumeric() || c == '_'))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "compose.hashtags: `{tag}` maps to `{hashtag}`, which is not a hashtag; \
+                     use letters, digits and _ only (e.g. \"#EfficientInference\"), or \"\" \
+                     for no hashtag"
+                )));
+            }
+        }
         let mut names = std::collections::HashSet::new();
         for account in &self.accounts {
-            account.validate()?;
             if !names.insert(account.name.as_str()) {
                 return Err(ConfigError::Invalid(format!(
                     "two accounts are named `{}`; give each a different name",
@@ -1012,7 +1193,7 @@ mod tests {
         let config = load(Some(&file), &[], &[]).expect("config");
         let account = &config.accounts[0];
         assert_eq!(account.platform, AccountPlatform::Gotosocial);
-        assert_eq!(account.visibility, Visibility::Public);
+        assert_eq!(account.visibility(), Visibility::Public);
         assert_eq!(account.token_source(), TokenSource::Env("GC_TOKEN".into()));
         assert_eq!(account.language.as_deref(), Some("en"));
     }
@@ -1215,7 +1396,7 @@ mod tests {
         let config = load(Some(&file), &[], &[]).expect("config");
         let bluesky = &config.accounts[0];
         assert_eq!(bluesky.platform, AccountPlatform::Bluesky);
-        assert_eq!(bluesky.handle.as_deref(), Some("gc.bsky.social"));
+        assert_eq!(bluesky.handle(), Some("gc.bsky.social"));
         assert_eq!(bluesky.token_source(), TokenSource::Env("GC_BSKY".into()));
 
         let error = load(Some(&format!("{account}password_env = \"A\"\n")), &[], &[])
@@ -1240,6 +1421,34 @@ mod tests {
         )
         .expect_err("a password on Mastodon");
         assert!(error.to_string().contains("for Bluesky"), "{error}");
+    }
+
+    #[test]
+    fn each_network_takes_its_own_keys_only() {
+        let config =
+            load(Some(&format!("{ACCOUNT}token_env = \"A\"\n")), &[], &[]).expect("config");
+        assert_eq!(
+            config.accounts[0].network,
+            NetworkAccount::Mastodon {
+                token: TokenSource::Env("A".into()),
+                visibility: Visibility::Public
+            }
+        );
+        let bluesky = "[[accounts]]\nname = \"b\"\nplatform = \"bluesky\"\n\
+                       server = \"https://bsky.social\"\nhandle = \"h\"\npassword_env = \"P\"\n";
+        let error = load(
+            Some(&format!("{bluesky}visibility = \"unlisted\"\n")),
+            &[],
+            &[],
+        )
+        .expect_err("visibility on Bluesky");
+        assert!(
+            error.to_string().contains("visibility is for Mastodon"),
+            "{error}"
+        );
+        let error =
+            load(Some(&format!("{bluesky}colour = \"red\"\n")), &[], &[]).expect_err("unknown key");
+        assert!(error.to_string().contains("colour"), "{error}");
     }
 
     #[test]

@@ -13,12 +13,14 @@
 //! goes out at once where an account needs no review). [`app`] wires the steps to
 //! their edges: the feed watcher, posting a draft, and the `papercast run` daemon.
 
-pub mod announcement;
 pub mod app;
 pub mod compose;
 pub mod config;
+pub mod daemon;
 pub mod discuss;
 pub mod extract;
+pub mod http;
+pub mod model;
 pub mod platform;
 pub mod publish;
 pub mod queue;
@@ -27,4 +29,4 @@ pub mod source;
 pub mod store;
 pub mod web;
 
-pub use announcement::{Announcement, Figure, Paper};
+pub use model::{Announcement, Figure, Link, Paper};

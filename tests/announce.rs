@@ -123,37 +123,30 @@ struct Recorded {
     remote_id: Option<String>,
 }
 
-/// The posts of `account`'s thread in the latest announcement recorded in `db`.
+/// The posts of `account`'s thread in the latest announcement recorded in `db`, read
+/// through the store's contract (so that the check holds for any store).
 fn recorded(db: &Path, account: &str) -> Vec<Recorded> {
-    let connection =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("opening the state database");
-    let mut statement = connection
-        .prepare(
-            "SELECT p.text, p.images_json, p.state, p.remote_id FROM posts p \
-             JOIN threads t ON p.thread_id = t.id \
-             WHERE t.account = ?1 AND t.announcement_id = \
-               (SELECT MAX(announcement_id) FROM threads WHERE account = ?1) \
-             ORDER BY p.idx",
-        )
-        .expect("query");
-    statement
-        .query_map([account], |row| {
-            let images: String = row.get(1)?;
-            let images: Vec<Value> = serde_json::from_str(&images).unwrap_or_default();
-            Ok(Recorded {
-                text: row.get(0)?,
-                alts: images
-                    .iter()
-                    .map(|i| i["alt"].as_str().unwrap_or_default().to_owned())
-                    .collect(),
-                state: row.get(2)?,
-                remote_id: row.get(3)?,
-            })
+    use papercast::store::{DraftFilter, ReviewStore, SqliteStore};
+    let store = SqliteStore::open(db).expect("opening the state database");
+    let drafts = store.drafts(DraftFilter::All).expect("reading the drafts");
+    let Some(thread) = drafts
+        .into_iter()
+        .map(|draft| draft.thread)
+        .filter(|thread| thread.account == account)
+        .max_by_key(|thread| thread.announcement_id)
+    else {
+        return Vec::new();
+    };
+    thread
+        .posts
+        .into_iter()
+        .map(|post| Recorded {
+            text: post.text,
+            alts: post.images.into_iter().map(|image| image.alt).collect(),
+            state: post.state.as_str().to_owned(),
+            remote_id: post.remote.map(|remote| remote.id),
         })
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("rows")
+        .collect()
 }
 
 /// Asserts that the account's statuses are its thread, each post once, chained: the

@@ -22,8 +22,11 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// One post as `preview --platform bluesky` shows it: its text and its figures' alt texts.
-fn preview(url: &str) -> Vec<(String, Vec<String>)> {
+/// One post as `preview --platform bluesky` shows it: its text, its figures' alt texts
+/// and its links (shown text, full URL).
+type Shown = (String, Vec<String>, Vec<(String, String)>);
+
+fn preview(url: &str) -> Vec<Shown> {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = support::papercast(
         dir.path(),
@@ -45,7 +48,18 @@ fn preview(url: &str) -> Vec<(String, Vec<String>)> {
                         .collect()
                 })
                 .unwrap_or_default();
-            (post["text"].as_str().expect("text").to_owned(), alts)
+            let links = post["links"]
+                .as_array()
+                .expect("links")
+                .iter()
+                .map(|l| {
+                    (
+                        l["text"].as_str().expect("link text").to_owned(),
+                        l["url"].as_str().expect("link URL").to_owned(),
+                    )
+                })
+                .collect();
+            (post["text"].as_str().expect("text").to_owned(), alts, links)
         })
         .collect()
 }
@@ -81,7 +95,7 @@ impl Bot {
 
 /// Asserts that the account's posts are `expected`, once each, chained as a thread,
 /// with a link facet on every URL and the figures with their alt texts.
-fn assert_thread(pds: &Pds, account: &Account, expected: &[(String, Vec<String>)], context: &str) {
+fn assert_thread(pds: &Pds, account: &Account, expected: &[Shown], context: &str) {
     let records = pds.posts(account);
     let by_time = {
         let mut records = records.clone();
@@ -104,7 +118,7 @@ fn assert_thread(pds: &Pds, account: &Account, expected: &[(String, Vec<String>)
         expected.len()
     );
     let head = &by_time[0];
-    for (i, (record, (want, alts))) in by_time.iter().zip(expected).enumerate() {
+    for (i, (record, (want, alts, links))) in by_time.iter().zip(expected).enumerate() {
         let post = &record["value"];
         assert_eq!(texts[i], want, "{context}: post {i}'s text");
         assert_eq!(
@@ -134,24 +148,25 @@ fn assert_thread(pds: &Pds, account: &Account, expected: &[(String, Vec<String>)
                 "{context}: post {i}'s root"
             );
         }
-        // Every URL is a link facet over exactly its UTF-8 bytes.
+        // Every link is a facet over exactly the UTF-8 bytes it shows, to its full URL
+        // (a short `arxiv.org/abs/…` or the label "Our review").
         let facets = post["facets"].as_array().cloned().unwrap_or_default();
-        let links = want.matches("https://").count() + want.matches("http://").count();
         assert_eq!(
             facets.len(),
-            links,
+            links.len(),
             "{context}: post {i}'s facets: {facets:#?}"
         );
-        for facet in &facets {
+        for (facet, (shown, url)) in facets.iter().zip(links) {
             let start = facet["index"]["byteStart"].as_u64().expect("byteStart") as usize;
             let end = facet["index"]["byteEnd"].as_u64().expect("byteEnd") as usize;
             let feature = &facet["features"][0];
             assert_eq!(feature["$type"], "app.bsky.richtext.facet#link");
             assert_eq!(
                 want.as_bytes().get(start..end),
-                feature["uri"].as_str().map(str::as_bytes),
+                Some(shown.as_bytes()),
                 "{context}: post {i}'s facet {facet}"
             );
+            assert_eq!(feature["uri"], url.as_str(), "{context}: post {i}'s facet");
         }
         let images = post["embed"]["images"]
             .as_array()
@@ -180,7 +195,7 @@ fn announce_posts_the_thread_once_with_facets_replies_and_images() {
     let url = site.url(&format!("/{SLUG}/"));
     let expected = preview(&url);
     assert!(
-        expected.iter().any(|(_, alts)| !alts.is_empty()),
+        expected.iter().any(|(_, alts, _)| !alts.is_empty()),
         "the corpus post has figures"
     );
     let pds = Pds::start();
@@ -266,20 +281,20 @@ fn a_wrong_app_password_stops_the_account_naming_it_and_its_variable() {
     assert_thread(&pds, &bot.account, &preview(&url), "after the fix");
 }
 
-/// How many posts the state database records as sent with their fate unknown.
+/// How many posts the state database records as sent with their fate unknown, read
+/// through the store's contract.
 fn sending(db: &std::path::Path) -> usize {
-    let Ok(connection) =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-    else {
+    use papercast::store::{DraftFilter, PostState, ReviewStore, SqliteStore};
+    if !db.exists() {
         return 0;
-    };
-    connection
-        .query_row(
-            "SELECT COUNT(*) FROM posts WHERE state = 'sending'",
-            [],
-            |row| row.get::<_, i64>(0),
-        )
-        .map_or(0, |n| n as usize)
+    }
+    let store = SqliteStore::open(db).expect("opening the state database");
+    let drafts = store.drafts(DraftFilter::All).expect("reading the drafts");
+    drafts
+        .iter()
+        .flat_map(|draft| &draft.thread.posts)
+        .filter(|post| post.state == PostState::Sending)
+        .count()
 }
 
 /// papercast killed (SIGKILL) right after a post reaches the PDS, several times:

@@ -1,19 +1,18 @@
 //! The pipeline wired to its edges: configuration, the store, the fetcher, the
 //! templates and the accounts' clients in one [`App`], and the steps that need them
 //! all — drafting a post for every account, and posting a draft — which the feed
-//! [`watcher`], the CLI and the [`daemon`] share.
+//! [`watcher`], the CLI and the [`crate::daemon`] share.
 
-pub mod daemon;
+pub mod announce;
 pub mod watcher;
 
 use crate::compose::{self, ComposeError, ComposeOptions, Templates};
-use crate::config::{AccountConfig, AccountPlatform, Config, Review};
+use crate::config::{AccountConfig, Config, Review};
 use crate::extract::{self, ExtractError};
-use crate::platform::bluesky::Bluesky;
-use crate::platform::mastodon::{ClientSettings, Mastodon};
+use crate::platform::ClientSettings;
 use crate::platform::{
     Identity, LengthRules, MediaUpload, Mentions, NewPost, Platform, PlatformError, PlatformKind,
-    PostLookup, Secret, ServerLimits,
+    PostLookup, ServerLimits,
 };
 use crate::publish::{AccountReport, Outcome, PublishSettings, Publisher, Target};
 use crate::queue::{self, DraftState, DraftSummary, QueueError};
@@ -84,7 +83,7 @@ const EXTRACT_TIME_LIMIT: Duration = Duration::from_secs(20);
 
 /// Extracts a page on a blocking thread, so that a slow page holds up none of the
 /// daemon's other work, and gives it up after [`EXTRACT_TIME_LIMIT`].
-async fn extract_off_the_workers(page: crate::source::Page) -> Result<Announcement, AppError> {
+pub async fn extract_off_the_workers(page: crate::source::Page) -> Result<Announcement, AppError> {
     let url = page.url.clone();
     let work = tokio::task::spawn_blocking(move || extract::extract(&page.html, &page.url));
     match tokio::time::timeout(EXTRACT_TIME_LIMIT, work).await {
@@ -153,6 +152,10 @@ pub struct App {
     pub publish_now: Arc<Notify>,
     /// Due drafts of accounts no longer configured, already warned about.
     unpostable: std::sync::Mutex<std::collections::HashSet<i64>>,
+    /// Each account's client, made once for the process: one connection pool per
+    /// server, and the server's limits read once (the client keeps them), for drafting
+    /// and posting alike.
+    platforms: std::sync::Mutex<std::collections::HashMap<String, Arc<dyn Platform>>>,
 }
 
 impl std::fmt::Debug for App {
@@ -166,12 +169,12 @@ impl App {
         let fetcher = Fetcher::new(&config.fetch)?;
         let templates =
             Templates::from_config(&config.compose.templates_dir).map_err(AppError::Templates)?;
-        let clients = ClientSettings {
-            user_agent: config.fetch.user_agent.clone(),
-            timeout: Duration::from_secs(config.publish.request_timeout_secs),
-            lookup_limit: config.publish.lookup_recent_statuses,
+        let clients = ClientSettings::from(&config);
+        let mut nonce = [0u8; 4];
+        let nonce = match getrandom::fill(&mut nonce) {
+            Ok(()) => hex::encode(nonce),
+            Err(_) => "0".into(),
         };
-        let nonce = crate::web::auth::random_hex(4).unwrap_or_else(|_| "0".into());
         Ok(App {
             publish: PublishSettings::from(&config.publish),
             owner: format!("{}/{}/{nonce}", host_name(), std::process::id()),
@@ -184,6 +187,7 @@ impl App {
             poll_now: Arc::new(Notify::new()),
             publish_now: Arc::new(Notify::new()),
             unpostable: Default::default(),
+            platforms: Default::default(),
         })
     }
 
@@ -218,16 +222,7 @@ impl App {
     /// A client for `account`, with its token (or app password). Its posts stop once
     /// papercast is stopping (it starts no new post then).
     pub fn target(&self, account: &AccountConfig) -> Target {
-        let client = if account.platform == AccountPlatform::Bluesky {
-            Bluesky::load_password(account)
-                .and_then(|password| Bluesky::new(account, Some(password), &self.clients))
-                .map(|client| Box::new(client) as Box<dyn Platform>)
-        } else {
-            Secret::load(&account.name, &account.token_source())
-                .and_then(|token| Mastodon::new(account, Some(token), &self.clients))
-                .map(|client| Box::new(client) as Box<dyn Platform>)
-        };
-        let platform = client.map(|inner| {
+        let platform = self.platform(account).map(|inner| {
             Box::new(Stoppable {
                 inner,
                 stop: self.stop.subscribe(),
@@ -235,20 +230,46 @@ impl App {
         });
         Target {
             account: account.name.clone(),
+            kind: account.platform.kind(),
             platform,
         }
+    }
+
+    /// The account's client, made at its first use.
+    fn platform(&self, account: &AccountConfig) -> Result<Arc<dyn Platform>, PlatformError> {
+        if let Some(client) = self
+            .platforms
+            .lock()
+            .ok()
+            .and_then(|clients| clients.get(&account.name).cloned())
+        {
+            return Ok(client);
+        }
+        let client: Arc<dyn Platform> =
+            Arc::from(crate::platform::credentials(account).and_then(|secret| {
+                crate::platform::connect(account, Some(secret), &self.clients)
+            })?);
+        if let Ok(mut clients) = self.platforms.lock() {
+            clients.insert(account.name.clone(), client.clone());
+        }
+        Ok(client)
     }
 
     /// The length rules of the account's server, or the configured defaults when the
     /// server does not say. Only Mastodon-family servers say; the others' are fixed.
     pub async fn rules_for(&self, account: &AccountConfig) -> LengthRules {
-        let kind = kind_of(account);
+        let kind = account.platform.kind();
         if kind != PlatformKind::Mastodon {
             return LengthRules::default_for(kind);
         }
-        let limits = match Mastodon::new(account, None, &self.clients) {
+        // The posting client when there is one (the limits are public, and it keeps
+        // them for the posting); without a token, a reading client.
+        let limits = match self.platform(account) {
             Ok(client) => client.limits().await,
-            Err(error) => Err(error),
+            Err(_) => match crate::platform::connect(account, None, &self.clients) {
+                Ok(client) => client.limits().await,
+                Err(error) => Err(error),
+            },
         };
         match limits {
             Ok(limits) => limits.length_rules(),
@@ -258,10 +279,7 @@ impl App {
                     account.name,
                     self.config.compose.mastodon_max_characters
                 );
-                LengthRules::mastodon(
-                    self.config.compose.mastodon_max_characters,
-                    self.config.compose.mastodon_characters_reserved_per_url,
-                )
+                self.config.compose.rules_for(kind)
             }
         }
     }
@@ -341,7 +359,7 @@ impl App {
             record,
             &NewDraft {
                 account: &account.name,
-                platform: kind_of(account).as_str(),
+                platform: account.platform.kind().as_str(),
                 posts: &posts,
                 plan_json: &plan_json,
                 rules: &rules,
@@ -616,6 +634,40 @@ impl App {
     }
 }
 
+/// Whether an account's client needs its secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    /// A secret that cannot be read fails that account.
+    Required,
+    /// A secret that cannot be read is reported, and the client reads only what its
+    /// server shows anyone (for a dry run).
+    IfReadable,
+}
+
+/// A client for each account. A secret that cannot be read fails that account only.
+pub fn targets(config: &Config, accounts: &[&AccountConfig], secrets: Secrets) -> Vec<Target> {
+    let settings = ClientSettings::from(config);
+    accounts
+        .iter()
+        .map(|account| {
+            let secret = match crate::platform::credentials(account) {
+                Ok(secret) => Ok(Some(secret)),
+                Err(error) if secrets == Secrets::IfReadable => {
+                    tracing::warn!("{error}");
+                    Ok(None)
+                }
+                Err(error) => Err(error),
+            };
+            Target {
+                account: account.name.clone(),
+                kind: account.platform.kind(),
+                platform: secret
+                    .and_then(|secret| crate::platform::connect(account, secret, &settings)),
+            }
+        })
+        .collect()
+}
+
 fn log_report(id: i64, report: &AccountReport) {
     match &report.outcome {
         Outcome::Posted { link, posts, sent } => tracing::info!(
@@ -629,14 +681,6 @@ fn log_report(id: i64, report: &AccountReport) {
             link.as_deref().unwrap_or("?")
         ),
         Outcome::Failed { error, .. } => tracing::error!("draft {id}: {error}"),
-    }
-}
-
-/// The network of an account.
-fn kind_of(account: &AccountConfig) -> PlatformKind {
-    match account.platform {
-        AccountPlatform::Bluesky => PlatformKind::Bluesky,
-        _ => PlatformKind::Mastodon,
     }
 }
 
@@ -671,7 +715,7 @@ fn holder_is_gone(holder: &str) -> bool {
 /// middle of one; what is already on its way finishes. Everything else is passed on
 /// (every method of [`Platform`], so that no default answers in the client's place).
 struct Stoppable {
-    inner: Box<dyn Platform>,
+    inner: Arc<dyn Platform>,
     stop: tokio::sync::watch::Receiver<bool>,
 }
 

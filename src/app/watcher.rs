@@ -9,10 +9,16 @@ use crate::source::feed::{FeedEntry, FeedPoll};
 use crate::source::watch::{self, WatchRules};
 use crate::store::{EntryOutcome, PollRecord, StoreError};
 use chrono::{DateTime, Utc};
+use futures_util::stream::{self, Stream, StreamExt};
 use std::time::Duration;
 
 /// The actor the watcher's drafts are audited as.
 pub const ACTOR: &str = "papercast watch";
+
+/// How many sources are polled side by side. Requests to one host still go one at a
+/// time (the fetcher sees to that); the rest — waiting on other hosts, parsing,
+/// recording — overlaps.
+pub const POLL_CONCURRENCY: usize = 8;
 
 /// What one poll of a source did.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +94,21 @@ impl App {
             self.config.watch.jitter_percent,
             random_unit(),
         )
+    }
+
+    /// Polls each of `sources` once, side by side (at most [`POLL_CONCURRENCY`] at a
+    /// time), yielding each source's index in `sources` with its report, in that order.
+    pub fn poll_sources<'a>(
+        &'a self,
+        sources: &'a [SourceConfig],
+        which: Vec<usize>,
+        backfill: usize,
+    ) -> impl Stream<Item = (usize, Result<SourceReport, StoreError>)> + 'a {
+        stream::iter(which)
+            .map(move |index| async move {
+                (index, self.poll_source(&sources[index], backfill).await)
+            })
+            .buffered(POLL_CONCURRENCY)
     }
 
     /// Polls one source once and drafts what is new. `backfill` applies to the
@@ -221,9 +242,7 @@ impl App {
                 backfill,
             },
         );
-        for entry in &plan.record_only {
-            store.record_entry(&source.name, entry, EntryOutcome::Recorded, None, None)?;
-        }
+        store.record_entries(&source.name, &plan.record_only)?;
         let total = plan.announce.len();
         let mut reports = Vec::with_capacity(total);
         for (n, entry) in plan.announce.iter().enumerate() {

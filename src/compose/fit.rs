@@ -6,7 +6,7 @@
 //! or a URL.
 
 use super::ComposeError;
-use crate::platform::LengthRules;
+use crate::model::LengthRules;
 use unicode_segmentation::UnicodeSegmentation;
 
 /// Stands for the summary in a rendered template until fitting chooses its length.
@@ -37,9 +37,15 @@ pub(crate) struct Summary {
 }
 
 impl Summary {
+    #[cfg(test)]
     pub fn new(full: String, shortenable: String) -> Self {
         Summary { full, shortenable }
     }
+}
+
+/// Whether `text` fits once its links show as the platform shows them.
+pub(crate) fn fits(rules: &LengthRules, text: &str) -> bool {
+    rules.fits(&super::links::resolve(text, rules.platform).0)
 }
 
 /// Number of grapheme clusters, the unit summaries are measured in.
@@ -83,13 +89,13 @@ pub(crate) fn fit(
     let fill = |s: &str| tidy(&rendered.replace(SUMMARY_MARK, s));
     if !rendered.contains(SUMMARY_MARK) || summary.full.is_empty() {
         let text = fill("");
-        if rules.fits(&text) {
+        if fits(rules, &text) {
             return Ok(vec![text]);
         }
         return split(&text, None, keep_whole, rules);
     }
     let minimum = minimum_summary(&summary.shortenable);
-    if let Some(chosen) = longest_summary(summary, |s| rules.fits(&fill(s))) {
+    if let Some(chosen) = longest_summary(summary, |s| fits(rules, &fill(s))) {
         if graphemes(&chosen) >= graphemes(&minimum) {
             return Ok(vec![fill(&chosen)]);
         }
@@ -106,7 +112,7 @@ fn split(
     rules: &LengthRules,
 ) -> Result<Vec<String>, ComposeError> {
     let minimum = summary.map_or("", |(_, minimum)| minimum);
-    let probe_fits = |t: &str| rules.fits(&tidy(&t.replace(SUMMARY_MARK, minimum)));
+    let probe_fits = |t: &str| fits(rules, &tidy(&t.replace(SUMMARY_MARK, minimum)));
 
     // The pieces a post can be built from, each with the separator that goes before
     // it: whole paragraphs where they fit a post, else their lines, else their words.
@@ -205,7 +211,7 @@ fn give_summary_room(
         .map(|post| match summary {
             Some((summary, minimum)) if post.contains(SUMMARY_MARK) => {
                 let fill = |s: &str| tidy(&post.replace(SUMMARY_MARK, s));
-                let chosen = longest_summary(summary, |s| rules.fits(&fill(s)))
+                let chosen = longest_summary(summary, |s| fits(rules, &fill(s)))
                     .unwrap_or_else(|| minimum.to_owned());
                 kept = graphemes(&chosen);
                 fill(&chosen)
@@ -433,7 +439,7 @@ pub(crate) fn shorten_alt(alt: &str, max: Option<usize>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::PlatformKind;
+    use crate::model::PlatformKind;
 
     fn limit(max: usize) -> LengthRules {
         LengthRules {

@@ -7,23 +7,31 @@
 //! may shorten only a paper's summary, never a title, a name or a URL.
 
 mod fit;
+mod hashtags;
+mod layout;
+mod links;
+mod summary;
 pub mod templates;
 
 pub use templates::Templates;
 
-use crate::announcement::{Announcement, Figure, Paper};
-use crate::platform::{LengthRules, PlatformKind};
+use crate::model::{Announcement, Figure, Link, Paper};
+use crate::model::{LengthRules, PlatformKind};
 use fit::{Summary, SUMMARY_MARK};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use thiserror::Error;
-use unicode_segmentation::UnicodeSegmentation;
 
 /// A thread as it will be posted on one platform.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Thread {
     pub platform: PlatformKind,
     pub posts: Vec<Post>,
+    /// What a person should check before the thread goes out (a figure without a
+    /// description).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Thread {
@@ -45,6 +53,9 @@ impl Thread {
                 post.limit,
                 post.text
             ));
+            for link in post.links.iter().filter(|l| l.text != l.url) {
+                out.push_str(&format!("[link \"{}\" -> {}]\n", link.text, link.url));
+            }
             for image in &post.images {
                 out.push_str(&format!("[image {} | alt: {}]\n", image.url, image.alt));
             }
@@ -62,6 +73,9 @@ pub struct Post {
     pub length: usize,
     /// The platform's limit that `length` must not exceed.
     pub limit: usize,
+    /// Every link in the post: the text it shows and where it goes (on Bluesky a
+    /// link shows short or as a label; elsewhere its text is the URL).
+    pub links: Vec<Link>,
     pub images: Vec<Figure>,
 }
 
@@ -104,6 +118,23 @@ pub struct ComposeOptions {
     pub max_papers: usize,
     /// A thread longer than this many posts is refused.
     pub max_posts: usize,
+    /// The most hashtags on the head post (`compose.max_hashtags`).
+    pub max_hashtags: usize,
+    /// The team's own hashtag for a blog tag, or "" for none (`compose.hashtags`).
+    pub hashtags: BTreeMap<String, String>,
+}
+
+impl ComposeOptions {
+    /// What composing a thread needs from the `[compose]` section.
+    pub fn from_config(config: &crate::config::ComposeConfig) -> Self {
+        ComposeOptions {
+            closing_post: config.closing_post,
+            max_papers: config.max_papers,
+            max_posts: config.max_posts,
+            max_hashtags: config.max_hashtags,
+            hashtags: config.hashtags.clone(),
+        }
+    }
 }
 
 impl Default for ComposeOptions {
@@ -112,36 +143,11 @@ impl Default for ComposeOptions {
             closing_post: true,
             max_papers: 12,
             max_posts: 40,
+            max_hashtags: 4,
+            hashtags: BTreeMap::new(),
         }
     }
 }
-
-impl ComposeOptions {
-    pub fn from_config(config: &crate::config::ComposeConfig) -> Self {
-        ComposeOptions {
-            closing_post: config.closing_post,
-            max_papers: config.max_papers,
-            max_posts: config.max_posts,
-        }
-    }
-}
-
-/// The most graphemes of "The key idea" taken as a summary, in whole sentences
-/// (at least one), before fitting shortens it further.
-const KEY_IDEA_SUMMARY_GRAPHEMES: usize = 280;
-
-/// Words an intro uses to lead from one paper to the next, meaningless in a post
-/// of its own.
-const INTRO_OPENERS: &[&str] = &[
-    "First up, ",
-    "First, ",
-    "Next, ",
-    "Next up, ",
-    "Then, ",
-    "Finally, ",
-    "Lastly, ",
-    "Last but not least, ",
-];
 
 /// What templates see of the blog post.
 #[derive(Debug, Serialize)]
@@ -154,14 +160,17 @@ struct PostView<'a> {
 }
 
 /// What templates see of a paper.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct PaperView<'a> {
     position: usize,
     /// `position + 1`, for "2/4".
     number: usize,
     title: &'a str,
-    authors: &'a str,
-    orgs: &'a str,
+    /// The authors as the post shows them: in full, or "First Author et al." when the
+    /// full list leaves too little room.
+    authors: String,
+    /// The organisations as the post shows them: in full, or "First Org +2".
+    orgs: String,
     link: &'a str,
     url: &'a str,
     anchor: &'a str,
@@ -170,13 +179,21 @@ struct PaperView<'a> {
 
 /// Everything a template can use; `paper` is none and `summary` empty outside the
 /// paper template.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct Context<'a> {
     platform: &'static str,
     post: &'a PostView<'a>,
     papers: &'a [PaperView<'a>],
     count: usize,
     hashtags: &'a [String],
+    /// The intro's theme line, for the head post (empty when it has none or it does
+    /// not fit).
+    hook: &'a str,
+    /// When the papers are from, as the head post says it: "this month", "in
+    /// September", or "recently".
+    period: &'a str,
+    /// Whether every paper has exactly one post.
+    one_per_post: bool,
     paper: Option<&'a PaperView<'a>>,
     summary: &'a str,
 }
@@ -205,35 +222,67 @@ pub fn compose(
         tags: &announcement.tags,
     };
     let papers: Vec<PaperView> = announcement.papers.iter().map(paper_view).collect();
-    let hashtags = hashtags(&announcement.tags);
+    let summaries: Vec<Vec<String>> = announcement.papers.iter().map(summary::options).collect();
+    let hashtags = hashtags::choose(announcement, &summaries, options);
+    let period = period(announcement);
     let base = Context {
         platform: platform.as_str(),
         post: &post_view,
         papers: &papers,
         count: papers.len(),
         hashtags: &[],
+        hook: "",
+        period: &period,
+        one_per_post: true,
         paper: None,
         summary: "",
     };
-    let mut posts = Vec::new();
+    let mut warnings = Vec::new();
 
-    // Head: with as many hashtags as fit, in tag order; none when not even one does.
-    let mut head = None;
-    for k in (0..=hashtags.len()).rev() {
-        let text = fit::tidy(&templates.render(
-            templates::HEAD,
-            platform,
-            &Context {
-                hashtags: &hashtags[..k],
-                ..base
-            },
-        )?);
-        if k == 0 || rules.fits(&text) {
-            head = Some(text);
-            break;
-        }
+    // The papers first: the head post says whether each has one post.
+    let mut laid_out = Vec::new();
+    for ((paper, view), options) in announcement.papers.iter().zip(&papers).zip(&summaries) {
+        let variants = layout::header_variants(paper)
+            .into_iter()
+            .map(|(authors, orgs)| {
+                let view = PaperView {
+                    authors,
+                    orgs,
+                    ..view.clone()
+                };
+                templates
+                    .render(
+                        templates::PAPER,
+                        platform,
+                        &Context {
+                            paper: Some(&view),
+                            summary: SUMMARY_MARK,
+                            ..base.clone()
+                        },
+                    )
+                    .map(|text| fit::tidy(&text))
+            })
+            .collect::<Result<Vec<String>, ComposeError>>()?;
+        let keep_whole = [
+            paper.title.as_str(),
+            paper.authors.as_str(),
+            paper.orgs.as_str(),
+            paper.link.as_str(),
+            paper.url.as_str(),
+        ];
+        laid_out.push(layout::Choices::new(variants, options, &keep_whole, rules)?);
     }
-    let head = head.unwrap_or_default();
+    let budget = layout::extra_posts_allowed(rules, laid_out.len());
+    let plans = layout::plan(&laid_out, budget);
+    let one_per_post = plans.iter().all(|p| p.len() == 1);
+
+    let mut posts = Vec::new();
+    let hook = hook(announcement, &period);
+    let head_context = Context {
+        one_per_post,
+        ..base.clone()
+    };
+    let head = head_post(templates, platform, &head_context, &hook, &hashtags, rules)?;
     for text in fit::fit(
         &head,
         &Summary::default(),
@@ -243,36 +292,20 @@ pub fn compose(
         posts.push(make_post(PostRole::Head, text, Vec::new(), rules));
     }
 
-    for (paper, view) in announcement.papers.iter().zip(&papers) {
-        let rendered = templates.render(
-            templates::PAPER,
-            platform,
-            &Context {
-                paper: Some(view),
-                summary: SUMMARY_MARK,
-                ..base
-            },
-        )?;
+    for (paper, texts) in announcement.papers.iter().zip(plans) {
+        let (alt, warning) = alt_text(paper);
+        if let Some(warning) = warning {
+            warnings.push(warning);
+        }
         let images: Vec<Figure> = paper
             .figure
             .iter()
             .map(|figure| Figure {
                 url: figure.url.clone(),
-                alt: fit::shorten_alt(&figure.alt, rules.max_alt),
+                alt: fit::shorten_alt(&alt, rules.max_alt),
+                caption: None,
             })
             .collect();
-        let texts = fit::fit(
-            &rendered,
-            &summary_of(paper),
-            &[
-                &paper.title,
-                &paper.authors,
-                &paper.orgs,
-                &paper.link,
-                &paper.url,
-            ],
-            rules,
-        )?;
         let role = PostRole::Paper {
             position: paper.position,
         };
@@ -284,7 +317,7 @@ pub fn compose(
     }
 
     if options.closing_post {
-        let closing = templates.render(templates::CLOSING, platform, &base)?;
+        let closing = fit::tidy(&templates.render(templates::CLOSING, platform, &head_context)?);
         for text in fit::fit(&closing, &Summary::default(), &[&announcement.url], rules)? {
             posts.push(make_post(PostRole::Closing, text, Vec::new(), rules));
         }
@@ -314,7 +347,181 @@ pub fn compose(
             )));
         }
     }
-    Ok(Thread { platform, posts })
+    Ok(Thread {
+        platform,
+        posts,
+        warnings,
+    })
+}
+
+/// The head post with the hook and as many hashtags as fit: the hook and all of
+/// them, else fewer hashtags, else no hook; as rendered when nothing fits (fitting
+/// then splits it).
+fn head_post(
+    templates: &Templates,
+    platform: PlatformKind,
+    base: &Context<'_>,
+    hook: &str,
+    hashtags: &[String],
+    rules: &LengthRules,
+) -> Result<String, ComposeError> {
+    let mut tries: Vec<(&str, usize)> = Vec::new();
+    for with_hook in [hook, ""] {
+        for k in (1..=hashtags.len()).rev() {
+            tries.push((with_hook, k));
+        }
+    }
+    tries.push((hook, 0));
+    tries.push(("", 0));
+    let mut last = String::new();
+    for (hook, k) in tries {
+        let rendered = templates.render(
+            templates::HEAD,
+            platform,
+            &Context {
+                hashtags: &hashtags[..k],
+                hook,
+                ..base.clone()
+            },
+        )?;
+        let (text, _) = links::resolve(&fit::tidy(&rendered), platform);
+        if rules.fits(&text) {
+            return Ok(fit::tidy(&rendered));
+        }
+        last = fit::tidy(&rendered);
+    }
+    Ok(last)
+}
+
+/// The intro's theme line for the head post, true when posted: its "this month"
+/// becomes the month the papers are from when the post came out the month after.
+fn hook(announcement: &Announcement, period: &str) -> String {
+    let Some(theme) = announcement.intro_theme.as_deref() else {
+        return String::new();
+    };
+    if period == "this month" {
+        return theme.to_owned();
+    }
+    let Some(month) = period.strip_prefix("in ") else {
+        // No month to name: a theme that says "this month" is left out.
+        return if theme.to_lowercase().contains("this month") {
+            String::new()
+        } else {
+            theme.to_owned()
+        };
+    };
+    theme
+        .replace("This month", &format!("In {month}"))
+        .replace("this month", &format!("in {month}"))
+}
+
+/// When the post's papers are from, as the head post may truthfully say it: the month
+/// its title names ("September Papers: …"), "this month" only when that is the month
+/// it was published in.
+fn period(announcement: &Announcement) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let named = announcement
+        .title
+        .split(|c: char| !c.is_alphabetic())
+        .find_map(|word| MONTHS.iter().position(|m| m.eq_ignore_ascii_case(word)));
+    let published: Option<usize> = announcement
+        .date
+        .get(5..7)
+        .and_then(|m| m.parse::<usize>().ok());
+    match named {
+        Some(month) if published == Some(month + 1) => "this month".to_owned(),
+        Some(month) => format!("in {}", MONTHS[month]),
+        None => "recently".to_owned(),
+    }
+}
+
+/// Alt text words that say nothing about a figure.
+const GENERIC_ALTS: &[&str] = &[
+    "image",
+    "figure",
+    "fig",
+    "picture",
+    "img",
+    "photo",
+    "diagram",
+    "plot",
+    "graph",
+    "chart",
+    "screenshot",
+    "alt",
+    "alt text",
+];
+
+/// The figure's description: its alt text, else its caption, without a leading
+/// "Figure 1:" label; a plain description (and a warning) when it has neither.
+fn alt_text(paper: &Paper) -> (String, Option<String>) {
+    let Some(figure) = &paper.figure else {
+        return (String::new(), None);
+    };
+    let usable = |text: &str| {
+        let text = without_figure_label(&normalise_whitespace(text));
+        let bare = text.trim_end_matches(['.', ':']).to_lowercase();
+        (!bare.is_empty() && !GENERIC_ALTS.contains(&bare.as_str())).then_some(text)
+    };
+    if let Some(alt) = usable(&figure.alt) {
+        return (alt, None);
+    }
+    if let Some(caption) = figure.caption.as_deref().and_then(usable) {
+        return (caption, None);
+    }
+    (
+        format!("Figure from the paper “{}”", paper.title),
+        Some(format!(
+            "the figure of “{}” ({}) has no alt text or caption; it goes out described as \
+             “Figure from the paper”; add an alt text to the image on the blog",
+            paper.title, figure.url
+        )),
+    )
+}
+
+/// "Figure 1: A plot…" → "A plot…"; also "Fig. 2.", "Table 1 -", "Figure 1(b).".
+fn without_figure_label(text: &str) -> String {
+    let lower = text.to_lowercase();
+    let Some(rest_at) = ["figure", "fig.", "fig", "table"]
+        .iter()
+        .find(|label| lower.starts_with(*label))
+        .map(|label| label.len())
+    else {
+        return text.to_owned();
+    };
+    let rest = text[rest_at..].trim_start();
+    let number_end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '(' | ')')))
+        .unwrap_or(rest.len());
+    if number_end == 0 || !rest.starts_with(|c: char| c.is_ascii_digit()) {
+        return text.to_owned();
+    }
+    let after = rest[number_end..].trim_start();
+    let after = after
+        .strip_prefix([':', '.', '-', '–', '—', '|'])
+        .unwrap_or(after)
+        .trim_start();
+    if after.is_empty() {
+        return text.to_owned();
+    }
+    let mut chars = after.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// Renders every template once, on every platform, with a stand-in post and paper, so
@@ -333,8 +540,8 @@ pub(crate) fn check_templates(templates: &Templates) -> Result<(), ComposeError>
         position: 0,
         number: 1,
         title: "Title",
-        authors: "Authors",
-        orgs: "Organisations",
+        authors: "Authors".into(),
+        orgs: "Organisations".into(),
         link: "https://example.org/paper",
         url: "https://example.org/post/#title",
         anchor: "title",
@@ -348,6 +555,9 @@ pub(crate) fn check_templates(templates: &Templates) -> Result<(), ComposeError>
             papers: &papers,
             count: papers.len(),
             hashtags: &hashtags,
+            hook: "A hook.",
+            period: "this month",
+            one_per_post: true,
             paper: None,
             summary: "",
         };
@@ -358,7 +568,7 @@ pub(crate) fn check_templates(templates: &Templates) -> Result<(), ComposeError>
             &Context {
                 paper: Some(&papers[0]),
                 summary: SUMMARY_MARK,
-                ..base
+                ..base.clone()
             },
         )?;
         templates.render(templates::CLOSING, platform, &base)?;
@@ -366,12 +576,15 @@ pub(crate) fn check_templates(templates: &Templates) -> Result<(), ComposeError>
     Ok(())
 }
 
+/// A post from its text as fitted, with its links resolved for the platform.
 fn make_post(role: PostRole, text: String, images: Vec<Figure>, rules: &LengthRules) -> Post {
+    let (text, links) = links::resolve(&text, rules.platform);
     Post {
         role,
         length: rules.count(&text),
         limit: rules.max,
         text,
+        links,
         images,
     }
 }
@@ -381,8 +594,8 @@ fn paper_view(paper: &Paper) -> PaperView<'_> {
         position: paper.position,
         number: paper.position + 1,
         title: &paper.title,
-        authors: &paper.authors,
-        orgs: &paper.orgs,
+        authors: paper.authors.clone(),
+        orgs: paper.orgs.clone(),
         link: &paper.link,
         url: &paper.url,
         anchor: &paper.anchor,
@@ -390,116 +603,8 @@ fn paper_view(paper: &Paper) -> PaperView<'_> {
     }
 }
 
-/// The post's tags as hashtags: `long-context` → `#LongContext`, `LLMs` → `#LLMs`;
-/// tags that make no hashtag (only digits, no letters) are left out, and so are
-/// repeats that differ only in case.
-pub fn hashtags(tags: &[String]) -> Vec<String> {
-    let mut seen = Vec::new();
-    let mut out = Vec::new();
-    for tag in tags {
-        let words: Vec<&str> = tag
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .collect();
-        if !words.iter().any(|w| w.chars().any(char::is_alphabetic)) {
-            continue;
-        }
-        let body: String = if words.len() == 1 {
-            words[0].to_owned()
-        } else {
-            words.iter().map(|w| capitalise(w)).collect()
-        };
-        let key = body.to_lowercase();
-        if !seen.contains(&key) {
-            seen.push(key);
-            out.push(format!("#{body}"));
-        }
-    }
-    out
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
 fn normalise_whitespace(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// The summary to announce for a paper ([`Paper::summary`]), tidied: the intro's
-/// summary without the words that lead into it ("First up, ") or out of it ("; and"),
-/// or else the first sentences of "The key idea". When it must be shortened, a
-/// summary that starts by repeating the paper's title loses the title first.
-fn summary_of(paper: &Paper) -> Summary {
-    let from_intro = paper
-        .intro_summary
-        .as_deref()
-        .is_some_and(|s| !s.trim().is_empty());
-    let text = normalise_whitespace(paper.summary());
-    if !from_intro {
-        let full = first_sentences(&text, KEY_IDEA_SUMMARY_GRAPHEMES);
-        return Summary::new(full.clone(), full);
-    }
-    let full = tidy_intro_summary(&text);
-    let shortenable = without_title(&full, &paper.title).unwrap_or_else(|| full.clone());
-    Summary::new(full, shortenable)
-}
-
-fn tidy_intro_summary(text: &str) -> String {
-    let mut text = text;
-    for opener in INTRO_OPENERS {
-        if let Some(rest) = text.strip_prefix(opener) {
-            text = rest;
-            break;
-        }
-    }
-    let mut text = text.trim_end();
-    loop {
-        let before = text;
-        text = text.trim_end_matches([';', ',', ' ']);
-        for connector in [" and", " or"] {
-            if let Some(rest) = text.strip_suffix(connector) {
-                text = rest;
-            }
-        }
-        if text == before {
-            break;
-        }
-    }
-    let mut text = capitalise(text);
-    if text.ends_with(|c: char| c.is_alphanumeric()) {
-        text.push('.');
-    }
-    text
-}
-
-/// `summary` without a leading repeat of `title` ("Planned Diffusion combines…" →
-/// "Combines…"), or `None` when it does not start with the title.
-fn without_title(summary: &str, title: &str) -> Option<String> {
-    let rest = summary.strip_prefix(title)?;
-    if !rest.starts_with(|c: char| c.is_whitespace() || c.is_ascii_punctuation()) {
-        return None;
-    }
-    let rest = rest.trim_start_matches(|c: char| {
-        c.is_whitespace() || matches!(c, '.' | ',' | ':' | ';' | '-' | '–' | '—')
-    });
-    (rest.split_whitespace().count() >= 3).then(|| capitalise(rest))
-}
-
-/// The first sentences of `text`, as many as fit in `max` graphemes, at least one.
-fn first_sentences(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    for sentence in text.split_sentence_bounds() {
-        if !out.is_empty() && fit::graphemes(&out) + fit::graphemes(sentence.trim_end()) > max {
-            break;
-        }
-        out.push_str(sentence);
-    }
-    out.trim_end().to_owned()
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! Files whose names start with `_` are partials for `{% include %}`.
 
 use super::ComposeError;
-use crate::platform::PlatformKind;
+use crate::model::PlatformKind;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -176,6 +176,10 @@ fn environment() -> Environment<'static> {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     // Posts are plain text.
     env.set_auto_escape_callback(|_| AutoEscape::None);
+    // `link(url)` / `link(url, "label")`: shown as each platform shows links.
+    env.add_function("link", |url: String, label: Option<String>| {
+        super::links::mark(&url, label.as_deref())
+    });
     env
 }
 

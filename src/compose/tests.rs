@@ -2,8 +2,8 @@
 //! shortened, when posts split, and how user templates override the bundled ones.
 
 use super::*;
-use crate::announcement::{Announcement, Figure, Paper};
-use crate::platform::{LengthRules, PlatformKind};
+use crate::model::{Announcement, Figure, Paper};
+use crate::model::{LengthRules, PlatformKind};
 
 const POST_URL: &str = "https://graphcore-research.github.io/2025-10-07-potm/";
 
@@ -22,10 +22,12 @@ fn paper(position: usize, title: &str, summary: Option<&str>, key_idea: &str) ->
         url: format!("{POST_URL}#{anchor}"),
         anchor,
         intro_summary: summary.map(str::to_owned),
+        intro_sentence: None,
         key_idea: key_idea.into(),
         figure: Some(Figure {
             url: format!("https://graphcore-research.github.io/potm/2025/09/fig{position}.png"),
             alt: "Distribution matching vs reward maximisation".into(),
+            caption: None,
         }),
     }
 }
@@ -42,6 +44,7 @@ fn announcement(papers: Vec<Paper>) -> Announcement {
             "efficient inference".into(),
         ],
         social_image: None,
+        intro_theme: None,
         papers,
     }
 }
@@ -56,10 +59,7 @@ fn flowrl() -> Paper {
 }
 
 fn options() -> ComposeOptions {
-    ComposeOptions {
-        closing_post: true,
-        ..Default::default()
-    }
+    ComposeOptions::default()
 }
 
 fn compose_on(announcement: &Announcement, rules: &LengthRules) -> Thread {
@@ -83,6 +83,15 @@ fn assert_all_fit(thread: &Thread, rules: &LengthRules) {
     }
 }
 
+/// Whether the thread links to `url`, whatever text shows it.
+fn links_to(thread: &Thread, url: &str) -> bool {
+    thread.posts.iter().any(|p| {
+        p.links
+            .iter()
+            .any(|l| l.url == url && p.text.contains(&l.text))
+    })
+}
+
 #[test]
 fn a_thread_has_a_head_a_post_per_paper_and_a_closing_post() {
     let a = announcement(vec![flowrl()]);
@@ -101,11 +110,15 @@ fn a_thread_has_a_head_a_post_per_paper_and_a_closing_post() {
     let head = &thread.posts[0].text;
     assert!(head.starts_with(&a.title), "{head}");
     assert!(head.contains("1 paper "), "{head}");
-    assert!(head.contains(POST_URL), "{head}");
+    // "September Papers" posted in October: not "this month".
     assert!(
-        head.contains("#LLMs #FineTuning #EfficientInference"),
+        head.contains("read in September, one per post below"),
         "{head}"
     );
+    assert!(head.contains(POST_URL), "{head}");
+    for tag in ["#LLMs", "#FineTuning", "#EfficientInference"] {
+        assert!(head.contains(tag), "{tag} in {head}");
+    }
 
     let post = &thread.posts[1];
     let p = &a.papers[0];
@@ -117,6 +130,7 @@ fn a_thread_has_a_head_a_post_per_paper_and_a_closing_post() {
         .text
         .contains(p.intro_summary.as_deref().unwrap_or_default()));
     assert_eq!(post.images, p.figure.iter().cloned().collect::<Vec<_>>());
+    assert_eq!(post.links.len(), 2);
     assert_all_fit(&thread, &rules);
 
     let without_closing = compose(
@@ -125,7 +139,7 @@ fn a_thread_has_a_head_a_post_per_paper_and_a_closing_post() {
         &rules,
         &ComposeOptions {
             closing_post: false,
-            ..Default::default()
+            ..ComposeOptions::default()
         },
     )
     .expect("composes");
@@ -133,11 +147,10 @@ fn a_thread_has_a_head_a_post_per_paper_and_a_closing_post() {
 }
 
 #[test]
-fn the_summary_is_shortened_at_a_word_with_an_ellipsis_and_nothing_else_is_cut() {
-    let long =
-        "FlowRL uses GFlowNets to train LLMs on full reward distributions, promoting diverse \
-                reasoning paths instead of just reward maximization, which the authors show \
-                improves results on maths and code benchmarks.";
+fn a_summary_too_long_for_the_post_is_never_cut_short() {
+    let long = "FlowRL uses GFlowNets to train LLMs on full reward distributions, promoting \
+                diverse reasoning paths instead of just reward maximization, which the \
+                authors show improves results on maths and code benchmarks.";
     let mut p = flowrl();
     p.intro_summary = Some(long.into());
     let a = announcement(vec![p.clone()]);
@@ -145,19 +158,12 @@ fn the_summary_is_shortened_at_a_word_with_an_ellipsis_and_nothing_else_is_cut()
     let thread = compose_on(&a, &rules);
     assert_all_fit(&thread, &rules);
     let texts = paper_texts(&thread, 0);
-    assert_eq!(texts.len(), 1, "{texts:#?}");
-    let text = texts[0];
-    for fact in [&p.title, &p.authors, &p.orgs, &p.link, &p.url] {
-        assert!(text.contains(fact.as_str()), "{fact} in {text}");
-    }
-    let summary_line = text.split("\n\n").nth(1).expect("the summary paragraph");
-    let kept = summary_line
-        .strip_suffix('…')
-        .expect("ends with an ellipsis");
-    assert!(long.starts_with(kept), "{kept}");
-    // Cut between words.
-    assert_eq!(long.as_bytes()[kept.len()], b' ', "{kept}");
-    assert!(fit::graphemes(kept) >= fit::MIN_SUMMARY_GRAPHEMES, "{kept}");
+    assert!(texts.iter().all(|t| !t.contains('…')), "{texts:#?}");
+    // The whole sentence, in a post of its own beside the header's post.
+    assert_eq!(texts.len(), 2, "{texts:#?}");
+    assert!(texts.iter().any(|t| t.contains(long)), "{texts:#?}");
+    assert!(texts[0].contains(&p.title));
+    assert!(links_to(&thread, &p.link) && links_to(&thread, &p.url));
 }
 
 #[test]
@@ -171,57 +177,44 @@ fn the_key_idea_gives_its_first_sentences_when_the_intro_has_no_summary() {
     let thread = compose_on(&a, &rules);
     let text = paper_texts(&thread, 0)[0];
     let summary = text.split("\n\n").nth(1).expect("summary paragraph");
-    // Whole sentences from the start, no more than the key-idea budget.
+    // Whole sentences from the start, not all of them.
     assert!(key_idea.starts_with(summary), "{summary}");
     assert!(summary.ends_with('.'), "{summary}");
-    assert!(fit::graphemes(summary) <= KEY_IDEA_SUMMARY_GRAPHEMES);
     assert!(summary.len() < key_idea.trim().len());
     assert_all_fit(&thread, &rules);
 }
 
 #[test]
-fn a_paper_that_does_not_fit_one_post_is_split_and_keeps_every_fact() {
-    // Bluesky counts URLs in full: a long review anchor and long affiliations leave
-    // no room for a summary.
+fn long_author_and_organisation_lists_shorten_before_the_summary_goes() {
+    // 2025-09-08: a long title and four organisations on Bluesky.
     let mut p = paper(
         0,
         "ADMIRE-BayesOpt: Accelerated Data MIxture RE-weighting for Language Models with Bayesian Optimization",
-        Some("ADMIRE-BayesOpt investigates how to weight different data sources when they are mixed to make a single training dataset."),
+        Some("ADMIRE-BayesOpt that investigates how to weight different data sources when they are mixed to make a single training dataset."),
         "",
     );
+    p.authors = "Shengzhuang Chen, Xu Ouyang, Michael Arthur Leopold Pearce, et al.".into();
     p.orgs = "Thomson Reuters Foundational Research, Imperial College London, University of West Virginia, Graphcore".into();
     let a = announcement(vec![p.clone()]);
     let rules = LengthRules::bluesky();
     let thread = compose_on(&a, &rules);
     assert_all_fit(&thread, &rules);
     let texts = paper_texts(&thread, 0);
-    assert!(texts.len() >= 2, "{texts:#?}");
-    for fact in [&p.title, &p.authors, &p.orgs, &p.link, &p.url] {
-        assert!(
-            texts.iter().any(|t| t.contains(fact.as_str())),
-            "`{fact}` whole in one of {texts:#?}"
-        );
-    }
-    // The summary is kept, shortened only at a word boundary and not below the
-    // minimum.
-    let intro = p.intro_summary.as_deref().unwrap_or_default();
-    let kept = texts
-        .iter()
-        .flat_map(|t| t.split("\n\n"))
-        .find(|paragraph| paragraph.starts_with("ADMIRE-BayesOpt investigates"))
-        .expect("the summary is in the paper's posts");
-    let kept = kept.strip_suffix('…').unwrap_or(kept);
-    assert!(intro.starts_with(kept), "{kept}");
-    assert!(fit::graphemes(kept) >= fit::MIN_SUMMARY_GRAPHEMES, "{kept}");
-    // The figure goes with the first of the paper's posts only.
-    let images: Vec<usize> = thread
-        .posts
-        .iter()
-        .filter(|post| post.role == PostRole::Paper { position: 0 })
-        .map(|post| post.images.len())
-        .collect();
-    assert_eq!(images[0], 1);
-    assert!(images[1..].iter().all(|n| *n == 0));
+    assert_eq!(texts.len(), 1, "{texts:#?}");
+    let text = texts[0];
+    assert!(text.contains(&p.title));
+    assert!(text.contains("Shengzhuang Chen et al."), "{text}");
+    // The four organisations would push the summary out: left to the review.
+    assert!(!text.contains("Imperial College London"), "{text}");
+    // The fragment became a sentence, whole.
+    assert!(text.contains("ADMIRE-BayesOpt investigates how to weight different data sources when they are mixed to make a single training dataset."), "{text}");
+    // Short links, with their full targets.
+    assert!(
+        text.contains("Paper: arxiv.org/abs/2509.15200\nOur review"),
+        "{text}"
+    );
+    assert!(links_to(&thread, &p.link) && links_to(&thread, &p.url));
+    assert_eq!(thread.posts[1].images.len(), 1);
 }
 
 #[test]
@@ -238,15 +231,11 @@ fn cjk_text_weighs_double_on_x_and_still_fits() {
     assert_all_fit(&thread, &rules);
     let texts = paper_texts(&thread, 0);
     assert!(texts.iter().any(|t| t.contains(&p.title)));
-    // On Mastodon the same post is counted in graphemes and keeps more summary.
-    let mastodon = compose_on(&a, &LengthRules::mastodon(500, 23));
-    let summary_len = |thread: &Thread| -> usize {
-        paper_texts(thread, 0)
-            .iter()
-            .map(|t| t.matches('推').count())
-            .sum()
-    };
-    assert!(summary_len(&mastodon) > summary_len(&thread));
+    assert!(texts.iter().all(|t| !t.contains('…')));
+    // All of the summary is there, across the paper's posts (ten sentences, beside the
+    // title and the review's anchor).
+    let summary_len: usize = texts.iter().map(|t| t.matches('推').count()).sum();
+    assert_eq!(summary_len, 10 + 2, "{texts:#?}");
 }
 
 #[test]
@@ -262,9 +251,43 @@ fn hashtags_are_dropped_when_the_head_would_not_fit() {
     assert_all_fit(&thread, &rules);
     // With room, they are there.
     let thread = compose_on(&a, &LengthRules::mastodon(500, 23));
-    assert!(thread.posts[0]
-        .text
-        .contains("#ReinforcementLearning #LLMs"));
+    assert!(thread.posts[0].text.contains("#ReinforcementLearning"));
+    assert!(thread.posts[0].text.contains("#LLMs"));
+}
+
+#[test]
+fn an_alt_text_that_says_nothing_gives_way_to_the_caption_then_to_a_description() {
+    let mut p = flowrl();
+    p.figure = Some(Figure {
+        url: "https://graphcore-research.github.io/potm/2025/09/flowrl/figure_1.png".into(),
+        alt: "image".into(),
+        caption: Some("Figure 1: Distribution matching versus reward maximisation.".into()),
+    });
+    let thread = compose_on(&announcement(vec![p.clone()]), &LengthRules::bluesky());
+    assert_eq!(
+        thread.posts[1].images[0].alt,
+        "Distribution matching versus reward maximisation."
+    );
+    assert!(thread.warnings.is_empty());
+    p.figure = Some(Figure {
+        url: "https://graphcore-research.github.io/potm/2025/09/flowrl/figure_1.png".into(),
+        alt: String::new(),
+        caption: None,
+    });
+    let thread = compose_on(&announcement(vec![p.clone()]), &LengthRules::bluesky());
+    assert_eq!(
+        thread.posts[1].images[0].alt,
+        format!("Figure from the paper “{}”", p.title)
+    );
+    assert_eq!(thread.warnings.len(), 1, "{:?}", thread.warnings);
+    assert_eq!(
+        without_figure_label("Figure1 - Increase in Intelligence per Watt"),
+        "Increase in Intelligence per Watt"
+    );
+    assert_eq!(
+        without_figure_label("Figure 1(b). The new scaling laws"),
+        "The new scaling laws"
+    );
 }
 
 #[test]
@@ -274,6 +297,7 @@ fn alt_text_is_shortened_to_the_platform_limit() {
     p.figure = Some(Figure {
         url: "https://graphcore-research.github.io/potm/2025/09/flowrl/figure_1.png".into(),
         alt: alt.trim().to_owned(),
+        caption: None,
     });
     let a = announcement(vec![p]);
     for (rules, max) in [
@@ -291,62 +315,6 @@ fn alt_text_is_shortened_to_the_platform_limit() {
             None => assert_eq!(image.alt, alt.trim()),
         }
     }
-}
-
-#[test]
-fn hashtags_from_tags() {
-    let tags: Vec<String> = [
-        "flow map learning",
-        "llms",
-        "LLMs",
-        "long-context",
-        "2024",
-        "promotoer DNA design",
-    ]
-    .iter()
-    .map(|t| t.to_string())
-    .collect();
-    assert_eq!(
-        hashtags(&tags),
-        [
-            "#FlowMapLearning",
-            "#llms",
-            "#LongContext",
-            "#PromotoerDNADesign"
-        ]
-    );
-}
-
-#[test]
-fn intro_summaries_lose_their_connectors() {
-    assert_eq!(
-        tidy_intro_summary("First up, SonicMoE tackles issues of fine-grained MoEs."),
-        "SonicMoE tackles issues of fine-grained MoEs."
-    );
-    assert_eq!(
-        tidy_intro_summary("Stable Molecule Generation that uses a reward function; and"),
-        "Stable Molecule Generation that uses a reward function."
-    );
-    assert_eq!(
-        without_title(
-            "Planned Diffusion combines autoregressive planning with text diffusion.",
-            "Planned Diffusion"
-        )
-        .as_deref(),
-        Some("Combines autoregressive planning with text diffusion.")
-    );
-    assert_eq!(
-        without_title(
-            "LTX-2: Efficient Model. HaCohen et al. propose a joint framework.",
-            "LTX-2: Efficient Model"
-        )
-        .as_deref(),
-        Some("HaCohen et al. propose a joint framework.")
-    );
-    assert_eq!(
-        without_title("FlowRL uses GFlowNets.", "FlowRL: Matching"),
-        None
-    );
 }
 
 mod user_templates {

@@ -1,9 +1,9 @@
 //! Replies to papercast's threads as discussion links: which post or paper each reply
 //! answers, and the published discussion as JSON and an embeddable HTML fragment (pure).
 
-use crate::announcement::Announcement;
 use crate::compose::PostRole;
-use crate::platform::PlatformKind;
+use crate::model::Announcement;
+use crate::model::PlatformKind;
 use serde::Serialize;
 use std::collections::HashMap;
 

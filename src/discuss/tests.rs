@@ -1,5 +1,5 @@
 use super::*;
-use crate::announcement::Paper;
+use crate::model::Paper;
 
 fn announcement() -> Announcement {
     let paper = |position: usize, anchor: &str| Paper {
@@ -11,6 +11,7 @@ fn announcement() -> Announcement {
         anchor: anchor.into(),
         url: format!("https://blog.example/post/#{anchor}"),
         intro_summary: None,
+        intro_sentence: None,
         key_idea: "Idea.".into(),
         figure: None,
     };
@@ -21,6 +22,7 @@ fn announcement() -> Announcement {
         date: "2026-01-01".into(),
         tags: vec![],
         social_image: None,
+        intro_theme: None,
         papers: vec![paper(0, "first"), paper(1, "second")],
     }
 }

@@ -3,9 +3,10 @@
 //! The intro has taken several shapes over the years: bullets whose text links to the
 //! paper's section, a "bullet list" the markdown renderer left inside a paragraph,
 //! bullets that open with the paper's title in italics, and plain prose. A bullet is the
-//! team's summary; in prose, the sentence that links to the paper (and to no other) is
-//! the next best thing, as the corpus README suggests.
+//! team's summary; in prose, the sentences that link to the paper or name it (and no
+//! other paper) are the next best thing. The theme line comes before the papers.
 
+use super::names::mention_with;
 use super::text::{fold, normalise, Linked};
 use scraper::ElementRef;
 
@@ -13,6 +14,8 @@ use scraper::ElementRef;
 pub struct Reviewed<'p> {
     pub anchor: &'p str,
     pub title: &'p str,
+    /// Other names the review gives the paper.
+    pub aliases: Vec<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -28,17 +31,71 @@ struct Candidate {
     /// The emphasised text the passage opens with.
     lead: Option<String>,
     text: String,
+    /// Which paragraph (or bullet) of the intro the passage is in.
+    paragraph: usize,
+    /// Whether the passage holds TeX source.
+    math: bool,
 }
 
-/// The intro summary of each paper, in the order of `papers`.
-pub fn summaries(
+/// What the intro says about the post and each paper.
+pub struct Intro {
+    /// The team's one-line summary of each paper (a bullet), in the order of `papers`.
+    pub summaries: Vec<Option<String>>,
+    /// The prose sentences about each paper, in the order of `papers`.
+    pub sentences: Vec<Option<String>>,
+    /// The intro's line about what the papers have in common.
+    pub theme: Option<String>,
+}
+
+/// Sentences that carry on about the paper the sentence before them named.
+const CONTINUATIONS: &[&str] = &[
+    "This ",
+    "It ",
+    "Its ",
+    "They ",
+    "These ",
+    "Their ",
+    "The authors",
+    "The paper ",
+    "The model ",
+    "The method ",
+    "The approach ",
+    "The proposed ",
+    "As a result",
+    "A '",
+    "A \"",
+];
+
+/// Words by which an intro announces what the month's papers share.
+const THEME_CUES: &[&str] = &[
+    "thread",
+    "theme",
+    "common",
+    "trend",
+    "topic",
+    "focus",
+    "revolves",
+    "dominated",
+    "breadth",
+    "angle",
+    "approaches to",
+    "developments in",
+    "collection of papers",
+];
+
+/// Reads the intro: each paper's bullet summary and prose sentences, and the theme.
+pub fn read(
     intro: &[ElementRef<'_>],
     papers: &[Reviewed<'_>],
     local_anchor: &dyn Fn(&str) -> Option<String>,
-) -> Vec<Option<String>> {
+) -> Intro {
     let mut candidates = Vec::new();
     let is_paper = |anchor: &str| papers.iter().any(|p| p.anchor == anchor);
-    let mut collect = |kind: Kind, linked: &Linked, start: usize, end: usize| {
+    let mut paragraph = 0;
+    let mut collect = |kind: Kind, linked: &Linked, start: usize, end: usize, new_block: bool| {
+        if new_block {
+            paragraph += 1;
+        }
         let mut anchors: Vec<String> = Vec::new();
         for href in linked.links_in(start, end) {
             if let Some(anchor) = local_anchor(href) {
@@ -46,11 +103,6 @@ pub fn summaries(
                     anchors.push(anchor);
                 }
             }
-        }
-        // Raw TeX reads badly in a post; a review's key idea serves better than
-        // a prose sentence holding some. (A bullet is the team's own summary: kept.)
-        if kind == Kind::Sentence && linked.has_math(start, end) {
-            return;
         }
         let text = normalise(&linked.text[start..end]);
         if text.is_empty() {
@@ -61,20 +113,20 @@ pub fn summaries(
             anchors,
             lead: linked.leading_emphasis(start, end).map(str::to_owned),
             text,
+            paragraph,
+            math: linked.has_math(start, end),
         });
     };
     for element in intro {
         visit(*element, &mut collect);
     }
 
-    papers
+    let summaries = papers
         .iter()
         .map(|paper| {
-            let by_link = |kind: Kind| {
-                candidates.iter().find(|c| {
-                    c.kind == kind && c.anchors.len() == 1 && c.anchors[0] == paper.anchor
-                })
-            };
+            let by_link = candidates.iter().find(|c| {
+                c.kind == Kind::Bullet && c.anchors.len() == 1 && c.anchors[0] == paper.anchor
+            });
             let by_title = || {
                 candidates.iter().find(|c| {
                     c.kind == Kind::Bullet
@@ -83,12 +135,86 @@ pub fn summaries(
                             .is_some_and(|lead| names(lead, paper.title))
                 })
             };
-            by_link(Kind::Bullet)
-                .or_else(by_title)
-                .or_else(|| by_link(Kind::Sentence))
-                .map(|c| c.text.clone())
+            by_link.or_else(by_title).map(|c| c.text.clone())
         })
-        .collect()
+        .collect();
+
+    // Which paper each prose sentence talks about: the one it links to, else the one
+    // it names, when that is a single paper.
+    let named: Vec<Option<usize>> = candidates
+        .iter()
+        .map(|c| {
+            if c.kind != Kind::Sentence {
+                return None;
+            }
+            let linked: Vec<usize> = papers
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| c.anchors.iter().any(|a| a == p.anchor))
+                .map(|(i, _)| i)
+                .collect();
+            if linked.len() == 1 {
+                return Some(linked[0]);
+            }
+            if !linked.is_empty() {
+                return None;
+            }
+            let by_name: Vec<usize> = papers
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| mention_with(&c.text, p.title, &p.aliases).is_some())
+                .map(|(i, _)| i)
+                .collect();
+            (by_name.len() == 1).then(|| by_name[0])
+        })
+        .collect();
+    let sentences = (0..papers.len())
+        .map(|index| {
+            let first = named
+                .iter()
+                .position(|n| *n == Some(index))
+                .filter(|at| !candidates[*at].math)?;
+            let mut text = candidates[first].text.clone();
+            for (next, name) in candidates.iter().zip(&named).skip(first + 1).take(2) {
+                let carries_on = (name.is_none() || *name == Some(index))
+                    && next.kind == Kind::Sentence
+                    && next.paragraph == candidates[first].paragraph
+                    && !next.math
+                    && CONTINUATIONS.iter().any(|w| next.text.starts_with(w));
+                if !carries_on {
+                    break;
+                }
+                text.push(' ');
+                text.push_str(&next.text);
+            }
+            Some(text)
+        })
+        .collect();
+
+    // The theme comes before the first passage about a paper.
+    let first_about_paper = candidates
+        .iter()
+        .zip(&named)
+        .position(|(c, n)| n.is_some() || c.kind == Kind::Bullet || !c.anchors.is_empty())
+        .unwrap_or(candidates.len());
+    let theme = candidates[..first_about_paper]
+        .iter()
+        .filter(|c| c.kind == Kind::Sentence && !c.math)
+        .map(|c| c.text.trim_end_matches(':').trim())
+        .find(|text| {
+            let lower = text.to_lowercase();
+            THEME_CUES.iter().any(|cue| lower.contains(cue))
+                && !CONTINUATIONS.iter().any(|w| text.starts_with(w))
+                && !lower.contains("we hope you enjoy")
+                && text.chars().count() <= 240
+        })
+        .map(str::to_owned);
+
+    Intro {
+        summaries,
+        sentences,
+        theme,
+    }
 }
 
 /// Whether the emphasised `lead` of a bullet is the paper's title (or the part of it
@@ -104,13 +230,13 @@ fn names(lead: &str, title: &str) -> bool {
             .is_some_and(|(short, _)| fold(short) == lead)
 }
 
-type Collect<'c> = dyn FnMut(Kind, &Linked, usize, usize) + 'c;
+type Collect<'c> = dyn FnMut(Kind, &Linked, usize, usize, bool) + 'c;
 
 fn visit(element: ElementRef<'_>, collect: &mut Collect<'_>) {
     match element.value().name() {
         "li" => {
             let linked = Linked::of(element, &|_| false);
-            collect(Kind::Bullet, &linked, 0, linked.text.len());
+            collect(Kind::Bullet, &linked, 0, linked.text.len(), true);
         }
         "p" => paragraph(element, collect),
         _ => {
@@ -129,14 +255,14 @@ fn paragraph(element: ElementRef<'_>, collect: &mut Collect<'_>) {
     let prose_end = markers
         .first()
         .map_or(linked.text.len(), |(start, _)| *start);
-    for (start, end) in sentences(&linked.text[..prose_end]) {
-        collect(Kind::Sentence, &linked, start, end);
+    for (i, (start, end)) in sentences(&linked.text[..prose_end]).into_iter().enumerate() {
+        collect(Kind::Sentence, &linked, start, end, i == 0);
     }
     for (i, (_, text_start)) in markers.iter().enumerate() {
         let end = markers
             .get(i + 1)
             .map_or(linked.text.len(), |(next, _)| *next);
-        collect(Kind::Bullet, &linked, *text_start, end);
+        collect(Kind::Bullet, &linked, *text_start, end, true);
     }
 }
 
@@ -164,7 +290,7 @@ fn bullet_markers(text: &str) -> Vec<(usize, usize)> {
 /// Splits prose into sentences: a sentence ends at `.`, `!` or `?` (and any closing
 /// quotes or brackets) followed by white space and a capital letter, digit or quote.
 /// Abbreviations such as "e.g. the" stay inside their sentence.
-fn sentences(text: &str) -> Vec<(usize, usize)> {
+pub fn sentences(text: &str) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
     let mut start = 0;
     let mut chars = text.char_indices().peekable();

@@ -8,14 +8,26 @@
 
 mod depth;
 mod intro;
+pub mod names;
 mod review;
 mod text;
 
-use crate::announcement::{Announcement, Figure, Paper};
+use crate::model::{Announcement, Figure, Paper};
 use scraper::{ElementRef, Html};
 use text::plain;
 use thiserror::Error;
 use url::Url;
+
+/// Splits prose into its sentences (trimmed): a sentence ends at `.`, `!` or `?`
+/// followed by white space and a capital letter, a digit or a quote, so that "e.g. the"
+/// stays inside its sentence.
+pub fn split_sentences(text: &str) -> Vec<&str> {
+    intro::sentences(text)
+        .into_iter()
+        .map(|(start, end)| text[start..end].trim())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
 
 /// The category the blog gives its monthly posts.
 const CATEGORY: &str = "Papers of the Month";
@@ -72,12 +84,14 @@ pub fn extract(html: &str, page_url: &str) -> Result<Announcement, ExtractError>
         date,
         tags,
         social_image,
+        intro_theme,
         papers,
     } = &mut announcement;
     for text in [url, slug, title, date]
         .into_iter()
         .chain(tags.iter_mut())
         .chain(social_image.iter_mut())
+        .chain(intro_theme.iter_mut())
     {
         clean(text);
     }
@@ -90,6 +104,7 @@ pub fn extract(html: &str, page_url: &str) -> Result<Announcement, ExtractError>
             anchor,
             url,
             intro_summary,
+            intro_sentence,
             key_idea,
             figure,
             ..
@@ -97,12 +112,16 @@ pub fn extract(html: &str, page_url: &str) -> Result<Announcement, ExtractError>
         for text in [title, authors, orgs, link, anchor, url, key_idea]
             .into_iter()
             .chain(intro_summary.iter_mut())
+            .chain(intro_sentence.iter_mut())
         {
             clean(text);
         }
         if let Some(figure) = figure {
             clean(&mut figure.url);
             clean(&mut figure.alt);
+            if let Some(caption) = &mut figure.caption {
+                clean(caption);
+            }
         }
         // A paper's link goes into a post and its figure is fetched: a `file:`,
         // `javascript:` or other non-http(s) one is dropped (no link, no figure).
@@ -177,7 +196,7 @@ fn extract_raw(html: &str, page_url: &str) -> Result<Announcement, ExtractError>
         .or_else(|| date_prefix(&slug))
         .ok_or_else(|| malformed("the post has no publication date"))?;
 
-    let papers = papers(
+    let (papers, intro_theme) = papers(
         &blocks,
         &post_url,
         &slug,
@@ -206,6 +225,7 @@ fn extract_raw(html: &str, page_url: &str) -> Result<Announcement, ExtractError>
             .and_then(|href| resolve(Some(&post_url), href))
             .map(Into::into),
         papers,
+        intro_theme,
         url: post_url.into(),
     })
 }
@@ -231,14 +251,15 @@ enum Problem {
     NoLink(String),
 }
 
-/// The reviewed papers, in page order, with their intro summaries. Links resolve
+/// The reviewed papers, in page order, with what the intro says about them, and the
+/// intro's theme line. Links resolve
 /// against the post, figures against `figure_base`.
 fn papers(
     blocks: &[ElementRef<'_>],
     post_url: &Url,
     slug: &str,
     figure_base: &Url,
-) -> Result<Vec<Paper>, Problem> {
+) -> Result<(Vec<Paper>, Option<String>), Problem> {
     let reviews = review::reviews(blocks);
     if reviews.is_empty() {
         return Err(Problem::NoReviews);
@@ -258,16 +279,17 @@ fn papers(
         .map(|r| intro::Reviewed {
             anchor: &r.anchor,
             title: &r.title,
+            aliases: names::aliases(&r.key_idea),
         })
         .collect();
     let local_anchor = |href: &str| local_anchor(href, post_url, slug);
-    let summaries = intro::summaries(&blocks[intro_start..intro_end], &known, &local_anchor);
+    let intro = intro::read(&blocks[intro_start..intro_end], &known, &local_anchor);
 
-    reviews
+    let papers = reviews
         .into_iter()
-        .zip(summaries)
+        .zip(intro.summaries.into_iter().zip(intro.sentences))
         .enumerate()
-        .map(|(position, (review, intro_summary))| {
+        .map(|(position, (review, (intro_summary, intro_sentence)))| {
             let Some(link) = review
                 .link
                 .as_deref()
@@ -275,10 +297,11 @@ fn papers(
             else {
                 return Err(Problem::NoLink(review.title));
             };
-            let figure = review.figure.and_then(|(src, alt)| {
+            let figure = review.figure.and_then(|figure| {
                 Some(Figure {
-                    url: resolve(Some(figure_base), src)?.into(),
-                    alt,
+                    url: resolve(Some(figure_base), figure.src)?.into(),
+                    alt: figure.alt,
+                    caption: figure.caption,
                 })
             });
             Ok(Paper {
@@ -290,11 +313,13 @@ fn papers(
                 link: link.into(),
                 anchor: review.anchor,
                 intro_summary,
+                intro_sentence,
                 key_idea: review.key_idea,
                 figure,
             })
         })
-        .collect()
+        .collect::<Result<Vec<Paper>, Problem>>()?;
+    Ok((papers, intro.theme))
 }
 
 /// Whether the document ends with `</html>` (any case, white space and comments aside).

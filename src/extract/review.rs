@@ -15,9 +15,17 @@ pub struct Review<'a> {
     pub orgs: String,
     /// The paper's link as written (`href`), if the review has one.
     pub link: Option<String>,
-    /// The first image a reader sees: its `src` as written, and its alt text.
-    pub figure: Option<(&'a str, String)>,
+    /// The first image a reader sees.
+    pub figure: Option<ReviewFigure<'a>>,
     pub key_idea: String,
+}
+
+/// A review's figure before its URL is made absolute.
+pub struct ReviewFigure<'a> {
+    /// The `src` as written.
+    pub src: &'a str,
+    pub alt: String,
+    pub caption: Option<String>,
 }
 
 /// Cuts the article's top-level elements into sections, one per `<h2>`, and reads the
@@ -88,10 +96,50 @@ fn review<'a>(heading: ElementRef<'a>, body: &[ElementRef<'a>]) -> Option<Review
         .and_then(|img| {
             let src = img.value().attr("src")?;
             let alt = super::text::normalise(img.value().attr("alt").unwrap_or(""));
-            Some((src, alt))
+            Some(ReviewFigure {
+                src,
+                alt,
+                caption: caption(img),
+            })
         });
     review.key_idea = key_idea(body);
     Some(review)
+}
+
+/// The caption of an image: the `<figcaption>` of the `<figure>` it is in, or the
+/// element right after the paragraph that holds it when that is a `<figcaption>` (alone
+/// or centred) or a paragraph that is all emphasis (`<p><em>Figure 2: …</em></p>`).
+fn caption(img: ElementRef<'_>) -> Option<String> {
+    let ancestors = || img.ancestors().filter_map(ElementRef::wrap);
+    if let Some(figure) = ancestors().find(|e| e.value().name() == "figure") {
+        if let Some(caption) = figure
+            .descendent_elements()
+            .find(|e| e.value().name() == "figcaption")
+        {
+            return Some(plain(caption)).filter(|c| !c.is_empty());
+        }
+    }
+    let holder = ancestors().find(|e| e.value().name() == "p")?;
+    let next = holder.next_siblings().find_map(ElementRef::wrap)?;
+    let text = match next.value().name() {
+        "figcaption" => plain(next),
+        "center" => next
+            .child_elements()
+            .find(|e| e.value().name() == "figcaption")
+            .map(plain)?,
+        "p" => {
+            let children: Vec<_> = next.child_elements().collect();
+            let all_emphasis = children.len() == 1
+                && matches!(children[0].value().name(), "em" | "i")
+                && plain(children[0]) == plain(next);
+            if !all_emphasis {
+                return None;
+            }
+            plain(next)
+        }
+        _ => return None,
+    };
+    Some(text).filter(|c| !c.is_empty())
 }
 
 /// The text of the "The key idea" section: from its heading to the next heading of the

@@ -259,8 +259,9 @@ fn a_figure_hidden_in_a_code_block_is_not_the_first_figure() {
 #[test]
 fn prose_intros_give_the_sentence_that_links_to_the_paper() {
     let got = extract(&page("2025-06-02-potm"), &page_url("2025-06-02-potm")).expect("extracts");
+    assert_eq!(got.papers[1].intro_summary, None);
     assert_eq!(
-        got.papers[1].intro_summary.as_deref(),
+        got.papers[1].intro_sentence.as_deref(),
         Some(
             "We also looked into AlphaEvolve, an evolutionary algorithm from Google DeepMind \
              that generates and refine prompts for Gemini that can advance the state-of-the-art \
@@ -293,7 +294,7 @@ fn a_prose_sentence_holding_maths_gives_way_to_the_key_idea() {
     assert_eq!(got.papers[0].intro_summary, None);
     assert!(!got.papers[0].summary().contains("\\("));
     assert_eq!(
-        got.papers[3].intro_summary.as_deref(),
+        got.papers[3].intro_sentence.as_deref(),
         Some("Finally, EPFL share a flow-matching GNN model for generating small molecules for drug design (drug-generating).")
     );
 }
@@ -333,4 +334,52 @@ fn dates_are_read_only_when_well_formed() {
     assert_eq!(date_prefix("2025-13-07"), None);
     assert_eq!(date_prefix("October 7, 2025"), None);
     assert_eq!(date_prefix("2025-1é-07"), None);
+}
+
+#[test]
+fn prose_intros_name_papers_without_links_and_give_the_theme() {
+    // 2024-04-30: the intro names each paper by the short name before its title's colon.
+    let got = extract(&page("2024-04-30-potm"), &page_url("2024-04-30-potm")).expect("extracts");
+    let sentence = got.papers[0].intro_sentence.as_deref().unwrap_or_default();
+    assert!(
+        sentence.starts_with("The first paper, TriForce, looks at efficient LLM inference"),
+        "{sentence}"
+    );
+    let quarot = got.papers[1].intro_sentence.as_deref().unwrap_or_default();
+    assert!(
+        quarot.starts_with("The second highlighted work, QuaRot,"),
+        "{quarot}"
+    );
+    // The sentence after it carries on about QuaRot ("It elegantly demonstrates …").
+    assert!(quarot.contains(" It elegantly demonstrates"), "{quarot}");
+    assert_eq!(
+        got.intro_theme.as_deref(),
+        Some("For our April selection of AI research papers, there is a clear common thread: efficient LLM inference.")
+    );
+    // 2024-12-30: "The Memory Layers architecture …" names "Memory Layers at Scale".
+    let got = extract(&page("2024-12-30-potm"), &page_url("2024-12-30-potm")).expect("extracts");
+    let memory = got.papers[2].intro_sentence.as_deref().unwrap_or_default();
+    assert!(
+        memory.starts_with("The Memory Layers architecture allows"),
+        "{memory}"
+    );
+}
+
+#[test]
+fn figures_carry_their_caption() {
+    let got = extract(&page("2024-04-30-potm"), &page_url("2024-04-30-potm")).expect("extracts");
+    let figure = got.papers[0].figure.as_ref().expect("a figure");
+    let caption = figure.caption.as_deref().unwrap_or_default();
+    assert!(
+        caption.starts_with("Figure 1: TriForce hierarchical decoding."),
+        "{caption}"
+    );
+    // 2025-06-02: an empty alt with a caption right under the image.
+    let got = extract(&page("2025-06-02-potm"), &page_url("2025-06-02-potm")).expect("extracts");
+    let figure = got.papers[0].figure.as_ref().expect("a figure");
+    assert_eq!(figure.alt, "");
+    assert_eq!(
+        figure.caption.as_deref(),
+        Some("Three parallel scaling approaches: Parameter, Inference time, and Parallel computation.")
+    );
 }

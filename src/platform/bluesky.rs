@@ -15,7 +15,7 @@ use super::{
     ServerLimits,
 };
 use crate::config::{AccountConfig, TokenSource};
-use crate::platform::length::find_urls;
+use crate::model::length::find_urls;
 use crate::platform::mastodon::ClientSettings;
 use crate::store::RemotePost;
 use reqwest::header::HeaderMap;
@@ -123,7 +123,7 @@ impl Bluesky {
         settings: &ClientSettings,
     ) -> Result<Self, PlatformError> {
         let base_url = account.server.trim_end_matches('/').to_owned();
-        let identifier = account.handle.clone().unwrap_or_default();
+        let identifier = account.handle().unwrap_or_default().to_owned();
         let http = reqwest::Client::builder()
             .user_agent(settings.user_agent.clone())
             .timeout(settings.timeout)
@@ -159,7 +159,7 @@ impl Bluesky {
                 reason: format!(
                     "{reason} (for Bluesky: an app password for {}, made in Bluesky's \
                      Settings → Privacy and security → App passwords)",
-                    account.handle.as_deref().unwrap_or("the account")
+                    account.handle().unwrap_or("the account")
                 ),
                 account: name,
             },
@@ -251,7 +251,7 @@ impl Bluesky {
             PlatformError::Transport {
                 account: self.account.clone(),
                 what: what.into(),
-                reason: format!("{} ({})", crate::source::root_cause(&error), self.base_url),
+                reason: format!("{} ({})", crate::http::root_cause(&error), self.base_url),
                 connect: error.is_connect(),
             }
         }
@@ -461,7 +461,7 @@ impl Bluesky {
         if !self.languages.is_empty() {
             record["langs"] = json!(self.languages);
         }
-        let facets = link_facets(post.text);
+        let facets = link_facets(post.text, post.links);
         if !facets.is_empty() {
             record["facets"] = Value::Array(facets);
         }
@@ -686,16 +686,38 @@ pub fn record_key(stable_key: &str) -> String {
         .collect()
 }
 
-/// A link facet for every URL in `text`, with UTF-8 byte offsets (end exclusive).
-fn link_facets(text: &str) -> Vec<Value> {
-    find_urls(text, false)
-        .into_iter()
-        .map(|url| {
-            json!({
-                "index": {"byteStart": url.range.start, "byteEnd": url.range.end},
-                "features": [{"$type": "app.bsky.richtext.facet#link", "uri": &text[url.range]}],
-            })
+/// A link facet for every link in `text`, with UTF-8 byte offsets (end exclusive):
+/// each of `links` where its shown text is (in order: "Our review" → the review's
+/// URL, `arxiv.org/abs/…` → `https://arxiv.org/abs/…`), and every URL written out.
+fn link_facets(text: &str, links: &[crate::model::Link]) -> Vec<Value> {
+    let facet = |start: usize, end: usize, uri: &str| {
+        json!({
+            "index": {"byteStart": start, "byteEnd": end},
+            "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}],
         })
+    };
+    let mut ranges: Vec<(usize, usize, String)> = Vec::new();
+    let mut from = 0;
+    for link in links.iter().filter(|l| !l.text.is_empty()) {
+        if let Some(at) = text[from..].find(&link.text) {
+            let start = from + at;
+            let end = start + link.text.len();
+            ranges.push((start, end, link.url.clone()));
+            from = end;
+        }
+    }
+    for url in find_urls(text, false) {
+        let overlaps = ranges
+            .iter()
+            .any(|(s, e, _)| url.range.start < *e && *s < url.range.end);
+        if !overlaps {
+            ranges.push((url.range.start, url.range.end, text[url.range].to_owned()));
+        }
+    }
+    ranges.sort_by_key(|(start, _, _)| *start);
+    ranges
+        .into_iter()
+        .map(|(start, end, uri)| facet(start, end, &uri))
         .collect()
 }
 
@@ -817,7 +839,7 @@ mod tests {
     #[test]
     fn facets_use_utf8_byte_offsets_end_exclusive() {
         let text = "Über „LLMs“ — read https://graphcore-research.github.io/2025-10-07-potm/#flowrl.\nPaper: https://arxiv.org/abs/2509.15207";
-        let facets = link_facets(text);
+        let facets = link_facets(text, &[]);
         assert_eq!(facets.len(), 2);
         for facet in &facets {
             let start = facet["index"]["byteStart"].as_u64().expect("start") as usize;
@@ -834,7 +856,39 @@ mod tests {
             facets[0]["index"]["byteStart"],
             text.find("https").expect("link")
         );
-        assert!(link_facets("no links here").is_empty());
+        assert!(link_facets("no links here", &[]).is_empty());
+    }
+
+    #[test]
+    fn short_and_labelled_links_get_facets_with_their_full_urls() {
+        use crate::model::Link;
+        let text =
+            "1/3 TriForce: Lossless Acceleration\n\nPaper: arxiv.org/abs/2404.11912\nOur review";
+        let review = "https://graphcore-research.github.io/2024-04-30-potm/#triforce";
+        let links = [
+            Link {
+                text: "arxiv.org/abs/2404.11912".into(),
+                url: "https://arxiv.org/abs/2404.11912".into(),
+            },
+            Link {
+                text: "Our review".into(),
+                url: review.into(),
+            },
+        ];
+        let facets = link_facets(text, &links);
+        assert_eq!(facets.len(), 2);
+        let span = |i: usize| {
+            let start = facets[i]["index"]["byteStart"].as_u64().expect("start") as usize;
+            let end = facets[i]["index"]["byteEnd"].as_u64().expect("end") as usize;
+            &text[start..end]
+        };
+        assert_eq!(span(0), "arxiv.org/abs/2404.11912");
+        assert_eq!(
+            facets[0]["features"][0]["uri"],
+            "https://arxiv.org/abs/2404.11912"
+        );
+        assert_eq!(span(1), "Our review");
+        assert_eq!(facets[1]["features"][0]["uri"], review);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::{
     ServerLimits,
 };
 use crate::config::{AccountConfig, AccountPlatform, TokenSource};
-use crate::store::{RemotePost, ServerStatus};
+use crate::model::{RemotePost, ServerStatus};
 use chrono::{DateTime, Utc};
 use megalodon::error::Error as MegalodonError;
 use reqwest::header::HeaderMap;
@@ -18,6 +18,8 @@ use serde::Deserialize;
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
+
+pub mod login;
 
 /// The longest part of a server's error body quoted in a message.
 const MAX_MESSAGE: usize = 300;
@@ -41,7 +43,13 @@ pub struct Mastodon {
     timeout: Duration,
     lookup_limit: u32,
     identity: Mutex<Option<Identity>>,
+    /// The server's limits and when they were read: a run reads them once.
+    limits: Mutex<Option<(ServerLimits, std::time::Instant)>>,
 }
+
+/// How long a server's limits are taken as read: a run (or a day of the daemon's
+/// rounds) does not ask again for every draft, and a changed limit is seen within it.
+const LIMITS_KEPT: Duration = Duration::from_secs(3600);
 
 impl std::fmt::Debug for Mastodon {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -59,6 +67,16 @@ pub struct ClientSettings {
     pub user_agent: String,
     pub timeout: Duration,
     pub lookup_limit: u32,
+}
+
+impl From<&crate::config::Config> for ClientSettings {
+    fn from(config: &crate::config::Config) -> Self {
+        ClientSettings {
+            user_agent: config.fetch.user_agent.clone(),
+            timeout: Duration::from_secs(config.publish.request_timeout_secs),
+            lookup_limit: config.publish.lookup_recent_statuses,
+        }
+    }
 }
 
 /// megalodon's name for a server kind (`None` for a network outside the family).
@@ -113,13 +131,14 @@ impl Mastodon {
             base_url,
             token,
             token_source: account.token_source(),
-            visibility: account.visibility.as_str(),
+            visibility: account.visibility().as_str(),
             language: account.language.clone(),
             client,
             http,
             timeout: settings.timeout,
             lookup_limit: settings.lookup_limit,
             identity: Mutex::new(None),
+            limits: Mutex::new(None),
         })
     }
 
@@ -195,13 +214,13 @@ impl Mastodon {
             PlatformError::Malformed {
                 account: self.account.clone(),
                 what: what.into(),
-                reason: crate::source::root_cause(&error),
+                reason: crate::http::root_cause(&error),
             }
         } else {
             PlatformError::Transport {
                 account: self.account.clone(),
                 what: what.into(),
-                reason: format!("{} ({})", crate::source::root_cause(&error), self.base_url),
+                reason: format!("{} ({})", crate::http::root_cause(&error), self.base_url),
                 connect: error.is_connect(),
             }
         }
@@ -279,6 +298,35 @@ impl Mastodon {
             *slot = Some(identity.clone());
         }
         Ok(identity)
+    }
+
+    /// The server's limits as it states them now: v2, else v1.
+    async fn read_limits(&self) -> Result<ServerLimits, PlatformError> {
+        match self.limits_v2().await {
+            Ok(limits) => Ok(limits),
+            // Older servers (and some of the family) have only the v1 endpoint.
+            Err(PlatformError::Refused {
+                status: 404 | 410, ..
+            })
+            | Err(PlatformError::Malformed { .. }) => {
+                let instance = self
+                    .call("reading the server's limits", self.client.get_instance())
+                    .await?;
+                let statuses = instance.configuration.statuses;
+                let defaults = ServerLimits::mastodon_defaults();
+                Ok(ServerLimits {
+                    max_characters: statuses.max_characters as usize,
+                    characters_reserved_per_url: statuses
+                        .characters_reserved_per_url
+                        .map_or(defaults.characters_reserved_per_url, |n| n as usize),
+                    max_media_attachments: statuses
+                        .max_media_attachments
+                        .map_or(defaults.max_media_attachments, |n| n as usize),
+                    ..defaults
+                })
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// The server's limits from `/api/v2/instance`, called with `reqwest` because
@@ -363,6 +411,10 @@ impl Platform for Mastodon {
         &self.account
     }
 
+    fn kind(&self) -> crate::model::PlatformKind {
+        crate::model::PlatformKind::Mastodon
+    }
+
     async fn verify(&self) -> Result<Identity, PlatformError> {
         self.token()?;
         let account = self
@@ -379,31 +431,17 @@ impl Platform for Mastodon {
     }
 
     async fn limits(&self) -> Result<ServerLimits, PlatformError> {
-        match self.limits_v2().await {
-            Ok(limits) => Ok(limits),
-            // Older servers (and some of the family) have only the v1 endpoint.
-            Err(PlatformError::Refused {
-                status: 404 | 410, ..
-            })
-            | Err(PlatformError::Malformed { .. }) => {
-                let instance = self
-                    .call("reading the server's limits", self.client.get_instance())
-                    .await?;
-                let statuses = instance.configuration.statuses;
-                let defaults = ServerLimits::mastodon_defaults();
-                Ok(ServerLimits {
-                    max_characters: statuses.max_characters as usize,
-                    characters_reserved_per_url: statuses
-                        .characters_reserved_per_url
-                        .map_or(defaults.characters_reserved_per_url, |n| n as usize),
-                    max_media_attachments: statuses
-                        .max_media_attachments
-                        .map_or(defaults.max_media_attachments, |n| n as usize),
-                    ..defaults
-                })
+        let kept = self.limits.lock().ok().and_then(|kept| kept.clone());
+        if let Some((limits, read_at)) = kept {
+            if read_at.elapsed() < LIMITS_KEPT {
+                return Ok(limits);
             }
-            Err(error) => Err(error),
         }
+        let limits = self.read_limits().await?;
+        if let Ok(mut kept) = self.limits.lock() {
+            *kept = Some((limits.clone(), std::time::Instant::now()));
+        }
+        Ok(limits)
     }
 
     async fn upload_media(&self, media: &MediaUpload) -> Result<String, PlatformError> {

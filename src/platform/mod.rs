@@ -1,52 +1,50 @@
 //! The networks papercast posts to: one [`Platform`] implementation per network, and
 //! each one's rules for counting a post's length.
 
-use crate::config::TokenSource;
-use crate::store::{RemotePost, ServerStatus};
+use crate::config::{AccountConfig, TokenSource};
+use crate::model::{RemotePost, ServerStatus};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use std::fmt;
 use thiserror::Error;
 
 pub mod bluesky;
-pub mod length;
 pub mod mastodon;
-mod ratelimit;
 
-pub use length::LengthRules;
-pub use ratelimit::retry_at;
+pub use crate::http::retry_at;
+pub use mastodon::ClientSettings;
 
-/// A kind of network. Mastodon covers the whole Mastodon API family (Pleroma,
-/// Akkoma, GoToSocial, Friendica, Firefish, Pixelfed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum PlatformKind {
-    Mastodon,
-    Bluesky,
-    X,
-}
-
-impl PlatformKind {
-    pub const ALL: [PlatformKind; 3] = [
-        PlatformKind::Mastodon,
-        PlatformKind::Bluesky,
-        PlatformKind::X,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PlatformKind::Mastodon => "mastodon",
-            PlatformKind::Bluesky => "bluesky",
-            PlatformKind::X => "x",
-        }
+/// The secret an account logs in with (a token, or Bluesky's app password), read from
+/// where its configuration says it is.
+pub fn credentials(account: &AccountConfig) -> Result<Secret, PlatformError> {
+    match account.platform.kind() {
+        PlatformKind::Mastodon => Secret::load(&account.name, &account.token_source()),
+        PlatformKind::Bluesky => bluesky::Bluesky::load_password(account),
+        PlatformKind::X => Err(no_client(account)),
     }
 }
 
-impl fmt::Display for PlatformKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// The client of one account, for its network: the only place a client is built.
+/// Without a secret it reads only what its server shows anyone (its limits).
+pub fn connect(
+    account: &AccountConfig,
+    secret: Option<Secret>,
+    settings: &ClientSettings,
+) -> Result<Box<dyn Platform>, PlatformError> {
+    Ok(match account.platform.kind() {
+        PlatformKind::Mastodon => Box::new(mastodon::Mastodon::new(account, secret, settings)?),
+        PlatformKind::Bluesky => Box::new(bluesky::Bluesky::new(account, secret, settings)?),
+        PlatformKind::X => return Err(no_client(account)),
+    })
 }
+
+fn no_client(account: &AccountConfig) -> PlatformError {
+    PlatformError::Unsupported(format!(
+        "account `{}`: papercast has no client for {} yet",
+        account.name,
+        account.platform.kind()
+    ))
+}
+pub use crate::model::{LengthRules, PlatformKind};
 
 /// An access token. Its `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -213,6 +211,9 @@ impl fmt::Debug for MediaUpload {
 #[derive(Debug, Clone)]
 pub struct NewPost<'a> {
     pub text: &'a str,
+    /// The links in `text` with their full targets, where the text shows them short
+    /// or as a label (Bluesky); URLs written out in full need no entry.
+    pub links: &'a [crate::model::Link],
     pub in_reply_to: Option<&'a str>,
     pub media_ids: &'a [String],
     /// Sent as `Idempotency-Key`: a repeat with the same key returns the first post.
@@ -388,7 +389,7 @@ impl PlatformError {
         }
     }
 
-    /// Trying again later may succeed.
+    /// Trying again later may succeed (a rate limit aside: that is waited out).
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
@@ -400,6 +401,28 @@ impl PlatformError {
     }
 }
 
+impl crate::http::Retryable for PlatformError {
+    fn verdict(&self) -> crate::http::Verdict {
+        match self {
+            PlatformError::RateLimited { retry_at, .. } => {
+                crate::http::Verdict::RateLimited(*retry_at)
+            }
+            error if error.is_transient() => crate::http::Verdict::Transient,
+            _ => crate::http::Verdict::Final,
+        }
+    }
+}
+
+/// An account to post to or read from, with its client.
+pub struct Target {
+    pub account: String,
+    /// Its network, known also when its client could not be made.
+    pub kind: PlatformKind,
+    /// The client; `Err` when it could not be made (e.g. no token), reported as that
+    /// account's failure.
+    pub platform: Result<Box<dyn Platform>, PlatformError>,
+}
+
 /// One account on one network.
 #[async_trait::async_trait]
 pub trait Platform: Send + Sync {
@@ -407,9 +430,7 @@ pub trait Platform: Send + Sync {
     fn account(&self) -> &str;
 
     /// The kind of network (how it counts length).
-    fn kind(&self) -> PlatformKind {
-        PlatformKind::Mastodon
-    }
+    fn kind(&self) -> PlatformKind;
 
     /// Checks the token and says who the account is.
     async fn verify(&self) -> Result<Identity, PlatformError>;

@@ -5,7 +5,7 @@
 //! figures are all under 1 MB, far below Mastodon's 10–16 MB limits. Such an image is
 //! skipped with a warning (Bluesky's 1 MB limit will need resizing).
 
-use crate::announcement::Figure;
+use crate::model::Figure;
 use crate::platform::{MediaUpload, ServerLimits};
 use crate::source::{Fetcher, SourceError};
 

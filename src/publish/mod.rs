@@ -9,11 +9,11 @@
 //! `Idempotency-Key`. Accounts run side by side; one failing never stops another.
 
 mod media;
-pub mod pace;
 pub mod plan;
 
 use crate::compose::{ComposeError, Thread};
 use crate::config::PublishConfig;
+use crate::http::{Exhausted, Retrier, RetryPolicy, Stopped};
 use crate::platform::{
     LengthRules, MediaUpload, NewPost, Platform, PlatformError, PostLookup, ServerLimits,
 };
@@ -23,8 +23,9 @@ use crate::store::{
     ThreadRecord, ThreadState,
 };
 use chrono::Utc;
-use pace::RateLimitWait;
+use futures_util::stream::{self, StreamExt};
 use plan::Step;
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 use thiserror::Error;
@@ -36,8 +37,8 @@ const LOOKUP_SLACK: chrono::Duration = chrono::Duration::minutes(10);
 /// request may still be on its way or being processed when the client gives up on it.
 const LANDING_MARGIN: Duration = Duration::from_secs(5);
 
-/// How many rate-limit waits one request gets before the account is given up.
-const MAX_RATE_LIMIT_WAITS: u32 = 5;
+/// How many posts' figures are uploaded at once, ahead of the statuses.
+const UPLOADS_AT_ONCE: usize = 4;
 
 #[derive(Debug, Error)]
 pub enum PublishError {
@@ -47,20 +48,8 @@ pub enum PublishError {
     Store(#[from] StoreError),
     #[error("account `{account}`: composing the thread: {message}")]
     Compose { account: String, message: String },
-    #[error(
-        "account `{account}`: gave up after {attempts} tries; the thread is kept as it is \
-         and the next `papercast announce` resumes it. Last error: {last}"
-    )]
-    GaveUp {
-        account: String,
-        attempts: u32,
-        last: Box<PlatformError>,
-    },
-    #[error(
-        "{error}; that is longer than papercast waits (publish.max_rate_limit_wait_secs). \
-         The thread is kept; run `papercast announce` again after that"
-    )]
-    RateLimitTooLong { error: Box<PlatformError> },
+    #[error("{0}; the thread is kept as it is and the next `papercast announce` resumes it")]
+    Exhausted(#[from] Exhausted<PlatformError>),
     #[error("account `{account}`: the post {key} is still too long after refitting: {last}")]
     StillTooLong {
         account: String,
@@ -69,13 +58,10 @@ pub enum PublishError {
     },
 }
 
-/// Retry and wait bounds, from `[publish]`.
+/// Retry bounds and the figure size cap, from `[publish]`.
 #[derive(Debug, Clone)]
 pub struct PublishSettings {
-    pub max_attempts: u32,
-    pub backoff_initial: Duration,
-    pub backoff_max: Duration,
-    pub max_rate_limit_wait: Duration,
+    pub retry: RetryPolicy,
     pub max_image_bytes: u64,
     /// How long after its latest attempt began a post of unknown fate is looked up:
     /// until then that attempt may still land on the server.
@@ -85,10 +71,7 @@ pub struct PublishSettings {
 impl From<&PublishConfig> for PublishSettings {
     fn from(config: &PublishConfig) -> Self {
         PublishSettings {
-            max_attempts: config.max_attempts,
-            backoff_initial: Duration::from_millis(config.backoff_initial_ms),
-            backoff_max: Duration::from_secs(config.backoff_max_secs),
-            max_rate_limit_wait: Duration::from_secs(config.max_rate_limit_wait_secs),
+            retry: RetryPolicy::from(config),
             max_image_bytes: config.max_image_bytes,
             landing_wait: Duration::from_secs(config.request_timeout_secs) + LANDING_MARGIN,
         }
@@ -109,13 +92,7 @@ where
     }
 }
 
-/// An account to post to, with its client.
-pub struct Target {
-    pub account: String,
-    /// The client; `Err` when it could not be made (e.g. no token), reported as that
-    /// account's failure.
-    pub platform: Result<Box<dyn Platform>, PlatformError>,
-}
+pub use crate::platform::Target;
 
 /// What happened on one account.
 #[derive(Debug)]
@@ -205,10 +182,10 @@ impl Publisher<'_> {
         reports
     }
 
-    /// What would be posted on each target, without sending or recording anything.
+    /// What would be posted on each target, without sending or recording anything:
+    /// the thread recorded in `recorded`'s store, or else as it would be composed now.
     pub async fn preview(
-        &self,
-        announcement: Option<&AnnouncementRecord>,
+        recorded: Option<(&dyn Store, &AnnouncementRecord)>,
         targets: Vec<Target>,
         composer: &dyn Composer,
     ) -> Vec<Preview> {
@@ -217,16 +194,13 @@ impl Publisher<'_> {
                 Ok(platform) => platform.limits().await,
                 Err(error) => Err(PlatformError::Unsupported(error.to_string())),
             };
-            let kind = target
-                .platform
-                .as_ref()
-                .map_or(crate::platform::PlatformKind::Mastodon, |p| p.kind());
+            let kind = target.kind;
             let rules = limits
                 .as_ref()
                 .map_or_else(|_| ServerLimits::mastodon_defaults(), Clone::clone)
                 .length_rules_for(kind);
-            let recorded = announcement
-                .map(|a| self.store.thread(a.id, &target.account))
+            let recorded = recorded
+                .map(|(store, a)| store.thread(a.id, &target.account))
                 .transpose()
                 .map(Option::flatten);
             let thread = match recorded {
@@ -241,6 +215,7 @@ impl Publisher<'_> {
                             key: String::new(),
                             role: p.role,
                             text: p.text,
+                            links: p.links,
                             images: p.images,
                             state: PostState::Pending,
                             attempts: 0,
@@ -253,7 +228,7 @@ impl Publisher<'_> {
                         id: 0,
                         announcement_id: 0,
                         account: target.account.clone(),
-                        platform: String::new(),
+                        platform: kind,
                         state: ThreadState::Planned,
                         last_error: None,
                         posts: records,
@@ -365,6 +340,7 @@ fn planned_posts(
         .map(|post| PlannedPost {
             role: serde_json::to_string(&post.role).unwrap_or_default(),
             text: post.text.clone(),
+            links: post.links.clone(),
             images: post.images.clone(),
         })
         .collect())
@@ -395,13 +371,9 @@ impl AccountRun<'_> {
     ) -> Result<ThreadRecord, PublishError> {
         let platform = self.platform;
         // A wrong token shows here, before anything is recorded or uploaded.
-        let identity = self
-            .patiently("checking the account", || platform.verify())
-            .await?;
+        let identity = self.patiently(|| platform.verify()).await?;
         tracing::debug!(account = %self.account(), handle = %identity.handle, "credentials ok");
-        self.limits = self
-            .patiently("reading limits", || platform.limits())
-            .await?;
+        self.limits = self.patiently(|| platform.limits()).await?;
         if let Some(thread) = existing {
             return Ok(thread);
         }
@@ -423,6 +395,7 @@ impl AccountRun<'_> {
         self.store
             .set_thread_state(thread.id, ThreadState::Posting, None)?;
         let mut known = self.store.remote_ids(self.account())?;
+        let mut uploaded = self.upload_ahead(thread).await?;
         let mut thread = thread.clone();
         let mut parent: Option<RemotePost> = None;
         let mut refitted = false;
@@ -434,8 +407,9 @@ impl AccountRun<'_> {
                 Step::Keep { remote, .. } => remote,
                 Step::Check { .. } | Step::Send { .. } => {
                     let unknown_fate = matches!(step, Step::Check { .. });
+                    let media_ids = uploaded.remove(&post.key);
                     match self
-                        .send(&post, parent.as_ref(), unknown_fate, &known)
+                        .send(&post, parent.as_ref(), unknown_fate, &known, media_ids)
                         .await?
                     {
                         Sent::Posted(remote) => remote,
@@ -464,21 +438,51 @@ impl AccountRun<'_> {
         Ok(thread)
     }
 
-    /// Sends one post (its figures first), unless a lookup finds it already there.
+    /// Uploads the figures of every post still to send, side by side (at most
+    /// [`UPLOADS_AT_ONCE`] posts at a time), before the first status: only the
+    /// statuses need their parent's id, so the chain of statuses is the only sequential
+    /// part. A post whose fate is unknown is left out: it may be on the server already,
+    /// and its figures are uploaded only if the lookup does not find it.
+    async fn upload_ahead(
+        &self,
+        thread: &ThreadRecord,
+    ) -> Result<HashMap<String, Vec<String>>, PublishError> {
+        let steps = plan::plan(thread).steps;
+        let mut uploads = Vec::new();
+        for (post, step) in thread.posts.iter().zip(steps) {
+            if matches!(step, Step::Send { .. }) && !post.images.is_empty() {
+                uploads.push(self.upload_keyed(post));
+            }
+        }
+        // A plain list of futures, not a closure over the posts: the daemon's task must
+        // stay `Send`, which a closure's borrow would keep the compiler from proving.
+        let uploaded: Vec<_> = stream::iter(uploads)
+            .buffer_unordered(UPLOADS_AT_ONCE)
+            .collect()
+            .await;
+        uploaded.into_iter().collect()
+    }
+
+    async fn upload_keyed(&self, post: &PostRecord) -> Result<(String, Vec<String>), PublishError> {
+        Ok((post.key.clone(), self.upload_figures(post).await?))
+    }
+
+    /// Sends one post (its figures first, unless `media_ids` has them uploaded
+    /// already), unless a lookup finds it already there.
     async fn send(
         &mut self,
         post: &PostRecord,
         parent: Option<&RemotePost>,
         unknown_fate: bool,
         known: &[String],
+        mut media_ids: Option<Vec<String>>,
     ) -> Result<Sent, PublishError> {
         let account = self.account().to_owned();
         let parent_id = parent.map(|p| p.id.as_str());
         let mut check = unknown_fate;
         let idempotency_key = format!("papercast/{}", post.key);
-        let mut media_ids: Option<Vec<String>> = None;
-        let mut failures = 0;
-        let mut waits = 0;
+        let policy = &self.settings.retry;
+        let mut retrier = Retrier::new(policy, &account);
         loop {
             if check {
                 let recorded = self.store.post(&post.key)?;
@@ -496,9 +500,7 @@ impl AccountRun<'_> {
                     key: &idempotency_key,
                 };
                 let platform = self.platform;
-                let found = self
-                    .patiently("looking up a post", || platform.find_post(&lookup))
-                    .await?;
+                let found = self.patiently(|| platform.find_post(&lookup)).await?;
                 if let Some(remote) = found {
                     tracing::info!(
                         key = %post.key,
@@ -518,6 +520,7 @@ impl AccountRun<'_> {
                 .platform
                 .post(&NewPost {
                     text: &post.text,
+                    links: &post.links,
                     in_reply_to: parent_id,
                     media_ids: ids,
                     idempotency_key: &idempotency_key,
@@ -540,14 +543,12 @@ impl AccountRun<'_> {
             }
             match error {
                 PlatformError::RateLimited { retry_at, .. } => {
-                    waits += 1;
-                    self.wait_for_reset(retry_at, waits, error).await?;
+                    retrier.rate_limited(retry_at, error).await?;
                 }
                 PlatformError::TooLong { max, .. } => return Ok(Sent::TooLong { max, error }),
                 error if error.is_transient() => {
-                    failures += 1;
                     check = check || error.is_ambiguous();
-                    self.back_off(failures, error).await?;
+                    retrier.failed(error).await?;
                 }
                 error => return Err(error.into()),
             }
@@ -576,78 +577,18 @@ impl AccountRun<'_> {
 
     /// Runs a request that is safe to repeat, waiting out rate limits and retrying
     /// transient failures within the bounds.
-    async fn patiently<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, PublishError>
+    async fn patiently<T, F, Fut>(&self, call: F) -> Result<T, PublishError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, PlatformError>>,
     {
-        let mut failures = 0;
-        let mut waits = 0;
-        loop {
-            match call().await {
-                Ok(value) => return Ok(value),
-                Err(PlatformError::RateLimited { retry_at, .. })
-                    if waits < MAX_RATE_LIMIT_WAITS =>
-                {
-                    waits += 1;
-                    let error = PlatformError::RateLimited {
-                        account: self.account().into(),
-                        what: what.into(),
-                        retry_at,
-                    };
-                    self.wait_for_reset(retry_at, waits, error).await?;
-                }
-                Err(error) if error.is_transient() => {
-                    failures += 1;
-                    self.back_off(failures, error).await?;
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-    }
-
-    async fn back_off(&self, failures: u32, error: PlatformError) -> Result<(), PublishError> {
-        if failures >= self.settings.max_attempts {
-            return Err(PublishError::GaveUp {
-                account: self.account().into(),
-                attempts: failures,
-                last: Box::new(error),
-            });
-        }
-        let wait = pace::backoff(
-            failures,
-            self.settings.backoff_initial,
-            self.settings.backoff_max,
-        );
-        tracing::warn!("{error}; trying again in {:.1} s", wait.as_secs_f64());
-        tokio::time::sleep(wait).await;
-        Ok(())
-    }
-
-    async fn wait_for_reset(
-        &self,
-        retry_at: Option<chrono::DateTime<Utc>>,
-        waits: u32,
-        error: PlatformError,
-    ) -> Result<(), PublishError> {
-        let decision = if waits > MAX_RATE_LIMIT_WAITS {
-            RateLimitWait::GiveUp
-        } else {
-            pace::rate_limit_wait(retry_at, Utc::now(), self.settings.max_rate_limit_wait)
-        };
-        match decision {
-            RateLimitWait::GiveUp => Err(PublishError::RateLimitTooLong {
-                error: Box::new(error),
-            }),
-            RateLimitWait::Sleep(wait) => {
-                tracing::warn!(
-                    "{error}; waiting {:.1} s for the limit to reset",
-                    wait.as_secs_f64()
-                );
-                tokio::time::sleep(wait).await;
-                Ok(())
-            }
-        }
+        Retrier::new(&self.settings.retry, self.account())
+            .run(call)
+            .await
+            .map_err(|stopped| match stopped {
+                Stopped::Failed(error) => error.into(),
+                Stopped::Exhausted(exhausted) => exhausted.into(),
+            })
     }
 
     /// Refits the unsent rest of a thread after the server found post `index` too long:
@@ -713,10 +654,7 @@ impl AccountRun<'_> {
                 continue;
             };
             let platform = self.platform;
-            match self
-                .patiently("uploading an image", || platform.upload_media(&upload))
-                .await
-            {
+            match self.patiently(|| platform.upload_media(&upload)).await {
                 Ok(id) => ids.push(id),
                 Err(PublishError::Platform(
                     error @ (PlatformError::Refused { .. } | PlatformError::TooLong { .. }),
@@ -729,7 +667,7 @@ impl AccountRun<'_> {
         Ok(ids)
     }
 
-    async fn download(&self, figure: &crate::announcement::Figure) -> Option<MediaUpload> {
+    async fn download(&self, figure: &crate::model::Figure) -> Option<MediaUpload> {
         let mut failures = 0;
         loop {
             match media::prepare(
@@ -742,13 +680,14 @@ impl AccountRun<'_> {
             {
                 Ok(upload) => return Some(upload),
                 Err(media::Skip::Transient(reason))
-                    if failures + 1 < self.settings.max_attempts =>
+                    if failures + 1 < self.settings.retry.max_attempts =>
                 {
                     failures += 1;
-                    let wait = pace::backoff(
+                    let retry = &self.settings.retry;
+                    let wait = crate::http::retry::backoff(
                         failures,
-                        self.settings.backoff_initial,
-                        self.settings.backoff_max,
+                        retry.backoff_initial,
+                        retry.backoff_max,
                     );
                     tracing::warn!(
                         "account `{}`: figure {reason}; trying again in {:.1} s",

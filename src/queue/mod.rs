@@ -10,8 +10,8 @@
 pub mod edit;
 pub mod state;
 
-use crate::announcement::{Announcement, Figure};
 use crate::compose::{self, ComposeOptions, Templates, Thread};
+use crate::model::{Announcement, Figure};
 use crate::platform::{LengthRules, PlatformKind};
 use crate::store::{
     AuditEntry, AuditNote, DraftFilter, DraftRecord, PlannedPost, PostState, ReviewChange,
@@ -101,7 +101,7 @@ pub struct DraftSummary {
     pub post_url: String,
     pub post_title: String,
     pub account: String,
-    pub platform: String,
+    pub platform: PlatformKind,
     pub state: DraftState,
     /// When a scheduled draft is posted.
     pub scheduled_at: Option<DateTime<Utc>>,
@@ -162,14 +162,9 @@ pub struct DraftDetail {
 
 /// The rules a draft's lengths are counted by.
 fn rules_of(draft: &DraftRecord) -> LengthRules {
-    draft.rules.unwrap_or_else(|| {
-        let kind = match draft.thread.platform.as_str() {
-            "bluesky" => PlatformKind::Bluesky,
-            "x" => PlatformKind::X,
-            _ => PlatformKind::Mastodon,
-        };
-        LengthRules::default_for(kind)
-    })
+    draft
+        .rules
+        .unwrap_or_else(|| LengthRules::default_for(draft.thread.platform))
 }
 
 fn started(draft: &DraftRecord) -> usize {
@@ -187,7 +182,7 @@ fn summary(draft: &DraftRecord) -> DraftSummary {
         post_url: draft.post_url.clone(),
         post_title: draft.post_title.clone(),
         account: draft.thread.account.clone(),
-        platform: draft.thread.platform.clone(),
+        platform: draft.thread.platform,
         state: DraftState::of(draft.review, draft.thread.state),
         scheduled_at: draft.scheduled_at,
         post_count: draft.thread.posts.len(),
@@ -610,6 +605,7 @@ pub fn planned_posts(thread: &Thread) -> Vec<PlannedPost> {
         .map(|post| PlannedPost {
             role: serde_json::to_string(&post.role).unwrap_or_default(),
             text: post.text.clone(),
+            links: post.links.clone(),
             images: post.images.clone(),
         })
         .collect()

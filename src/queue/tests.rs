@@ -1,7 +1,7 @@
 //! The queue's operations on an in-memory store.
 
 use super::*;
-use crate::announcement::Paper;
+use crate::model::Paper;
 use crate::store::{NewDraft, RemotePost, ReviewStore, SqliteStore};
 use chrono::Duration;
 
@@ -13,6 +13,7 @@ fn announcement() -> Announcement {
         date: "2025-10-07".into(),
         tags: vec!["LLMs".into()],
         social_image: None,
+        intro_theme: None,
         papers: vec![Paper {
             position: 0,
             title: "FlowRL".into(),
@@ -22,6 +23,7 @@ fn announcement() -> Announcement {
             anchor: "flowrl".into(),
             url: "https://graphcore-research.github.io/2025-10-07-potm/#flowrl".into(),
             intro_summary: Some("FlowRL matches reward distributions.".into()),
+            intro_sentence: None,
             key_idea: "Match distributions.".into(),
             figure: None,
         }],
@@ -43,10 +45,7 @@ fn store_with_draft(review: ReviewState) -> (SqliteStore, i64) {
         &record.announcement,
         &Templates::bundled(),
         &rules,
-        &ComposeOptions {
-            closing_post: true,
-            ..Default::default()
-        },
+        &ComposeOptions::default(),
     )
     .expect("compose");
     let posts = planned_posts(&thread);
@@ -337,10 +336,7 @@ fn due_drafts_are_approved_ones_and_scheduled_ones_whose_time_came() {
 #[test]
 fn reextraction_recomposes_only_a_changed_post() {
     let (store, id) = store_with_draft(ReviewState::Pending);
-    let options = ComposeOptions {
-        closing_post: true,
-        ..Default::default()
-    };
+    let options = ComposeOptions::default();
     let templates = Templates::bundled();
     edit(
         &store,

@@ -15,9 +15,9 @@ pub mod rules;
 
 use crate::compose::PostRole;
 use crate::config::Config;
+use crate::http::{Exhausted, Retrier, RetryPolicy, Stopped};
+use crate::platform::Target;
 use crate::platform::{NewPost, Platform, PlatformError};
-use crate::publish::pace::{self, RateLimitWait};
-use crate::publish::{PublishSettings, Target};
 use crate::store::{
     ReplySource, ReplyStore, Saved, ServerStatus, StoreError, ThreadRecord, WatchedThread,
 };
@@ -29,29 +29,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use thiserror::Error;
 
-/// How many rate-limit waits one request gets before the account stops for this run.
-const MAX_RATE_LIMIT_WAITS: u32 = 5;
-
 #[derive(Debug, Error)]
 pub enum ReplyError {
     #[error(transparent)]
     Platform(#[from] PlatformError),
     #[error("{0}")]
     Store(#[from] StoreError),
-    #[error(
-        "account `{account}`: gave up after {attempts} tries; the next sync tries again. \
-         Last error: {last}"
-    )]
-    GaveUp {
-        account: String,
-        attempts: u32,
-        last: Box<PlatformError>,
-    },
-    #[error(
-        "{error}; that is longer than papercast waits (publish.max_rate_limit_wait_secs); \
-         the next sync tries again"
-    )]
-    RateLimitTooLong { error: Box<PlatformError> },
+    #[error("{0}; the next sync tries again")]
+    Exhausted(#[from] Exhausted<PlatformError>),
 }
 
 impl ReplyError {
@@ -59,8 +44,7 @@ impl ReplyError {
     fn stops_account(&self) -> bool {
         matches!(
             self,
-            ReplyError::RateLimitTooLong { .. }
-                | ReplyError::GaveUp { .. }
+            ReplyError::Exhausted(_)
                 | ReplyError::Store(_)
                 | ReplyError::Platform(
                     PlatformError::Unauthorized { .. }
@@ -81,7 +65,7 @@ pub struct SyncSettings {
     pub rules: Rules,
     pub answer_questions: bool,
     /// Retries and rate-limit waits, as for publishing.
-    pub retry: PublishSettings,
+    pub retry: RetryPolicy,
 }
 
 impl SyncSettings {
@@ -93,7 +77,7 @@ impl SyncSettings {
             max_interval: Duration::from_secs(replies.max_interval_secs),
             rules: Rules::new(replies.hide_bots, &replies.hide_keywords),
             answer_questions: replies.answer_questions,
-            retry: PublishSettings::from(&config.publish),
+            retry: RetryPolicy::from(&config.publish),
         }
     }
 }
@@ -385,11 +369,7 @@ impl AccountRun<'_> {
             .filter(|r| r.deleted_at.is_none() && !seen.contains(r.status.id.as_str()))
         {
             let id = reply.status.id.as_str();
-            let found = self
-                .patiently("checking a reply that left its thread", || {
-                    platform.status(id)
-                })
-                .await?;
+            let found = self.patiently(|| platform.status(id)).await?;
             let still_there = found.filter(|s| {
                 s.is_public()
                     && s.in_reply_to.as_deref().is_some_and(|parent| {
@@ -424,10 +404,7 @@ impl AccountRun<'_> {
     /// The reply tree under a post; `None` when the post is gone.
     async fn tree(&self, post_id: &str) -> Result<Option<Vec<ServerStatus>>, ReplyError> {
         let platform = self.platform;
-        match self
-            .patiently("reading replies", || platform.replies(post_id))
-            .await
-        {
+        match self.patiently(|| platform.replies(post_id)).await {
             Ok(tree) => Ok(Some(tree)),
             Err(ReplyError::Platform(PlatformError::Refused {
                 status: 404 | 410, ..
@@ -447,9 +424,7 @@ impl AccountRun<'_> {
         let platform = self.platform;
         let not_before = self.now - self.settings.window;
         let mentions = self
-            .patiently("reading mentions", || {
-                platform.mentions(cursor.as_deref(), not_before)
-            })
+            .patiently(|| platform.mentions(cursor.as_deref(), not_before))
             .await?;
         for status in &mentions.statuses {
             if own.contains(&status.id) || !status.is_public() {
@@ -537,6 +512,7 @@ impl AccountRun<'_> {
             let key = format!("papercast-answer/{}/{}", self.account(), status.id);
             let post = NewPost {
                 text: &text,
+                links: &[],
                 in_reply_to: Some(&status.id),
                 media_ids: &[],
                 idempotency_key: &key,
@@ -557,66 +533,21 @@ impl AccountRun<'_> {
     }
 
     /// Runs a read, waiting out rate limits and retrying transient failures.
-    async fn patiently<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, ReplyError>
+    async fn patiently<T, F, Fut>(&self, mut call: F) -> Result<T, ReplyError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, PlatformError>>,
     {
-        let retry = &self.settings.retry;
-        let mut failures = 0;
-        let mut waits = 0;
-        loop {
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            match call().await {
-                Ok(value) => return Ok(value),
-                Err(PlatformError::RateLimited { retry_at, .. }) => {
-                    waits += 1;
-                    let error = PlatformError::RateLimited {
-                        account: self.account().into(),
-                        what: what.into(),
-                        retry_at,
-                    };
-                    let decision = if waits > MAX_RATE_LIMIT_WAITS {
-                        RateLimitWait::GiveUp
-                    } else {
-                        pace::rate_limit_wait(retry_at, Utc::now(), retry.max_rate_limit_wait)
-                    };
-                    match decision {
-                        RateLimitWait::Sleep(wait) => {
-                            tracing::warn!(
-                                account = %self.account(),
-                                "{error}; waiting {:.1} s",
-                                wait.as_secs_f64()
-                            );
-                            tokio::time::sleep(wait).await;
-                        }
-                        RateLimitWait::GiveUp => {
-                            return Err(ReplyError::RateLimitTooLong {
-                                error: Box::new(error),
-                            })
-                        }
-                    }
-                }
-                Err(error) if error.is_transient() => {
-                    failures += 1;
-                    if failures >= retry.max_attempts {
-                        return Err(ReplyError::GaveUp {
-                            account: self.account().into(),
-                            attempts: failures,
-                            last: Box::new(error),
-                        });
-                    }
-                    let wait = pace::backoff(failures, retry.backoff_initial, retry.backoff_max);
-                    tracing::warn!(
-                        account = %self.account(),
-                        "{error}; trying again in {:.1} s",
-                        wait.as_secs_f64()
-                    );
-                    tokio::time::sleep(wait).await;
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
+        Retrier::new(&self.settings.retry, self.account())
+            .run(|| {
+                self.requests.fetch_add(1, Ordering::Relaxed);
+                call()
+            })
+            .await
+            .map_err(|stopped| match stopped {
+                Stopped::Failed(error) => error.into(),
+                Stopped::Exhausted(exhausted) => exhausted.into(),
+            })
     }
 }
 
@@ -638,11 +569,7 @@ fn subject_of(
 
 /// The thread record's posts as discussion roots.
 pub(crate) fn posted_posts(thread: &ThreadRecord) -> Vec<crate::discuss::PostedPost> {
-    let platform = match thread.platform.as_str() {
-        "bluesky" => crate::platform::PlatformKind::Bluesky,
-        "x" => crate::platform::PlatformKind::X,
-        _ => crate::platform::PlatformKind::Mastodon,
-    };
+    let platform = thread.platform;
     thread
         .posts
         .iter()

@@ -10,8 +10,11 @@ pub mod feed;
 pub mod watch;
 
 use crate::config::FetchConfig;
+use crate::http::root_cause;
 use feed::{FeedError, FeedPoll, Validators};
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -85,12 +88,37 @@ fn is_web_url(location: &str) -> bool {
     lower.starts_with("http://") || lower.starts_with("https://")
 }
 
-/// Fetches pages over HTTP with one shared client.
+/// Fetches pages over HTTP with one shared client (one connection pool), at most one
+/// request at a time per host however many tasks fetch: sources polled side by side
+/// must not hammer a blog that hosts many of them.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
     timeout: Duration,
     max_bytes: u64,
+    hosts: Arc<HostTurns>,
+}
+
+/// One lock per `host:port`, held for a whole request (answer and body).
+#[derive(Debug, Default)]
+struct HostTurns(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl HostTurns {
+    /// Waits for `url`'s host to be free, and holds it until the guard is dropped.
+    async fn turn(&self, url: &url::Url) -> tokio::sync::OwnedMutexGuard<()> {
+        let host = format!(
+            "{}:{}",
+            url.host_str().unwrap_or(""),
+            url.port_or_known_default().unwrap_or(0)
+        );
+        let lock = match self.0.lock() {
+            Ok(mut hosts) => hosts.entry(host).or_default().clone(),
+            // A panic elsewhere while the map was held: go on without the limit rather
+            // than stop fetching.
+            Err(_) => Arc::default(),
+        };
+        lock.lock_owned().await
+    }
 }
 
 impl Fetcher {
@@ -109,6 +137,7 @@ impl Fetcher {
             client,
             timeout,
             max_bytes: config.max_page_bytes,
+            hosts: Arc::default(),
         })
     }
 
@@ -141,8 +170,10 @@ impl Fetcher {
 
     /// Fetches an HTML page, refusing non-HTML answers and oversized bodies.
     pub async fn fetch_html(&self, url: &str) -> Result<Page, SourceError> {
+        let parsed = parse_url(url)?;
+        let _turn = self.hosts.turn(&parsed).await;
         let response = self
-            .get(url, "text/html,application/xhtml+xml", None)
+            .get(parsed, url, "text/html,application/xhtml+xml", None)
             .await?;
         let content_type = content_type(&response);
         if !content_type.is_empty() && !content_type.contains("html") {
@@ -165,8 +196,11 @@ impl Fetcher {
         url: &str,
         validators: &Validators,
     ) -> Result<FeedPoll, PollError> {
+        let parsed = parse_url(url)?;
+        let _turn = self.hosts.turn(&parsed).await;
         let response = self
             .get(
+                parsed,
                 url,
                 "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, */*;q=0.5",
                 Some(validators),
@@ -197,14 +231,11 @@ impl Fetcher {
     /// Sends a GET and turns transport failures and error statuses into [`SourceError`]s.
     async fn get(
         &self,
+        parsed: url::Url,
         url: &str,
         accept: &str,
         validators: Option<&Validators>,
     ) -> Result<reqwest::Response, SourceError> {
-        let parsed = url::Url::parse(url).map_err(|e| SourceError::BadUrl {
-            url: url.into(),
-            reason: format!("not a valid URL ({e})"),
-        })?;
         let mut request = self
             .client
             .get(parsed)
@@ -281,10 +312,8 @@ impl Fetcher {
         url: &str,
         max_bytes: u64,
     ) -> Result<(Vec<u8>, Option<String>), SourceError> {
-        let parsed = url::Url::parse(url).map_err(|e| SourceError::BadUrl {
-            url: url.into(),
-            reason: format!("not a valid URL ({e})"),
-        })?;
+        let parsed = parse_url(url)?;
+        let _turn = self.hosts.turn(&parsed).await;
         let mut response = self
             .client
             .get(parsed)
@@ -359,6 +388,13 @@ impl Fetcher {
     }
 }
 
+fn parse_url(url: &str) -> Result<url::Url, SourceError> {
+    url::Url::parse(url).map_err(|e| SourceError::BadUrl {
+        url: url.into(),
+        reason: format!("not a valid URL ({e})"),
+    })
+}
+
 /// Reads a regular file of at most `max_bytes` (not a device, FIFO or directory,
 /// which could be endless or block).
 async fn read_file(path: &std::path::Path, max_bytes: u64) -> Result<Page, SourceError> {
@@ -407,16 +443,6 @@ async fn read_file(path: &std::path::Path, max_bytes: u64) -> Result<Page, Sourc
         url: format!("file://{}", absolute.display()),
         html,
     })
-}
-
-/// The innermost cause of an error, which is what a person can act on
-/// ("Connection refused" rather than "error sending request").
-pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ mod sqlite;
 
 pub use replies::{
     canonical_handle, AnswerLink, HiddenAuthor, Hiding, ReplyRecord, ReplySource, ReplyStore,
-    Saved, ServerStatus, WatchedThread,
+    Saved, WatchedThread,
 };
 pub use review::{
     AuditEntry, AuditNote, Claim, DraftFilter, DraftRecord, EntryOutcome, FeedState, NewDraft,
@@ -20,7 +20,8 @@ pub use review::{
 };
 pub use sqlite::SqliteStore;
 
-use crate::announcement::{Announcement, Figure};
+use crate::model::{Announcement, Figure, Link};
+pub use crate::model::{RemotePost, ServerStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -172,14 +173,10 @@ pub struct PlannedPost {
     /// that the store does not depend on the composer's types.
     pub role: String,
     pub text: String,
+    /// The links in the text, with their full targets (a Bluesky link shows short).
+    #[serde(default)]
+    pub links: Vec<Link>,
     pub images: Vec<Figure>,
-}
-
-/// A post on the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemotePost {
-    pub id: String,
-    pub url: Option<String>,
 }
 
 /// One post of a thread as recorded.
@@ -190,6 +187,8 @@ pub struct PostRecord {
     pub key: String,
     pub role: String,
     pub text: String,
+    /// The links in the text, with their full targets.
+    pub links: Vec<Link>,
     pub images: Vec<Figure>,
     pub state: PostState,
     pub attempts: u32,
@@ -206,7 +205,7 @@ pub struct ThreadRecord {
     pub id: i64,
     pub announcement_id: i64,
     pub account: String,
-    pub platform: String,
+    pub platform: crate::model::PlatformKind,
     pub state: ThreadState,
     pub last_error: Option<String>,
     pub posts: Vec<PostRecord>,

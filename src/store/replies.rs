@@ -3,42 +3,8 @@
 //!
 //! [`ReplyStore`] extends [`Store`]; [`super::SqliteStore`] implements both.
 
-use super::{AnnouncementRecord, RemotePost, Store, StoreError, ThreadRecord};
+use super::{AnnouncementRecord, RemotePost, ServerStatus, Store, StoreError, ThreadRecord};
 use chrono::{DateTime, Utc};
-
-/// A status as a server shows it: a reply, a mention, or one of papercast's own posts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerStatus {
-    pub id: String,
-    /// The post it answers; `None` when it answers nothing.
-    pub in_reply_to: Option<String>,
-    /// The author's id on the server.
-    pub author_id: String,
-    /// `@user@server`.
-    pub author_handle: String,
-    pub author_name: String,
-    pub author_url: String,
-    pub author_avatar: Option<String>,
-    /// The server marks the author as a bot.
-    pub author_bot: bool,
-    /// The status's public page.
-    pub url: String,
-    /// `public`, `unlisted`, `private`, `direct` (or another server's word).
-    pub visibility: String,
-    pub created_at: DateTime<Utc>,
-    pub edited_at: Option<DateTime<Utc>>,
-    /// The HTML as the server gave it (not sanitised).
-    pub content_html: String,
-    /// The content warning; empty when none.
-    pub spoiler_text: String,
-}
-
-impl ServerStatus {
-    /// Anyone may see it: only such replies are ever published.
-    pub fn is_public(&self) -> bool {
-        matches!(self.visibility.as_str(), "public" | "unlisted")
-    }
-}
 
 /// How a reply was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

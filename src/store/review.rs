@@ -2,9 +2,9 @@
 //! seen in it, the review state of each thread (its draft) and the audit log.
 
 use super::{AnnouncementRecord, PlannedPost, StoreError, ThreadRecord};
-use crate::announcement::Announcement;
-use crate::platform::LengthRules;
-use crate::source::feed::{FeedEntry, Validators};
+use crate::model::Announcement;
+use crate::model::LengthRules;
+use crate::model::{FeedEntry, Validators};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -252,6 +252,10 @@ pub trait ReviewStore {
 
     /// Every entry seen in a source.
     fn seen_entries(&self, source: &str) -> Result<Vec<SeenEntry>, StoreError>;
+
+    /// Records entries as seen, not to be announced (`Recorded`), in one transaction:
+    /// a first poll records a whole feed at once.
+    fn record_entries(&self, source: &str, entries: &[FeedEntry]) -> Result<(), StoreError>;
 
     /// Records (or updates) what became of an entry. A `Failed` or `GaveUp` outcome
     /// counts one more attempt.

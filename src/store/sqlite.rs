@@ -1,12 +1,22 @@
 //! The SQLite store: one file, WAL journal, migrations embedded in the binary.
 //!
 //! rusqlite is synchronous; every call is a short local transaction (well under a
-//! millisecond to a few ms with `synchronous = FULL`), so the connection sits behind a
-//! `Mutex` and is used directly from async code rather than through `spawn_blocking`.
+//! millisecond, plus an fsync for the few that must be durable), so the connection sits
+//! behind a `Mutex` and is used directly from async code rather than through
+//! `spawn_blocking`.
+//!
+//! Syncs: the journal is a WAL with `synchronous = NORMAL`, so a commit survives the
+//! process being killed but is fsynced only by the next durable commit (or checkpoint).
+//! The WAL is one ordered log, so a power cut loses at most the newest commits after the
+//! last fsync — as if the process had stopped a little earlier. What must not be lost
+//! is written with [`SqliteStore::durably`] (`synchronous = FULL` for that commit): a
+//! post marked `sending` before its request leaves, and a thread's final state. A lost
+//! `sent` mark costs nothing but a lookup: the post stays `sending`, and the next run
+//! finds it on the server before sending it again.
 
 use super::*;
-use crate::announcement::Announcement;
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::model::Announcement;
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -21,7 +31,41 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_replies.sql"),
     include_str!("migrations/0004_feeds_drafts_audit.sql"),
     include_str!("migrations/0005_post_last_sent_at.sql"),
+    include_str!("migrations/0006_post_links.sql"),
 ];
+
+/// How many prepared statements the connection keeps: more than the store has, so that
+/// none is prepared twice (preparing one costs more than running it).
+const STATEMENT_CACHE: usize = 128;
+
+/// Statements through the connection's cache of prepared statements.
+pub(crate) trait Cached {
+    /// Runs a statement; how many rows it changed.
+    fn run(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize>;
+
+    /// The first row of a query.
+    fn row<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        read: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T>;
+}
+
+impl Cached for Connection {
+    fn run(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    fn row<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        read: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, read)
+    }
+}
 
 pub struct SqliteStore {
     connection: Mutex<Connection>,
@@ -69,12 +113,13 @@ impl SqliteStore {
         // a moment: wait for it, from the first statement on (switching to WAL takes a
         // lock too). Write transactions start IMMEDIATE, so that one that read first
         // waits for the lock instead of failing at once with "database is locked".
-        // WAL lets a reader (a later `web` view) look while a run writes; FULL makes
-        // each "about to send" record durable before the request leaves.
+        // WAL lets a reader (a later `web` view) look while a run writes; NORMAL syncs
+        // only the commits that ask for it (see the module's notes on syncs).
+        connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         connection
             .busy_timeout(std::time::Duration::from_secs(5))
             .and_then(|_| connection.pragma_update(None, "journal_mode", "WAL"))
-            .and_then(|_| connection.pragma_update(None, "synchronous", "FULL"))
+            .and_then(|_| connection.pragma_update(None, "synchronous", "NORMAL"))
             .and_then(|_| connection.pragma_update(None, "foreign_keys", "ON"))
             .map_err(|e| StoreError::Open {
                 path: path.clone(),
@@ -101,7 +146,7 @@ impl SqliteStore {
         )?;
         let applied: Vec<(usize, String)> = {
             let mut statement =
-                tx.prepare("SELECT version, sql FROM schema_migrations ORDER BY version")?;
+                tx.prepare_cached("SELECT version, sql FROM schema_migrations ORDER BY version")?;
             let rows = statement.query_map([], |row| {
                 Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
             })?;
@@ -135,7 +180,7 @@ impl SqliteStore {
         }
         for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied.len()) {
             tx.execute_batch(sql)?;
-            tx.execute(
+            tx.run(
                 "INSERT INTO schema_migrations (version, sql, applied_at) VALUES (?1, ?2, ?3)",
                 params![(index + 1) as i64, sql, now()],
             )?;
@@ -150,12 +195,28 @@ impl SqliteStore {
             .map_err(|_| StoreError::Sql("connection lock poisoned".into()))
     }
 
+    /// Runs `write` (one transaction, or one statement) with its commit fsynced before
+    /// this returns, and with it every commit before it.
+    fn durably<T>(
+        connection: &Connection,
+        write: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        connection.run("PRAGMA synchronous = FULL", [])?;
+        let result = write(connection);
+        // Back to NORMAL even when the write failed; a failure to switch back only
+        // costs syncs, so the write's own result is what counts.
+        let restored = connection.run("PRAGMA synchronous = NORMAL", []);
+        let value = result?;
+        restored?;
+        Ok(value)
+    }
+
     fn load_thread(
         connection: &Connection,
         where_clause: &str,
         args: impl rusqlite::Params,
     ) -> Result<Vec<ThreadRecord>, StoreError> {
-        let mut statement = connection.prepare(&format!(
+        let mut statement = connection.prepare_cached(&format!(
             "SELECT id, announcement_id, account, platform, state, last_error FROM threads \
              WHERE {where_clause} ORDER BY id"
         ))?;
@@ -177,7 +238,9 @@ impl SqliteStore {
                 id,
                 announcement_id,
                 account,
-                platform,
+                platform: platform
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt(format!("thread {id}: {e}")))?,
                 state: ThreadState::parse(&state)?,
                 last_error,
                 posts: Self::load_posts(connection, id)?,
@@ -195,9 +258,10 @@ impl SqliteStore {
         where_clause: &str,
         args: impl rusqlite::Params,
     ) -> Result<Vec<PostRecord>, StoreError> {
-        let mut statement = connection.prepare(&format!(
+        let mut statement = connection.prepare_cached(&format!(
             "SELECT idx, key, role_json, text, images_json, state, attempts, sending_at, \
-             remote_id, remote_url, last_sent_at FROM posts WHERE {where_clause} ORDER BY idx"
+             remote_id, remote_url, last_sent_at, links_json FROM posts WHERE {where_clause} \
+             ORDER BY idx"
         ))?;
         let rows = statement
             .query_map(args, |row| {
@@ -213,13 +277,29 @@ impl SqliteStore {
                     row.get::<_, Option<String>>(8)?,
                     row.get::<_, Option<String>>(9)?,
                     row.get::<_, Option<String>>(10)?,
+                    row.get::<_, String>(11)?,
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
             .map(
-                |(index, key, role, text, images, state, attempts, sending_at, id, url, last)| {
+                |(
+                    index,
+                    key,
+                    role,
+                    text,
+                    images,
+                    state,
+                    attempts,
+                    sending_at,
+                    id,
+                    url,
+                    last,
+                    links,
+                )| {
                     Ok(PostRecord {
+                        links: serde_json::from_str(&links)
+                            .map_err(|e| StoreError::Corrupt(format!("links of {key}: {e}")))?,
                         index: usize::try_from(index)
                             .map_err(|_| StoreError::Corrupt(format!("post index {index}")))?,
                         images: serde_json::from_str(&images)
@@ -243,7 +323,7 @@ impl SqliteStore {
         id: i64,
     ) -> Result<AnnouncementRecord, StoreError> {
         connection
-            .query_row(
+            .row(
                 "SELECT id, url, slug, title, generation, announcement_json, created_at, \
                  announced_at FROM announcements WHERE id = ?1",
                 [id],
@@ -289,7 +369,7 @@ impl SqliteStore {
         plan_json: &str,
     ) -> Result<i64, StoreError> {
         let time = now();
-        tx.execute(
+        tx.run(
             "INSERT INTO threads \
              (announcement_id, account, platform, state, plan_json, created_at, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
@@ -307,9 +387,11 @@ impl SqliteStore {
         for (index, post) in posts.iter().enumerate() {
             let images = serde_json::to_string(&post.images)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            tx.execute(
-                "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            let links = serde_json::to_string(&post.links)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            tx.run(
+                "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state, \
+                 links_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     thread_id,
                     index as i64,
@@ -317,7 +399,8 @@ impl SqliteStore {
                     post.role,
                     post.text,
                     images,
-                    PostState::Pending.as_str()
+                    PostState::Pending.as_str(),
+                    links
                 ],
             )?;
         }
@@ -347,7 +430,7 @@ impl Store for SqliteStore {
     fn announcement(&self, url: &str) -> Result<Option<AnnouncementRecord>, StoreError> {
         let connection = self.lock()?;
         let id: Option<i64> = connection
-            .query_row(
+            .row(
                 "SELECT id FROM announcements WHERE url = ?1 ORDER BY generation DESC LIMIT 1",
                 [url],
                 |row| row.get(0),
@@ -365,7 +448,7 @@ impl Store for SqliteStore {
         let mut connection = self.lock()?;
         let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let latest: Option<(i64, i64)> = tx
-            .query_row(
+            .row(
                 "SELECT id, generation FROM announcements WHERE url = ?1 \
                  ORDER BY generation DESC LIMIT 1",
                 [&announcement.url],
@@ -378,7 +461,7 @@ impl Store for SqliteStore {
                 let generation = latest.map_or(0, |(_, generation)| generation + 1);
                 let json = serde_json::to_string(announcement)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                tx.execute(
+                tx.run(
                     "INSERT INTO announcements \
                      (url, slug, title, generation, announcement_json, created_at) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -453,18 +536,22 @@ impl Store for SqliteStore {
 
     fn mark_sending(&self, key: &str) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        let count = connection.execute(
-            "UPDATE posts SET state = 'sending', attempts = attempts + 1, \
-             sending_at = COALESCE(sending_at, ?2), last_sent_at = ?2 \
-             WHERE key = ?1 AND state != 'sent'",
-            params![key, now()],
-        )?;
+        // Durable before the request leaves: this is what makes a rerun look the post
+        // up instead of sending it again.
+        let count = Self::durably(&connection, |connection| {
+            Ok(connection.run(
+                "UPDATE posts SET state = 'sending', attempts = attempts + 1, \
+                 sending_at = COALESCE(sending_at, ?2), last_sent_at = ?2 \
+                 WHERE key = ?1 AND state != 'sent'",
+                params![key, now()],
+            )?)
+        })?;
         Self::changed_one(count, key)
     }
 
     fn mark_sent(&self, key: &str, remote: &RemotePost) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        let count = connection.execute(
+        let count = connection.run(
             "UPDATE posts SET state = 'sent', remote_id = ?2, remote_url = ?3, sent_at = ?4 \
              WHERE key = ?1",
             params![key, remote.id, remote.url, now()],
@@ -474,7 +561,7 @@ impl Store for SqliteStore {
 
     fn mark_unsent(&self, key: &str) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        let count = connection.execute(
+        let count = connection.run(
             "UPDATE posts SET state = 'pending' WHERE key = ?1 AND state = 'sending'",
             [key],
         )?;
@@ -485,7 +572,7 @@ impl Store for SqliteStore {
 
     fn remote_ids(&self, account: &str) -> Result<Vec<String>, StoreError> {
         let connection = self.lock()?;
-        let mut statement = connection.prepare(
+        let mut statement = connection.prepare_cached(
             "SELECT p.remote_id FROM posts p JOIN threads t ON p.thread_id = t.id \
              WHERE t.account = ?1 AND p.remote_id IS NOT NULL",
         )?;
@@ -497,7 +584,7 @@ impl Store for SqliteStore {
 
     fn mark_announced(&self, announcement_id: i64) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        connection.execute(
+        connection.run(
             "UPDATE announcements SET announced_at = COALESCE(announced_at, ?2) WHERE id = ?1",
             params![announcement_id, now()],
         )?;
@@ -513,7 +600,7 @@ impl Store for SqliteStore {
         let mut connection = self.lock()?;
         let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let from = from_index as i64;
-        let sent: i64 = tx.query_row(
+        let sent: i64 = tx.row(
             "SELECT COUNT(*) FROM posts WHERE thread_id = ?1 AND idx >= ?2 AND state = 'sent'",
             params![thread_id, from],
             |row| row.get(0),
@@ -524,7 +611,7 @@ impl Store for SqliteStore {
             )));
         }
         let first_key: String = tx
-            .query_row(
+            .row(
                 "SELECT key FROM posts WHERE thread_id = ?1 AND idx = 0",
                 [thread_id],
                 |row| row.get(0),
@@ -536,16 +623,16 @@ impl Store for SqliteStore {
             .rsplit_once('/')
             .map(|(base, _)| base.to_owned())
             .ok_or_else(|| StoreError::Corrupt(format!("post key {first_key}")))?;
-        tx.execute(
+        tx.run(
             "UPDATE threads SET revision = revision + 1, updated_at = ?2 WHERE id = ?1",
             params![thread_id, now()],
         )?;
-        let revision: i64 = tx.query_row(
+        let revision: i64 = tx.row(
             "SELECT revision FROM threads WHERE id = ?1",
             [thread_id],
             |row| row.get(0),
         )?;
-        tx.execute(
+        tx.run(
             "DELETE FROM posts WHERE thread_id = ?1 AND idx >= ?2",
             params![thread_id, from],
         )?;
@@ -553,16 +640,19 @@ impl Store for SqliteStore {
             let index = from + offset as i64;
             let images = serde_json::to_string(&post.images)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            tx.execute(
-                "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
+            let links = serde_json::to_string(&post.links)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            tx.run(
+                "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state, \
+                 links_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)",
                 params![
                     thread_id,
                     index,
                     format!("{base}/{index}~{revision}"),
                     post.role,
                     post.text,
-                    images
+                    images,
+                    links
                 ],
             )?;
         }
@@ -580,10 +670,19 @@ impl Store for SqliteStore {
         error: Option<&str>,
     ) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        let count = connection.execute(
-            "UPDATE threads SET state = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
-            params![thread_id, state.as_str(), error, now()],
-        )?;
+        let update = |connection: &Connection| {
+            Ok(connection.run(
+                "UPDATE threads SET state = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1",
+                params![thread_id, state.as_str(), error, now()],
+            )?)
+        };
+        // A finished thread is synced (with its posts' `sent` marks), so that a power cut
+        // afterwards does not send the next run looking its posts up again.
+        let count = if state == ThreadState::Posted {
+            Self::durably(&connection, update)?
+        } else {
+            update(&connection)?
+        };
         if count == 1 {
             Ok(())
         } else {
@@ -595,7 +694,7 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::announcement::Paper;
+    use crate::model::Paper;
 
     fn announcement() -> Announcement {
         Announcement {
@@ -605,6 +704,7 @@ mod tests {
             date: "2025-10-07".into(),
             tags: vec!["LLMs".into()],
             social_image: None,
+            intro_theme: None,
             papers: vec![Paper {
                 position: 0,
                 title: "FlowRL".into(),
@@ -614,10 +714,12 @@ mod tests {
                 anchor: "flowrl".into(),
                 url: "https://graphcore-research.github.io/2025-10-07-potm/#flowrl".into(),
                 intro_summary: None,
+                intro_sentence: None,
                 key_idea: "Match distributions.".into(),
                 figure: Some(Figure {
                     url: "https://graphcore-research.github.io/potm/f.png".into(),
                     alt: "A figure".into(),
+                    caption: None,
                 }),
             }],
         }
@@ -628,10 +730,12 @@ mod tests {
             .map(|i| PlannedPost {
                 role: format!("{{\"kind\":\"post{i}\"}}"),
                 text: format!("post {i}"),
+                links: vec![],
                 images: if i == 1 {
                     vec![Figure {
                         url: "https://example.org/f.png".into(),
                         alt: "alt".into(),
+                        caption: None,
                     }]
                 } else {
                     vec![]

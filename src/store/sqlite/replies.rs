@@ -1,8 +1,8 @@
 //! The reply side of the SQLite store (tables of migration 0003).
 
-use super::{now, parse_time, SqliteStore};
+use super::{now, parse_time, Cached, SqliteStore};
 use crate::store::replies::*;
-use crate::store::{AnnouncementRecord, RemotePost, StoreError};
+use crate::store::{AnnouncementRecord, RemotePost, ServerStatus, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::HashSet;
@@ -128,7 +128,7 @@ impl SqliteStore {
         args: impl rusqlite::Params,
     ) -> Result<Vec<ReplyRecord>, StoreError> {
         let hidden = Self::hidden_handles(connection)?;
-        let mut statement = connection.prepare(&format!(
+        let mut statement = connection.prepare_cached(&format!(
             "SELECT {REPLY_COLUMNS} FROM replies WHERE {where_clause} ORDER BY created_at, id"
         ))?;
         let raws = statement
@@ -138,7 +138,7 @@ impl SqliteStore {
     }
 
     fn hidden_handles(connection: &Connection) -> Result<HashSet<String>, StoreError> {
-        let mut statement = connection.prepare("SELECT handle FROM hidden_authors")?;
+        let mut statement = connection.prepare_cached("SELECT handle FROM hidden_authors")?;
         let handles = statement
             .query_map([], |row| row.get::<_, String>(0))?
             .collect::<Result<_, _>>()?;
@@ -150,7 +150,7 @@ impl SqliteStore {
         where_clause: &str,
         args: impl rusqlite::Params,
     ) -> Result<Vec<AnnouncementRecord>, StoreError> {
-        let mut statement = connection.prepare(&format!(
+        let mut statement = connection.prepare_cached(&format!(
             "SELECT id FROM announcements WHERE {where_clause} ORDER BY created_at, id"
         ))?;
         let ids: Vec<i64> = statement
@@ -172,7 +172,7 @@ fn content_differs(old: &ServerStatus, new: &ServerStatus) -> bool {
 impl ReplyStore for SqliteStore {
     fn watched_threads(&self, since: DateTime<Utc>) -> Result<Vec<WatchedThread>, StoreError> {
         let connection = self.lock()?;
-        let mut statement = connection.prepare(
+        let mut statement = connection.prepare_cached(
             "SELECT t.id, t.announcement_id, p.sent_at, c.checked_at, c.activity_at \
              FROM threads t \
              JOIN posts p ON p.thread_id = t.id AND p.idx = 0 \
@@ -210,7 +210,7 @@ impl ReplyStore for SqliteStore {
     fn thread_of_post(&self, account: &str, remote_id: &str) -> Result<Option<i64>, StoreError> {
         let connection = self.lock()?;
         Ok(connection
-            .query_row(
+            .row(
                 "SELECT t.id FROM posts p JOIN threads t ON p.thread_id = t.id \
                  WHERE t.account = ?1 AND p.remote_id = ?2 LIMIT 1",
                 params![account, remote_id],
@@ -293,7 +293,7 @@ impl ReplyStore for SqliteStore {
         let at = now();
         let saved = match existing {
             None => {
-                tx.execute(
+                tx.run(
                     "INSERT INTO replies (thread_id, account, remote_id, in_reply_to, author_id, \
                      author_handle, author_name, author_url, author_avatar, author_bot, url, \
                      visibility, created_at, edited_at, content_html, spoiler_text, source, \
@@ -322,7 +322,7 @@ impl ReplyStore for SqliteStore {
                     ],
                 )?;
                 if let Some(rule) = rule {
-                    tx.execute(
+                    tx.run(
                         "UPDATE replies SET hidden = 1, hidden_by = 'rule', hidden_reason = ?2, \
                          hidden_at = ?3 WHERE id = ?1",
                         params![tx.last_insert_rowid(), rule, at],
@@ -336,7 +336,7 @@ impl ReplyStore for SqliteStore {
                 let edited = content_differs(&old.status, &current);
                 let restored = old.deleted_at.is_some();
                 if old.status != current || restored {
-                    tx.execute(
+                    tx.run(
                         "UPDATE replies SET in_reply_to = ?2, author_id = ?3, author_handle = ?4, \
                          author_name = ?5, author_url = ?6, author_avatar = ?7, author_bot = ?8, \
                          url = ?9, visibility = ?10, created_at = ?11, edited_at = ?12, \
@@ -364,7 +364,7 @@ impl ReplyStore for SqliteStore {
                 if let Some(rule) =
                     rule.filter(|_| edited && !old.moderated && old.hidden.is_none())
                 {
-                    tx.execute(
+                    tx.run(
                         "UPDATE replies SET hidden = 1, hidden_by = 'rule', hidden_reason = ?2, \
                          hidden_at = ?3 WHERE id = ?1",
                         params![old.id, rule, at],
@@ -385,7 +385,7 @@ impl ReplyStore for SqliteStore {
 
     fn mark_reply_deleted(&self, id: i64) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        let count = connection.execute(
+        let count = connection.run(
             "UPDATE replies SET deleted_at = COALESCE(deleted_at, ?2), updated_at = ?2 \
              WHERE id = ?1",
             params![id, now()],
@@ -406,13 +406,13 @@ impl ReplyStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let connection = self.lock()?;
         let count = if hidden {
-            connection.execute(
+            connection.run(
                 "UPDATE replies SET hidden = 1, hidden_by = ?2, hidden_reason = ?3, \
                  hidden_at = ?4, moderated = 1 WHERE id = ?1",
                 params![id, by, reason, now()],
             )?
         } else {
-            connection.execute(
+            connection.run(
                 "UPDATE replies SET hidden = 0, hidden_by = NULL, hidden_reason = NULL, \
                  hidden_at = NULL, moderated = 1 WHERE id = ?1",
                 [id],
@@ -432,7 +432,7 @@ impl ReplyStore for SqliteStore {
         reason: Option<&str>,
     ) -> Result<bool, StoreError> {
         let connection = self.lock()?;
-        let count = connection.execute(
+        let count = connection.run(
             "INSERT INTO hidden_authors (handle, hidden_by, reason, hidden_at) \
              VALUES (?1, ?2, ?3, ?4) ON CONFLICT (handle) DO NOTHING",
             params![canonical_handle(handle), by, reason, now()],
@@ -442,7 +442,7 @@ impl ReplyStore for SqliteStore {
 
     fn unhide_author(&self, handle: &str) -> Result<bool, StoreError> {
         let connection = self.lock()?;
-        let count = connection.execute(
+        let count = connection.run(
             "DELETE FROM hidden_authors WHERE handle = ?1",
             [canonical_handle(handle)],
         )?;
@@ -451,7 +451,7 @@ impl ReplyStore for SqliteStore {
 
     fn hidden_authors(&self) -> Result<Vec<HiddenAuthor>, StoreError> {
         let connection = self.lock()?;
-        let mut statement = connection.prepare(
+        let mut statement = connection.prepare_cached(
             "SELECT handle, hidden_by, reason, hidden_at FROM hidden_authors ORDER BY handle",
         )?;
         let rows = statement
@@ -483,7 +483,7 @@ impl ReplyStore for SqliteStore {
         activity_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        connection.execute(
+        connection.run(
             "INSERT INTO reply_checks (thread_id, checked_at, activity_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT (thread_id) DO UPDATE SET checked_at = ?2, \
              activity_at = COALESCE(?3, activity_at)",
@@ -495,7 +495,7 @@ impl ReplyStore for SqliteStore {
     fn mention_cursor(&self, account: &str) -> Result<Option<String>, StoreError> {
         let connection = self.lock()?;
         Ok(connection
-            .query_row(
+            .row(
                 "SELECT last_id FROM mention_cursors WHERE account = ?1",
                 [account],
                 |row| row.get(0),
@@ -505,7 +505,7 @@ impl ReplyStore for SqliteStore {
 
     fn set_mention_cursor(&self, account: &str, id: &str) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        connection.execute(
+        connection.run(
             "INSERT INTO mention_cursors (account, last_id, updated_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT (account) DO UPDATE SET last_id = ?2, updated_at = ?3",
             params![account, id, now()],
@@ -515,21 +515,27 @@ impl ReplyStore for SqliteStore {
 
     fn begin_answer(&self, reply_id: i64) -> Result<bool, StoreError> {
         let connection = self.lock()?;
-        let count = connection.execute(
-            "INSERT INTO reply_answers (reply_id, state, created_at) VALUES (?1, 'sending', ?2) \
-             ON CONFLICT (reply_id) DO NOTHING",
-            params![reply_id, now()],
-        )?;
+        // Durable before the answer leaves: it is sent at most once, crash or not.
+        let count = Self::durably(&connection, |connection| {
+            Ok(connection.run(
+                "INSERT INTO reply_answers (reply_id, state, created_at) \
+                 VALUES (?1, 'sending', ?2) ON CONFLICT (reply_id) DO NOTHING",
+                params![reply_id, now()],
+            )?)
+        })?;
         Ok(count == 1)
     }
 
     fn finish_answer(&self, reply_id: i64, remote: &RemotePost) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        let count = connection.execute(
-            "UPDATE reply_answers SET state = 'sent', remote_id = ?2, remote_url = ?3 \
-             WHERE reply_id = ?1",
-            params![reply_id, remote.id, remote.url],
-        )?;
+        // Durable too: the answer's id keeps it from being taken for a reply.
+        let count = Self::durably(&connection, |connection| {
+            Ok(connection.run(
+                "UPDATE reply_answers SET state = 'sent', remote_id = ?2, remote_url = ?3 \
+                 WHERE reply_id = ?1",
+                params![reply_id, remote.id, remote.url],
+            )?)
+        })?;
         if count == 1 {
             Ok(())
         } else {
@@ -539,7 +545,7 @@ impl ReplyStore for SqliteStore {
 
     fn answer_ids(&self, account: &str) -> Result<Vec<String>, StoreError> {
         let connection = self.lock()?;
-        let mut statement = connection.prepare(
+        let mut statement = connection.prepare_cached(
             "SELECT a.remote_id FROM reply_answers a JOIN replies r ON a.reply_id = r.id \
              WHERE r.account = ?1 AND a.remote_id IS NOT NULL",
         )?;
@@ -551,7 +557,7 @@ impl ReplyStore for SqliteStore {
 
     fn answers(&self, announcement_ids: &[i64]) -> Result<Vec<AnswerLink>, StoreError> {
         let connection = self.lock()?;
-        let mut statement = connection.prepare(
+        let mut statement = connection.prepare_cached(
             "SELECT r.account, a.remote_id, r.remote_id FROM reply_answers a \
              JOIN replies r ON a.reply_id = r.id JOIN threads t ON r.thread_id = t.id \
              WHERE t.announcement_id = ?1 AND a.remote_id IS NOT NULL ORDER BY a.reply_id",
@@ -593,8 +599,8 @@ impl ReplyStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::announcement::{Announcement, Paper};
-    use crate::store::{PlannedPost, RemotePost, Store};
+    use crate::model::{Announcement, Paper};
+    use crate::store::{PlannedPost, RemotePost, ServerStatus, Store};
 
     fn announcement() -> Announcement {
         Announcement {
@@ -604,6 +610,7 @@ mod tests {
             date: "2025-10-07".into(),
             tags: vec![],
             social_image: None,
+            intro_theme: None,
             papers: vec![Paper {
                 position: 0,
                 title: "FlowRL".into(),
@@ -613,6 +620,7 @@ mod tests {
                 anchor: "flowrl".into(),
                 url: "https://graphcore-research.github.io/2025-10-07-potm/#flowrl".into(),
                 intro_summary: None,
+                intro_sentence: None,
                 key_idea: "Idea.".into(),
                 figure: None,
             }],
@@ -630,6 +638,7 @@ mod tests {
             .map(|role| PlannedPost {
                 role: (*role).into(),
                 text: "t".into(),
+                links: vec![],
                 images: vec![],
             })
             .collect();

@@ -1,9 +1,9 @@
 //! The SQLite side of [`ReviewStore`]: feeds, seen entries, drafts and the audit log.
 
-use super::{now, parse_time, SqliteStore};
-use crate::announcement::Announcement;
-use crate::platform::LengthRules;
-use crate::source::feed::{FeedEntry, Validators};
+use super::{now, parse_time, Cached, SqliteStore};
+use crate::model::Announcement;
+use crate::model::LengthRules;
+use crate::model::{FeedEntry, Validators};
 use crate::store::review::*;
 use crate::store::{AnnouncementRecord, PlannedPost, StoreError, ThreadState};
 use chrono::{DateTime, Utc};
@@ -31,7 +31,7 @@ impl SqliteStore {
         source: &str,
     ) -> Result<Option<FeedState>, StoreError> {
         let row = connection
-            .query_row(
+            .row(
                 "SELECT source, feed_url, etag, last_modified, initialized_at, last_poll_at, \
                  last_success_at, consecutive_failures, last_error, next_poll_at \
                  FROM feed_state WHERE source = ?1",
@@ -88,7 +88,7 @@ impl SqliteStore {
         where_clause: &str,
         args: impl rusqlite::Params,
     ) -> Result<Vec<SeenEntry>, StoreError> {
-        let mut statement = connection.prepare(&format!(
+        let mut statement = connection.prepare_cached(&format!(
             "SELECT source, entry_id, url, title, outcome, attempts, last_error, \
              announcement_id FROM feed_entries WHERE {where_clause} ORDER BY id"
         ))?;
@@ -149,7 +149,7 @@ impl SqliteStore {
             String,
             String,
         );
-        let mut statement = connection.prepare(&format!(
+        let mut statement = connection.prepare_cached(&format!(
             "SELECT {DRAFT_COLUMNS} FROM drafts d JOIN threads t ON t.id = d.thread_id \
              JOIN announcements a ON a.id = t.announcement_id WHERE {where_clause} \
              ORDER BY d.thread_id DESC"
@@ -223,7 +223,7 @@ impl SqliteStore {
     }
 
     fn insert_audit(connection: &Connection, note: &AuditNote<'_>) -> Result<(), StoreError> {
-        connection.execute(
+        connection.run(
             "INSERT INTO audit_log (at, actor, action, thread_id, details) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
             params![now(), note.actor, note.action, note.thread_id, note.details],
@@ -233,7 +233,7 @@ impl SqliteStore {
 
     /// Bumps a draft's version if it is still `version`; a conflict otherwise.
     fn bump(connection: &Connection, id: i64, version: i64) -> Result<(), StoreError> {
-        let changed = connection.execute(
+        let changed = connection.run(
             "UPDATE drafts SET version = version + 1, updated_at = ?3 \
              WHERE thread_id = ?1 AND version = ?2",
             params![id, version, now()],
@@ -242,7 +242,7 @@ impl SqliteStore {
             return Ok(());
         }
         let exists: Option<i64> = connection
-            .query_row(
+            .row(
                 "SELECT version FROM drafts WHERE thread_id = ?1",
                 [id],
                 |row| row.get(0),
@@ -258,7 +258,7 @@ impl SqliteStore {
 
     /// Refuses a change of posts once any post of the thread is sent or being sent.
     fn require_unsent(connection: &Connection, id: i64) -> Result<(), StoreError> {
-        let started: i64 = connection.query_row(
+        let started: i64 = connection.row(
             "SELECT COUNT(*) FROM posts WHERE thread_id = ?1 AND state != 'pending'",
             [id],
             |row| row.get(0),
@@ -289,7 +289,7 @@ impl ReviewStore for SqliteStore {
         let mut connection = self.lock()?;
         let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let time = now();
-        tx.execute(
+        tx.run(
             "INSERT INTO feed_state (source, feed_url) VALUES (?1, ?2) \
              ON CONFLICT (source) DO UPDATE SET feed_url = excluded.feed_url",
             params![source, feed_url],
@@ -297,7 +297,7 @@ impl ReviewStore for SqliteStore {
         let next = stamp(next_poll_at);
         match result {
             PollRecord::NotModified => {
-                tx.execute(
+                tx.run(
                     "UPDATE feed_state SET last_poll_at = ?2, last_success_at = ?2, \
                      consecutive_failures = 0, last_error = NULL, next_poll_at = ?3 \
                      WHERE source = ?1",
@@ -305,7 +305,7 @@ impl ReviewStore for SqliteStore {
                 )?;
             }
             PollRecord::Fetched { validators } => {
-                tx.execute(
+                tx.run(
                     "UPDATE feed_state SET etag = ?2, last_modified = ?3, \
                      initialized_at = COALESCE(initialized_at, ?4), last_poll_at = ?4, \
                      last_success_at = ?4, consecutive_failures = 0, last_error = NULL, \
@@ -320,7 +320,7 @@ impl ReviewStore for SqliteStore {
                 )?;
             }
             PollRecord::Failed { error } => {
-                tx.execute(
+                tx.run(
                     "UPDATE feed_state SET last_poll_at = ?2, \
                      consecutive_failures = consecutive_failures + 1, last_error = ?3, \
                      next_poll_at = ?4 WHERE source = ?1",
@@ -339,6 +339,30 @@ impl ReviewStore for SqliteStore {
         Self::load_entries(&connection, "source = ?1", [source])
     }
 
+    fn record_entries(&self, source: &str, entries: &[FeedEntry]) -> Result<(), StoreError> {
+        let mut connection = self.lock()?;
+        let tx = connection.transaction()?;
+        let time = now();
+        for entry in entries {
+            tx.run(
+                "INSERT INTO feed_entries (source, entry_id, url, title, outcome, attempts, \
+                 first_seen_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6) \
+                 ON CONFLICT (source, entry_id) DO UPDATE SET outcome = excluded.outcome, \
+                 last_error = NULL, updated_at = excluded.updated_at",
+                params![
+                    source,
+                    entry.id,
+                    entry.url,
+                    entry.title,
+                    EntryOutcome::Recorded.as_str(),
+                    time
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn record_entry(
         &self,
         source: &str,
@@ -354,7 +378,7 @@ impl ReviewStore for SqliteStore {
             EntryOutcome::Failed | EntryOutcome::GaveUp | EntryOutcome::Drafted
         ));
         let time = now();
-        tx.execute(
+        tx.run(
             "INSERT INTO feed_entries (source, entry_id, url, title, outcome, attempts, \
              last_error, announcement_id, first_seen_at, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) \
@@ -393,7 +417,7 @@ impl ReviewStore for SqliteStore {
         let mut connection = self.lock()?;
         let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let existing: Option<i64> = tx
-            .query_row(
+            .row(
                 "SELECT id FROM threads WHERE announcement_id = ?1 AND account = ?2",
                 params![announcement.id, draft.account],
                 |row| row.get(0),
@@ -415,7 +439,7 @@ impl ReviewStore for SqliteStore {
             serde_json::to_string(draft.rules).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let time = now();
         let decided = (draft.review != ReviewState::Pending).then_some(draft.actor);
-        tx.execute(
+        tx.run(
             "INSERT INTO drafts (thread_id, review, decided_by, decided_at, origin, rules_json, \
              created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
             params![
@@ -475,7 +499,7 @@ impl ReviewStore for SqliteStore {
         let mut connection = self.lock()?;
         let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         Self::bump(&tx, id, version)?;
-        tx.execute(
+        tx.run(
             "UPDATE drafts SET review = ?2, scheduled_at = ?3, reason = ?4, decided_by = ?5, \
              decided_at = ?6 WHERE thread_id = ?1",
             params![
@@ -488,13 +512,13 @@ impl ReviewStore for SqliteStore {
             ],
         )?;
         if change.retry {
-            tx.execute(
+            tx.run(
                 "UPDATE drafts SET post_attempts = 0, next_attempt_at = NULL \
                  WHERE thread_id = ?1",
                 [id],
             )?;
             // Where its posts stand: any sent (or maybe sent) means half-posted.
-            tx.execute(
+            tx.run(
                 "UPDATE threads SET state = CASE WHEN EXISTS (SELECT 1 FROM posts \
                  WHERE thread_id = ?1 AND state != 'pending') THEN ?2 ELSE ?3 END, \
                  last_error = NULL, updated_at = ?4 WHERE id = ?1 AND state = ?5",
@@ -525,7 +549,7 @@ impl ReviewStore for SqliteStore {
         Self::bump(&tx, id, version)?;
         Self::require_unsent(&tx, id)?;
         for (index, text) in texts {
-            let changed = tx.execute(
+            let changed = tx.run(
                 "UPDATE posts SET text = ?3 WHERE thread_id = ?1 AND idx = ?2",
                 params![id, *index as i64, text],
             )?;
@@ -536,7 +560,7 @@ impl ReviewStore for SqliteStore {
                 )));
             }
         }
-        tx.execute(
+        tx.run(
             "UPDATE drafts SET edits = edits + 1 WHERE thread_id = ?1",
             [id],
         )?;
@@ -561,7 +585,7 @@ impl ReviewStore for SqliteStore {
         Self::require_unsent(&tx, id)?;
         // Never sent, so their keys were never used on a server and can be used again.
         let first_key: String = tx
-            .query_row(
+            .row(
                 "SELECT key FROM posts WHERE thread_id = ?1 ORDER BY idx LIMIT 1",
                 [id],
                 |row| row.get(0),
@@ -573,11 +597,11 @@ impl ReviewStore for SqliteStore {
             .rsplit_once('/')
             .map(|(base, _)| base.to_owned())
             .ok_or_else(|| StoreError::Corrupt(format!("post key {first_key}")))?;
-        tx.execute("DELETE FROM posts WHERE thread_id = ?1", [id])?;
+        tx.run("DELETE FROM posts WHERE thread_id = ?1", [id])?;
         for (index, post) in posts.iter().enumerate() {
             let images = serde_json::to_string(&post.images)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            tx.execute(
+            tx.run(
                 "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
                 params![
@@ -591,11 +615,11 @@ impl ReviewStore for SqliteStore {
             )?;
         }
         let rules = serde_json::to_string(rules).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        tx.execute(
+        tx.run(
             "UPDATE threads SET plan_json = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, plan_json, now()],
         )?;
-        tx.execute(
+        tx.run(
             "UPDATE drafts SET rules_json = ?2, edits = 0 WHERE thread_id = ?1",
             params![id, rules],
         )?;
@@ -613,7 +637,7 @@ impl ReviewStore for SqliteStore {
         let connection = self.lock()?;
         let json =
             serde_json::to_string(announcement).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let changed = connection.execute(
+        let changed = connection.run(
             "UPDATE announcements SET title = ?2, announcement_json = ?3 WHERE id = ?1",
             params![announcement_id, announcement.title, json],
         )?;
@@ -637,7 +661,7 @@ impl ReviewStore for SqliteStore {
         let mut connection = self.lock()?;
         let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let holder: Option<(Option<String>, Option<String>)> = tx
-            .query_row(
+            .row(
                 "SELECT lease_owner, lease_until FROM drafts WHERE thread_id = ?1",
                 [id],
                 |row| Ok((row.get(0)?, row.get(1)?)),
@@ -652,7 +676,7 @@ impl ReviewStore for SqliteStore {
                 return Ok(Claim::HeldBy(holder));
             }
         }
-        tx.execute(
+        tx.run(
             "UPDATE drafts SET lease_owner = ?2, lease_until = ?3 WHERE thread_id = ?1",
             params![id, owner, stamp(until)],
         )?;
@@ -662,7 +686,7 @@ impl ReviewStore for SqliteStore {
 
     fn release_draft(&self, id: i64, owner: &str) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        connection.execute(
+        connection.run(
             "UPDATE drafts SET lease_owner = NULL, lease_until = NULL \
              WHERE thread_id = ?1 AND lease_owner = ?2",
             params![id, owner],
@@ -672,7 +696,7 @@ impl ReviewStore for SqliteStore {
 
     fn release_leases(&self, owner: &str) -> Result<usize, StoreError> {
         let connection = self.lock()?;
-        Ok(connection.execute(
+        Ok(connection.run(
             "UPDATE drafts SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?1",
             [owner],
         )?)
@@ -684,7 +708,7 @@ impl ReviewStore for SqliteStore {
         next_attempt_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        connection.execute(
+        connection.run(
             "UPDATE drafts SET post_attempts = post_attempts + 1, next_attempt_at = ?2, \
              updated_at = ?3 WHERE thread_id = ?1",
             params![id, next_attempt_at.map(stamp), now()],
@@ -699,7 +723,7 @@ impl ReviewStore for SqliteStore {
 
     fn audit_log(&self, draft: Option<i64>) -> Result<Vec<AuditEntry>, StoreError> {
         let connection = self.lock()?;
-        let mut statement = connection.prepare(
+        let mut statement = connection.prepare_cached(
             "SELECT id, at, actor, action, thread_id, details FROM audit_log \
              WHERE ?1 IS NULL OR thread_id = ?1 ORDER BY id",
         )?;
@@ -801,6 +825,42 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_feed_is_recorded_at_once_without_touching_other_sources() {
+        let store = SqliteStore::in_memory().expect("store");
+        store
+            .record_entry("blog", &entry("a"), EntryOutcome::Failed, Some("404"), None)
+            .expect("failed");
+        store
+            .record_entries("blog", &[entry("a"), entry("b"), entry("c")])
+            .expect("recorded");
+        let seen = store.seen_entries("blog").expect("seen");
+        let outcomes: Vec<_> = seen
+            .iter()
+            .map(|e| {
+                (
+                    e.entry_id.as_str(),
+                    e.outcome,
+                    e.attempts,
+                    e.last_error.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("https://blog.example/a/", EntryOutcome::Recorded, 1, None),
+                ("https://blog.example/b/", EntryOutcome::Recorded, 0, None),
+                ("https://blog.example/c/", EntryOutcome::Recorded, 0, None),
+            ]
+        );
+        assert!(store.seen_entries("other").expect("seen").is_empty());
+        store
+            .record_entries("blog", &[])
+            .expect("nothing to record");
+        assert_eq!(store.seen_entries("blog").expect("seen").len(), 3);
+    }
+
+    #[test]
     fn entries_are_recorded_once_and_count_their_tries() {
         let store = SqliteStore::in_memory().expect("store");
         store
@@ -837,6 +897,7 @@ mod tests {
                     tags: vec![],
                     social_image: None,
                     papers: vec![],
+                    intro_theme: None,
                 },
                 false,
             )
@@ -844,6 +905,7 @@ mod tests {
         let posts = vec![PlannedPost {
             role: "{\"kind\":\"head\"}".into(),
             text: "head".into(),
+            links: vec![],
             images: vec![],
         }];
         store

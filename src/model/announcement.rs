@@ -21,6 +21,10 @@ pub struct Announcement {
     pub social_image: Option<String>,
     /// The reviewed papers, in page order.
     pub papers: Vec<Paper>,
+    /// The intro's line about what this month's papers have in common ("there is a
+    /// clear common thread: efficient LLM inference"), where it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intro_theme: Option<String>,
 }
 
 /// One paper reviewed in a post.
@@ -39,6 +43,10 @@ pub struct Paper {
     pub url: String,
     /// The team's one-line summary from the post's intro, where the intro has one.
     pub intro_summary: Option<String>,
+    /// Where the intro is prose: the sentences of the intro that talk about this paper
+    /// (they link to it or name it), as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intro_sentence: Option<String>,
     /// The text of the review's "The key idea" section (empty when it has none).
     pub key_idea: String,
     /// The first figure a reader sees in the review.
@@ -51,6 +59,17 @@ pub struct Figure {
     /// Absolute URL of the image.
     pub url: String,
     pub alt: String,
+    /// The caption under the figure (its `<figcaption>`, or an emphasised line right
+    /// below it), where it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+}
+
+/// A link in a post: the text a reader sees and where it goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub text: String,
+    pub url: String,
 }
 
 impl Paper {

@@ -16,9 +16,10 @@
 //! a supervisor that restarts a failed process (systemd, a container runtime) brings
 //! back all of it.
 
-use super::App;
+use crate::app::App;
 use crate::web::{self, WebSecrets, WebState};
 use chrono::Utc;
+use futures_util::StreamExt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -258,14 +259,18 @@ async fn watch_loop(app: Arc<App>, backfill: usize) {
     }
     let mut due = vec![tokio::time::Instant::now(); sources.len()];
     loop {
-        for (source, due) in sources.iter().zip(due.iter_mut()) {
-            if *due > tokio::time::Instant::now() {
-                continue;
-            }
-            let report = tokio::select! {
-                report = app.poll_source(source, backfill) => report,
+        let now = tokio::time::Instant::now();
+        let ready: Vec<usize> = (0..sources.len()).filter(|&i| due[i] <= now).collect();
+        let mut polls = std::pin::pin!(app.poll_sources(&sources, ready, backfill));
+        loop {
+            let (index, report) = tokio::select! {
+                next = polls.next() => match next {
+                    Some(next) => next,
+                    None => break,
+                },
                 () = app.stopped() => return,
             };
+            let source = &sources[index];
             let wait = match report {
                 Ok(report) => {
                     let approved = report.entries.iter().any(|entry| {
@@ -286,7 +291,7 @@ async fn watch_loop(app: Arc<App>, backfill: usize) {
                     source.poll_every()
                 }
             };
-            *due = tokio::time::Instant::now() + wait;
+            due[index] = tokio::time::Instant::now() + wait;
         }
         let next = due
             .iter()

@@ -1,0 +1,119 @@
+//! `papercast accounts`: check the accounts, and log one in.
+
+use super::{select_accounts, Failure, EXIT_ACCOUNT_FAILED};
+use anyhow::Context;
+use papercast::config::{Config, TokenSource};
+use papercast::model::PlatformKind;
+use papercast::platform::mastodon::login::Login;
+use papercast::platform::{ClientSettings, PlatformError};
+
+pub(crate) async fn check(config: &Config) -> Result<(), Failure> {
+    let accounts = select_accounts(config, &[])?;
+    let settings = ClientSettings::from(config);
+    let mut failed = 0;
+    for account in &accounts {
+        let result = async {
+            let secret = papercast::platform::credentials(account)?;
+            let client = papercast::platform::connect(account, Some(secret), &settings)?;
+            let identity = client.verify().await?;
+            let limits = client.limits().await?;
+            Ok::<_, PlatformError>((identity, limits))
+        }
+        .await;
+        match result {
+            Ok((identity, limits)) => println!(
+                "{}: ok: {} on {} ({}); posts up to {} characters (URLs count {}), {} images \
+                 per post{}",
+                account.name,
+                identity.handle,
+                account.server,
+                account.platform.as_str(),
+                limits.max_characters,
+                match account.platform.kind() {
+                    PlatformKind::Bluesky | PlatformKind::X => "in full".to_owned(),
+                    PlatformKind::Mastodon => limits.characters_reserved_per_url.to_string(),
+                },
+                limits.max_media_attachments,
+                limits
+                    .image_size_limit
+                    .map(|b| format!(" of up to {:.1} MB", b as f64 / 1e6))
+                    .unwrap_or_default()
+            ),
+            Err(error) => {
+                failed += 1;
+                println!("{}: FAILED: {error}", account.name);
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(Failure {
+            code: EXIT_ACCOUNT_FAILED,
+            error: anyhow::anyhow!("{failed} of {} account(s) failed the check", accounts.len()),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) async fn login(config: &Config, name: &str) -> Result<(), Failure> {
+    let account = select_accounts(config, &[name.to_owned()])?[0];
+    let settings = ClientSettings::from(config);
+    let Some(started) = Login::start(account, &settings).await else {
+        println!(
+            "A Bluesky account logs in with an app password: make one in Bluesky's Settings \
+             → Privacy and security → App passwords, logged in as {}, and put it in {}. \
+             Then check it with `papercast accounts check`.",
+            account.handle().unwrap_or("the account"),
+            account.token_source()
+        );
+        return Ok(());
+    };
+    let started = started.map_err(anyhow::Error::from)?;
+    let url = started.authorization_url().map_err(anyhow::Error::from)?;
+    println!("1. Open this address, logged in as the account `{name}`, and authorize papercast:");
+    println!("   {url}");
+    println!("2. Paste the code the server shows, then press Enter:");
+    let mut code = String::new();
+    std::io::stdin()
+        .read_line(&mut code)
+        .context("reading the code from standard input")?;
+    let code = code.trim();
+    if code.is_empty() {
+        return Err(anyhow::anyhow!(
+            "no code was entered; run `papercast accounts login {name}` again"
+        )
+        .into());
+    }
+    let token = started.finish(code).await.map_err(anyhow::Error::from)?;
+    match account.token_source() {
+        TokenSource::File(path) => {
+            papercast::platform::Secret::save(&path, token.expose())
+                .with_context(|| format!("writing the token to {}", path.display()))?;
+            println!("The token is in {} (readable by you only).", path.display());
+        }
+        TokenSource::Env(variable) => {
+            println!("Set this in papercast's environment (keep it secret):");
+            println!("   {variable}={}", token.expose());
+        }
+    }
+    println!("Then check it with `papercast accounts check`.");
+    Ok(())
+}
+
+/// `papercast moderators hash-password`: reads a password from standard input and
+/// prints its Argon2 hash.
+pub(crate) fn hash_password() -> Result<(), Failure> {
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprintln!("Type the password and press Enter (it will be shown as you type):");
+    }
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .context("reading the password from standard input")?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        return Err(anyhow::anyhow!("the password is empty; give one on standard input").into());
+    }
+    let hash = papercast::web::auth::hash_password(password).map_err(anyhow::Error::from)?;
+    println!("{hash}");
+    Ok(())
+}

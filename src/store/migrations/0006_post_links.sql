@@ -1,0 +1,3 @@
+-- The links of each post with their full targets: on Bluesky a link shows short
+-- ("arxiv.org/abs/2404.11912") or as a label ("Our review"), and its facet needs the URL.
+ALTER TABLE posts ADD COLUMN links_json TEXT NOT NULL DEFAULT '[]';
