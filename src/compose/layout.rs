@@ -14,7 +14,7 @@ use crate::model::{LengthRules, PlatformKind};
 
 /// The (authors, organisations) a paper's header may show, fullest first.
 pub(crate) fn header_variants(paper: &Paper) -> Vec<(String, String)> {
-    let authors = tidy_authors(paper.authors.trim());
+    let authors = paper.authors.trim().to_owned();
     let orgs = paper.orgs.trim().to_owned();
     let short_authors = first_author(&authors)
         .map(|first| format!("{first} et al."))
@@ -38,18 +38,6 @@ pub(crate) fn header_variants(paper: &Paper) -> Vec<(String, String)> {
     ];
     variants.dedup();
     variants
-}
-
-/// The list as a reader expects it: a single name before "et al." takes no comma
-/// ("Saleh Ashkboos, et al." is written "Saleh Ashkboos et al."), as the shortened
-/// lists are; a longer list keeps its commas.
-fn tidy_authors(authors: &str) -> String {
-    match authors.split_once(", et al") {
-        Some((first, rest)) if !first.contains([',', '&']) && !first.contains(" and ") => {
-            format!("{first} et al{rest}")
-        }
-        _ => authors.to_owned(),
-    }
 }
 
 /// The first author of a list such as "Talfan Evans, Shreya Pathak, et al." or
@@ -439,20 +427,5 @@ mod tests {
         assert_eq!(plans[0], ["one 1"]);
         assert_eq!(plans[1], ["two 0a", "two 0b"]);
         assert_eq!(plans[2], ["one 0"]);
-    }
-
-    #[test]
-    fn a_single_name_before_et_al_takes_no_comma() {
-        // As written on the 2024-04-30 and 2025-09-08 pages.
-        assert_eq!(
-            tidy_authors("Saleh Ashkboos, et al."),
-            "Saleh Ashkboos et al."
-        );
-        assert_eq!(tidy_authors("Zhijian Zhou, et al."), "Zhijian Zhou et al.");
-        assert_eq!(
-            tidy_authors("Talfan Evans, Shreya Pathak, et al."),
-            "Talfan Evans, Shreya Pathak, et al."
-        );
-        assert_eq!(tidy_authors("Hanshi Sun et al."), "Hanshi Sun et al.");
     }
 }
