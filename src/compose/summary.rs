@@ -336,8 +336,11 @@ fn from_intro(text: &str, names: &Names<'_>) -> Vec<String> {
 fn from_review(key_idea: &str, names: &Names<'_>) -> Vec<String> {
     let title = names.title;
     let text = normalise(key_idea);
-    let sentences: Vec<&str> = split_sentences(&text);
-    let usable = |s: &&str| is_statement(s, true) && !is_title(s, title) && !leans_back(s);
+    let sentences: Vec<String> = split_sentences(&text)
+        .into_iter()
+        .map(without_summing_up)
+        .collect();
+    let usable = |s: &String| is_statement(s, true) && !is_title(s, title) && !leans_back(s);
     // The first sentence that says what the paper does, if one of the first few does;
     // else the first that can stand on its own.
     let start = sentences
@@ -348,14 +351,41 @@ fn from_review(key_idea: &str, names: &Names<'_>) -> Vec<String> {
     let Some(start) = start else {
         return Vec::new();
     };
-    let mut out = vec![sentences[start].to_owned()];
+    let mut out = vec![sentences[start].clone()];
     for sentence in &sentences[start + 1..] {
         if !is_statement(sentence, false) {
             break;
         }
-        out.push((*sentence).to_owned());
+        out.push(sentence.clone());
     }
     out
+}
+
+/// Words a review uses to sum up what came before it ("In short, the authors …"):
+/// in a post there is nothing before, so the sentence starts after them.
+const SUMMING_UP: &[&str] = &[
+    "In short, ",
+    "In summary, ",
+    "In a nutshell, ",
+    "Put simply, ",
+    "Simply put, ",
+    "In other words, ",
+];
+
+/// A review sentence as a post can carry it: without words that sum up what came
+/// before, and without pointers at the page's figures ("the headline results
+/// (below)"), which a post does not have.
+fn without_summing_up(sentence: &str) -> String {
+    let sentence = [" (below)", " (above)"]
+        .iter()
+        .fold(sentence.to_owned(), |text, pointer| {
+            text.replace(pointer, "")
+        });
+    SUMMING_UP
+        .iter()
+        .find_map(|lead| strip_prefix_ci(&sentence, lead))
+        .map(|rest| capitalise(rest.trim_start()))
+        .unwrap_or(sentence)
 }
 
 /// The second of a paper's sentences standing on its own, its "It" or "This" made the
@@ -1097,5 +1127,22 @@ mod tests {
             Some("investigates")
         );
         assert_eq!(present_tense("explored").as_deref(), Some("explores"));
+    }
+
+    #[test]
+    fn a_review_sentence_loses_its_summing_up_and_its_pointers_at_the_page() {
+        // From the 2025-04-06 review.
+        assert_eq!(
+            without_summing_up(
+                "In short, the authors looked at the functions learned by layer-norms in a \
+                 variety of Transformer models."
+            ),
+            "The authors looked at the functions learned by layer-norms in a variety of \
+             Transformer models."
+        );
+        assert_eq!(
+            without_summing_up("In the headline results (below), the authors take OLMo-1B."),
+            "In the headline results, the authors take OLMo-1B."
+        );
     }
 }
