@@ -116,15 +116,32 @@ impl SqliteStore {
         // WAL lets a reader (a later `web` view) look while a run writes; NORMAL syncs
         // only the commits that ask for it (see the module's notes on syncs).
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        connection
-            .busy_timeout(std::time::Duration::from_secs(5))
-            .and_then(|_| connection.pragma_update(None, "journal_mode", "WAL"))
-            .and_then(|_| connection.pragma_update(None, "synchronous", "NORMAL"))
-            .and_then(|_| connection.pragma_update(None, "foreign_keys", "ON"))
-            .map_err(|e| StoreError::Open {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
+        let wait = std::time::Duration::from_secs(5);
+        let started = std::time::Instant::now();
+        loop {
+            let configured = connection
+                .busy_timeout(wait)
+                .and_then(|_| connection.pragma_update(None, "journal_mode", "WAL"))
+                .and_then(|_| connection.pragma_update(None, "synchronous", "NORMAL"))
+                .and_then(|_| connection.pragma_update(None, "foreign_keys", "ON"));
+            match configured {
+                Ok(()) => break,
+                // Switching a new file to WAL while another process does the same can
+                // answer "busy" at once, without the busy handler: try again shortly.
+                Err(rusqlite::Error::SqliteFailure(error, _))
+                    if error.code == rusqlite::ErrorCode::DatabaseBusy
+                        && started.elapsed() < wait =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => {
+                    return Err(StoreError::Open {
+                        path: path.clone(),
+                        reason: e.to_string(),
+                    })
+                }
+            }
+        }
         let mut store = SqliteStore {
             connection: Mutex::new(connection),
             path,
