@@ -9,6 +9,9 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+mod notify;
+pub use notify::{NotifyChannel, NotifyConfig, NotifyEvent, SmtpTls, WebhookFormat};
+
 /// The embedded defaults, also printed by `papercast config defaults`.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
@@ -34,6 +37,9 @@ pub struct Config {
     pub watch: WatchConfig,
     pub daemon: DaemonConfig,
     pub replies: RepliesConfig,
+    /// Where moderators are told about drafts and threads (none by default).
+    #[serde(default)]
+    pub notify: Vec<NotifyConfig>,
 }
 
 /// Collecting replies, auto-hide rules and answers (`[replies]`).
@@ -501,6 +507,20 @@ pub struct WebConfig {
     /// window before logins are refused (429).
     pub login_max_failures: u32,
     pub login_lockout_secs: u64,
+    /// The page's address as moderators reach it (e.g. behind a proxy), for the links
+    /// in notifications; unset = `http://` + `listen`.
+    pub public_url: Option<String>,
+}
+
+impl WebConfig {
+    /// The address of a draft's page, for links in notifications.
+    pub fn draft_link(&self, id: i64) -> String {
+        let base = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen));
+        format!("{}/drafts/{id}", base.trim_end_matches('/'))
+    }
 }
 
 /// A person who may log in to the moderators' page.
@@ -847,6 +867,24 @@ impl Config {
                 return Err(ConfigError::Invalid(format!(
                     "two accounts are named `{}`; give each a different name",
                     account.name
+                )));
+            }
+        }
+        if let Some(url) = &self.web.public_url {
+            let scheme = url::Url::parse(url).map(|u| u.scheme().to_owned());
+            if !matches!(scheme.as_deref(), Ok("http" | "https")) {
+                return Err(ConfigError::Invalid(format!(
+                    "web.public_url is `{url}`; give the page's http(s) address, e.g. \
+                     https://papercast.example.org"
+                )));
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for target in &self.notify {
+            if !names.insert(target.name.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "two [[notify]] targets are named `{}`; give each its own name",
+                    target.name
                 )));
             }
         }

@@ -21,6 +21,7 @@ pub mod discuss;
 pub mod extract;
 pub mod http;
 pub mod model;
+pub mod notify;
 pub mod platform;
 pub mod publish;
 pub mod queue;

@@ -109,6 +109,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             export,
         } => cli::replies::discussions(&config, post.as_deref(), format, export.as_deref()),
         Command::Moderators(ModeratorsCommand::HashPassword) => cli::accounts::hash_password(),
+        Command::Notify(command) => cli::notify::notify(config, command).await,
     }
 }
 

@@ -4,6 +4,7 @@
 //! [`watcher`], the CLI and the [`crate::daemon`] share.
 
 pub mod announce;
+mod notices;
 pub mod watcher;
 
 use crate::compose::{self, ComposeError, ComposeOptions, Templates};
@@ -49,6 +50,8 @@ pub enum AppError {
     Queue(#[from] QueueError),
     #[error("loading the thread templates: {0}")]
     Templates(ComposeError),
+    #[error(transparent)]
+    Notify(#[from] crate::notify::NotifyError),
     #[error("account `{account}`: composing the thread: {reason}")]
     Compose { account: String, reason: String },
     #[error(
@@ -156,6 +159,8 @@ pub struct App {
     /// server, and the server's limits read once (the client keeps them), for drafting
     /// and posting alike.
     platforms: std::sync::Mutex<std::collections::HashMap<String, Arc<dyn Platform>>>,
+    /// Tells moderators about drafts and threads (`[[notify]]`).
+    pub notifier: Arc<crate::notify::Notifier>,
 }
 
 impl std::fmt::Debug for App {
@@ -170,6 +175,16 @@ impl App {
         let templates =
             Templates::from_config(&config.compose.templates_dir).map_err(AppError::Templates)?;
         let clients = ClientSettings::from(&config);
+        let deliverer = crate::notify::Deliverer::new(
+            &config.fetch.user_agent,
+            Duration::from_secs(config.fetch.timeout_secs),
+        )?;
+        let outbox: Arc<dyn crate::store::NotifyStore> = store.clone();
+        let notifier = Arc::new(crate::notify::Notifier::new(
+            config.notify.clone(),
+            outbox,
+            deliverer,
+        ));
         let mut nonce = [0u8; 4];
         let nonce = match getrandom::fill(&mut nonce) {
             Ok(()) => hex::encode(nonce),
@@ -188,6 +203,7 @@ impl App {
             publish_now: Arc::new(Notify::new()),
             unpostable: Default::default(),
             platforms: Default::default(),
+            notifier,
         })
     }
 
@@ -369,6 +385,9 @@ impl App {
                 details: &details,
             },
         )?;
+        if created && !approve {
+            self.notify_waiting(&draft, posts.iter().map(|p| p.text.clone()).collect());
+        }
         tracing::info!(
             "draft {}: {} for account `{}` ({} posts, {})",
             draft.id,
@@ -497,6 +516,7 @@ impl App {
                     link.as_deref().unwrap_or("no link")
                 );
                 self.audit(actor, "posted", id, &details);
+                self.notify_posted(draft, link.as_deref());
             }
             Outcome::AlreadyPosted { link } => {
                 // Complete on the server, though the record may not say so yet.
@@ -558,6 +578,7 @@ impl App {
                     ),
                 };
                 self.audit(actor, "post failed", id, &format!("{error}; {then}"));
+                self.notify_failed(draft, error, next);
             }
         }
         Ok(Posting::Ran(report))

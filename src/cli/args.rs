@@ -98,6 +98,9 @@ pub(crate) enum Command {
     /// Manage moderators of the web page.
     #[command(subcommand)]
     Moderators(ModeratorsCommand),
+    /// Check the notification targets ([[notify]]) and see what was sent to them.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
     /// Collect and moderate the replies to papercast's threads.
     #[command(subcommand)]
     Replies(RepliesCommand),
@@ -251,6 +254,21 @@ pub(crate) enum ModeratorsCommand {
     /// Read a password from standard input and print its Argon2 hash, for a
     /// `[[moderators]]` entry's `password_hash` in the config file.
     HashPassword,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum NotifyCommand {
+    /// Send a test event to every [[notify]] target now; exits 1 if any refuses it.
+    Test,
+    /// The newest notifications: event, target, delivered, retrying or given up.
+    List {
+        /// How many to show.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// `text` for people, `json` for scripts.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 #[derive(Subcommand)]

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 pub(crate) mod accounts;
 pub(crate) mod args;
+pub(crate) mod notify;
 pub(crate) mod post;
 pub(crate) mod queue;
 pub(crate) mod render;

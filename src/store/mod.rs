@@ -6,10 +6,12 @@
 //! the default (embedded) implementation of both.
 //! A PostgreSQL store can follow behind the same trait.
 
+pub mod notify;
 mod replies;
 pub mod review;
 mod sqlite;
 
+pub use notify::{NewNotification, NotificationRecord, NotifyStore};
 pub use replies::{
     canonical_handle, AnswerLink, HiddenAuthor, Hiding, ReplyRecord, ReplySource, ReplyStore,
     Saved, WatchedThread,

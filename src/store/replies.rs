@@ -120,7 +120,7 @@ pub fn canonical_handle(handle: &str) -> String {
 }
 
 /// The reply side of the state store.
-pub trait ReplyStore: Store {
+pub trait ReplyStore: Store + super::NotifyStore {
     /// Threads whose head post was sent at or after `since`, oldest first.
     fn watched_threads(&self, since: DateTime<Utc>) -> Result<Vec<WatchedThread>, StoreError>;
 

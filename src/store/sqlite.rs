@@ -20,6 +20,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
+mod notify;
 mod replies;
 mod review;
 
@@ -32,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_feeds_drafts_audit.sql"),
     include_str!("migrations/0005_post_last_sent_at.sql"),
     include_str!("migrations/0006_post_links.sql"),
+    include_str!("migrations/0010_notifications.sql"),
 ];
 
 /// How many prepared statements the connection keeps: more than the store has, so that
