@@ -338,6 +338,33 @@ async fn publish_loop(app: Arc<App>) {
     }
 }
 
+/// How often the notification loop looks for reminders and retries that are due (a new
+/// event wakes it at once).
+const NOTIFY_EVERY: Duration = Duration::from_secs(5);
+
+/// Delivers queued notifications and queues reminders, apart from posting: a slow or
+/// failing receiver never holds up a thread.
+async fn notify_loop(app: Arc<App>) {
+    loop {
+        if app.is_stopping() {
+            return;
+        }
+        let now = Utc::now();
+        let link = |id| app.config.web.draft_link(id);
+        if let Err(error) = app.notifier.queue_reminders(app.store.as_ref(), link, now) {
+            tracing::warn!("{error}");
+        }
+        if let Err(error) = app.notifier.deliver_due(now).await {
+            tracing::warn!("{error}");
+        }
+        tokio::select! {
+            () = app.stopped() => return,
+            () = app.notifier.wake.notified() => {}
+            () = tokio::time::sleep(NOTIFY_EVERY) => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,33 +397,6 @@ mod tests {
         for (_, task) in background.into_iter().chain(finishing) {
             assert!(!task.is_finished(), "the others still run");
             task.abort();
-        }
-    }
-}
-
-/// How often the notification loop looks for reminders and retries that are due (a new
-/// event wakes it at once).
-const NOTIFY_EVERY: Duration = Duration::from_secs(5);
-
-/// Delivers queued notifications and queues reminders, apart from posting: a slow or
-/// failing receiver never holds up a thread.
-async fn notify_loop(app: Arc<App>) {
-    loop {
-        if app.is_stopping() {
-            return;
-        }
-        let now = Utc::now();
-        let link = |id| app.config.web.draft_link(id);
-        if let Err(error) = app.notifier.queue_reminders(app.store.as_ref(), link, now) {
-            tracing::warn!("{error}");
-        }
-        if let Err(error) = app.notifier.deliver_due(now).await {
-            tracing::warn!("{error}");
-        }
-        tokio::select! {
-            () = app.stopped() => return,
-            () = app.notifier.wake.notified() => {}
-            () = tokio::time::sleep(NOTIFY_EVERY) => {}
         }
     }
 }

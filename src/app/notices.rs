@@ -92,7 +92,7 @@ impl App {
         } else if retry_at.is_none() {
             (
                 NotifyEvent::ThreadFailed,
-                format!("thread_failed:{id}:{approval}:{}", draft.post_attempts),
+                format!("thread_failed:{id}:{approval}"),
                 format!("check the server and papercast's log; {then}"),
             )
         } else {

@@ -17,46 +17,9 @@ const PACKAGE: &str = "mastodon_mock==0.6.1";
 pub const BOT_TOKEN: &str = "pc-test-secret-bot-6f1d8e2a9b";
 pub const ALICE_TOKEN: &str = "pc-test-secret-alice-3c7b0d55";
 
-/// Where the mock's virtualenv lives: `target/peers/mastodon`.
-fn peers_dir() -> PathBuf {
-    // CARGO_TARGET_TMPDIR is `<target>/tmp`.
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .map(|target| target.join("peers"))
-        .unwrap_or_else(|| PathBuf::from("target/peers"))
-}
-
-/// Installs the mock once per machine. Test binaries run in parallel, so the install
-/// holds an exclusive lock on a file beside the virtualenv.
+/// Installs the mock once per machine (`target/peers/mastodon`).
 fn installed() -> PathBuf {
-    let dir = peers_dir();
-    std::fs::create_dir_all(&dir).expect("creating target/peers");
-    let venv = dir.join("mastodon");
-    let program = venv.join("bin/mastodon_mock");
-    let marker = venv.join(format!("installed-{PACKAGE}"));
-    let lock = std::fs::File::create(dir.join("mastodon.lock")).expect("lock file");
-    lock.lock().expect("locking the mock install");
-    if !marker.is_file() {
-        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-        let status = Command::new(&python)
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .unwrap_or_else(|e| panic!("running {python} -m venv (is python3 installed?): {e}"));
-        assert!(status.success(), "{python} -m venv failed");
-        let output = Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check", PACKAGE])
-            .output()
-            .expect("running pip");
-        assert!(
-            output.status.success(),
-            "pip install {PACKAGE} failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        std::fs::write(&marker, "").expect("writing the install marker");
-    }
-    drop(lock);
-    program
+    super::pip_installed("mastodon", PACKAGE).join("bin/mastodon_mock")
 }
 
 /// A running mock server; stopped when dropped.

@@ -9,6 +9,7 @@ pub mod browser;
 pub mod guard;
 pub mod mastodon;
 pub mod postgres;
+pub mod receivers;
 pub mod redis;
 pub mod rig;
 pub mod site;
@@ -137,6 +138,39 @@ pub fn npm_installed(name: &str, sources: &std::path::Path, env: &[(&str, &str)]
     }
     drop(lock);
     dir
+}
+
+/// Installs `package` (pinned, `name==version`) from PyPI into the virtualenv
+/// `target/peers/<name>`, once per machine; returns the virtualenv. Test binaries run
+/// in parallel, so the install holds a lock on a file beside it.
+pub fn pip_installed(name: &str, package: &str) -> PathBuf {
+    let dir = peers_dir();
+    std::fs::create_dir_all(&dir).expect("creating target/peers");
+    let venv = dir.join(name);
+    let marker = venv.join(format!("installed-{package}"));
+    let lock = std::fs::File::create(dir.join(format!("{name}.lock"))).expect("lock file");
+    lock.lock().expect("locking the pip install");
+    if !marker.is_file() {
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        let status = std::process::Command::new(&python)
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .unwrap_or_else(|e| panic!("running {python} -m venv (is python3 installed?): {e}"));
+        assert!(status.success(), "{python} -m venv failed");
+        let output = std::process::Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check", package])
+            .output()
+            .expect("running pip");
+        assert!(
+            output.status.success(),
+            "pip install {package} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::fs::write(&marker, "").expect("writing the install marker");
+    }
+    drop(lock);
+    venv
 }
 
 /// A TCP port on loopback that nothing listens on right now.
