@@ -309,3 +309,154 @@ fn an_edit_without_a_valid_version_or_with_a_nul_byte_or_a_huge_post_index_is_re
     assert_eq!(rig.show(id)["posts"], before, "nothing was saved");
     assert_eq!(terminate(&mut daemon), Some(0));
 }
+
+#[test]
+fn a_post_drafted_for_mastodon_and_bluesky_is_one_row_one_page_and_approve_all_posts_both_once() {
+    let mut rig = Rig::new(&[("gc", "required")], r#"["Papers of the Month"]"#);
+    moderator(&mut rig);
+    let pds = support::bluesky::Pds::start();
+    let sky = pds.new_account("gcsky");
+    let config = rig.dir.path().join("papercast.toml");
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str(&format!(
+        "\n[[accounts]]\nname = \"gc-bsky\"\nplatform = \"bluesky\"\nserver = \"{}\"\n\
+         handle = \"{}\"\npassword_env = \"PAPERCAST_TEST_BSKY\"\nlanguage = \"en\"\n\
+         review = \"required\"\n",
+        pds.base, sky.handle
+    ));
+    std::fs::write(&config, text).expect("config");
+    rig.env
+        .push(("PAPERCAST_TEST_BSKY".into(), sky.app_password.clone()));
+    // The corpus has no title with markup in it: serve the real page with one.
+    rig.site.control().rewrites.insert(
+        POST.into(),
+        vec![(
+            "<h1>February Papers:".into(),
+            "<h1>February Papers &lt;script&gt;window.__pwned = 1&lt;/script&gt;:".into(),
+        )],
+    );
+    let mut daemon = rig.spawn(&["run", "--backfill", "1"], "run.log");
+    let base = web_address(&mut daemon);
+    wait_until("a draft per account", Duration::from_secs(40), || {
+        rig.queue()
+            .iter()
+            .filter(|d| d["state"] == "pending")
+            .count()
+            == 2
+    });
+    let queue = rig.queue();
+    let post = queue[0]["announcement_id"]
+        .as_i64()
+        .expect("announcement id");
+    assert_eq!(queue[1]["announcement_id"], post, "one post, two drafts");
+    let lengths: Vec<(String, usize)> = queue
+        .iter()
+        .map(|d| {
+            let id = d["id"].as_i64().expect("id");
+            let posts = rig.show(id)["posts"].as_array().expect("posts").len();
+            (d["account"].as_str().expect("account").to_owned(), posts)
+        })
+        .collect();
+
+    let page = Driven::start();
+    page.goto(&format!("{base}/login"));
+    page.fill("input[name=name]", "ann");
+    page.fill("input[name=password]", "correct horse");
+    page.submit("#login button");
+    assert_eq!(page.count("tr.post-row"), 1, "one row for the post");
+    let row = page.text("tr.post-row");
+    assert!(
+        row.contains("gc: pending") && row.contains("gc-bsky: pending"),
+        "{row}"
+    );
+    assert!(page.text("tr.post-row .post-title").contains(MARKUP));
+
+    page.submit("tr.post-row .post-title");
+    assert!(
+        page.url().ends_with(&format!("/posts/{post}")),
+        "{}",
+        page.url()
+    );
+    assert!(page.text("#post-title").contains(MARKUP));
+    assert_eq!(page.script("return typeof window.__pwned"), "undefined");
+    assert_eq!(page.count("section.account-column"), 2);
+    for (account, posts) in &lengths {
+        let cards = format!("section.account-column[data-account=\"{account}\"] article.card");
+        assert_eq!(
+            page.count(&cards),
+            *posts,
+            "{account}: every post as a card"
+        );
+    }
+    // As readers see them: links, hashtags, images with their alt text.
+    let mastodon_link = page.script(
+        "return document.querySelector('[data-account=\"gc\"] a.link[href^=\"https://arxiv.org/\"]').textContent",
+    );
+    assert!(
+        mastodon_link
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("https://arxiv.org/"),
+        "Mastodon shows the full address: {mastodon_link}"
+    );
+    let bluesky_link = page.script(
+        "const a = document.querySelector('[data-account=\"gc-bsky\"] a.link[href^=\"https://arxiv.org/\"]'); \
+         return [a.textContent, a.href]",
+    );
+    let shown = bluesky_link[0].as_str().unwrap_or_default();
+    let target = bluesky_link[1].as_str().unwrap_or_default();
+    assert!(
+        !shown.starts_with("https://") && target.ends_with(shown.trim_end_matches('…')),
+        "Bluesky shows the short text of its facet, leading to the full address: {bluesky_link}"
+    );
+    assert!(
+        page.count("[data-account=\"gc\"] .hashtag") > 0,
+        "hashtags are styled"
+    );
+    let alts = page
+        .script("return [...document.querySelectorAll('article.card img.figure')].map(i => i.alt)");
+    let alts = alts.as_array().expect("alts");
+    assert!(
+        !alts.is_empty()
+            && alts
+                .iter()
+                .all(|a| a.as_str().is_some_and(|a| !a.is_empty())),
+        "{alts:?}"
+    );
+    let shot = page.rt.block_on(page.browser.screenshot());
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    std::fs::write(dir.join("post-page.png"), shot).expect("writing the screenshot");
+
+    page.submit("#approve-all");
+    assert!(page.text("#flash").contains("Approved"));
+    let gc_posts = lengths
+        .iter()
+        .find(|(a, _)| a == "gc")
+        .map(|(_, n)| *n)
+        .unwrap_or(0);
+    let sky_posts = lengths
+        .iter()
+        .find(|(a, _)| a == "gc-bsky")
+        .map(|(_, n)| *n)
+        .unwrap_or(0);
+    wait_until(
+        "both threads on their servers",
+        Duration::from_secs(60),
+        || rig.statuses("gc").len() == gc_posts && pds.posts(&sky).len() == sky_posts,
+    );
+    wait_until("both drafts posted", Duration::from_secs(20), || {
+        rig.queue().iter().all(|d| d["state"] == "posted")
+    });
+    assert_eq!(terminate(&mut daemon), Some(0), "{}", rig.log("run.log"));
+    assert_eq!(rig.statuses("gc").len(), gc_posts, "nothing posted twice");
+    assert_eq!(pds.posts(&sky).len(), sky_posts, "nothing posted twice");
+    for draft in rig.queue() {
+        let id = draft["id"].as_i64().expect("id");
+        let history = rig.show(id)["audit"].to_string();
+        assert!(
+            history.contains("\"actor\":\"ann\""),
+            "approved as ann: {history}"
+        );
+    }
+}

@@ -199,6 +199,7 @@ mod tests {
         let now = Utc::now();
         DraftSummary {
             id: 7,
+            announcement_id: 1,
             post_url: "https://blog.example/p/".into(),
             post_title: "P".into(),
             account: "gc".into(),

@@ -235,6 +235,7 @@ mod tests {
         let now = chrono::Utc::now();
         DraftSummary {
             id,
+            announcement_id: 1,
             post_url: "https://blog.example/p/".into(),
             post_title: "Papers of the Month".into(),
             account: account.into(),

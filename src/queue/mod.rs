@@ -98,6 +98,9 @@ impl<'a> Request<'a> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DraftSummary {
     pub id: i64,
+    /// The announcement (blog post) it is a draft of: the drafts of every account for
+    /// one post share it.
+    pub announcement_id: i64,
     pub post_url: String,
     pub post_title: String,
     pub account: String,
@@ -141,6 +144,8 @@ pub struct DraftPost {
     pub limit: usize,
     pub fits: bool,
     pub images: Vec<Figure>,
+    /// The links in the text with their full targets (Bluesky shows them short).
+    pub links: Vec<crate::model::Link>,
     /// `pending`, `sending` (sent, answer unknown) or `sent`.
     pub state: &'static str,
     /// Its URL on the server, once sent.
@@ -179,6 +184,7 @@ fn started(draft: &DraftRecord) -> usize {
 fn summary(draft: &DraftRecord) -> DraftSummary {
     DraftSummary {
         id: draft.id,
+        announcement_id: draft.thread.announcement_id,
         post_url: draft.post_url.clone(),
         post_title: draft.post_title.clone(),
         account: draft.thread.account.clone(),
@@ -261,6 +267,7 @@ fn detail(store: &dyn Store, draft: &DraftRecord) -> Result<DraftDetail, QueueEr
                 fits: rules.fits(&post.text),
                 text: post.text.clone(),
                 images: post.images.clone(),
+                links: post.links.clone(),
                 state: post.state.as_str(),
                 url: post
                     .remote

@@ -4,6 +4,8 @@
 //! `SameSite=Strict` cookies, a CSRF token in every form, and loopback by default.
 
 pub mod auth;
+mod card;
+mod post;
 mod queue;
 mod replies;
 pub mod throttle;
@@ -245,6 +247,7 @@ fn pages() -> Result<minijinja::Environment<'static>, WebError> {
         ("login.html", include_str!("../../templates/web/login.html")),
         ("queue.html", include_str!("../../templates/web/queue.html")),
         ("draft.html", include_str!("../../templates/web/draft.html")),
+        ("post.html", include_str!("../../templates/web/post.html")),
         (
             "replies_index.html",
             include_str!("../../templates/web/replies_index.html"),
@@ -270,6 +273,8 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/drafts/{id}", get(queue::show))
         .route("/drafts/{id}/edit", post(queue::edit))
         .route("/drafts/{id}/{decision}", post(queue::decide))
+        .route("/posts/{id}", get(post::show))
+        .route("/posts/{id}/{decision}", post(post::decide_all))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/hooks/publish", post(publish_hook))

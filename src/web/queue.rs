@@ -27,7 +27,7 @@ fn done_text(done: &str) -> Option<&'static str> {
     })
 }
 
-fn app(state: &WebState) -> Result<&Arc<App>, Box<Response>> {
+pub(super) fn app(state: &WebState) -> Result<&Arc<App>, Box<Response>> {
     state.app.as_ref().ok_or_else(|| {
         Box::new(
             (
@@ -51,9 +51,14 @@ pub(super) async fn list(State(state): State<Arc<WebState>>, headers: HeaderMap)
         Ok(mut drafts) => {
             drafts.sort_by_key(|d| std::cmp::Reverse(d.id));
             let csrf = state.sessions.csrf_token(&session);
+            let posts = by_post(&drafts);
             state.render(
                 "queue.html",
-                minijinja::context! { moderator, csrf, drafts => minijinja::Value::from(minijinja::value::Serde(&drafts)) },
+                minijinja::context! {
+                    moderator, csrf,
+                    posts => minijinja::Value::from(minijinja::value::Serde(&posts)),
+                    drafts => minijinja::Value::from(minijinja::value::Serde(&drafts)),
+                },
             )
         }
         Err(error) => failure(error),
@@ -118,7 +123,7 @@ fn render_draft(
     (status, page).into_response()
 }
 
-fn failure(error: QueueError) -> Response {
+pub(super) fn failure(error: QueueError) -> Response {
     let status = match error {
         QueueError::NotFound(_) => StatusCode::NOT_FOUND,
         QueueError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -264,4 +269,36 @@ pub(super) async fn edit(
         }
     })
     .await
+}
+
+/// One row of the queue per blog post: its drafts, newest post first.
+#[derive(serde::Serialize)]
+struct PostRow<'a> {
+    announcement_id: i64,
+    title: &'a str,
+    url: &'a str,
+    drafts: Vec<&'a queue::DraftSummary>,
+}
+
+fn by_post(drafts: &[queue::DraftSummary]) -> Vec<PostRow<'_>> {
+    let mut rows: Vec<PostRow<'_>> = Vec::new();
+    // `drafts` is newest first, so each post's row lands where its newest draft is.
+    for draft in drafts {
+        match rows
+            .iter_mut()
+            .find(|row| row.announcement_id == draft.announcement_id)
+        {
+            Some(row) => row.drafts.push(draft),
+            None => rows.push(PostRow {
+                announcement_id: draft.announcement_id,
+                title: &draft.post_title,
+                url: &draft.post_url,
+                drafts: vec![draft],
+            }),
+        }
+    }
+    for row in &mut rows {
+        row.drafts.sort_by(|a, b| a.account.cmp(&b.account));
+    }
+    rows
 }
