@@ -428,6 +428,24 @@ fn a_post_drafted_for_mastodon_and_bluesky_is_one_row_one_page_and_approve_all_p
     std::fs::create_dir_all(&dir).expect("screenshot dir");
     std::fs::write(dir.join("post-page.png"), shot).expect("writing the screenshot");
 
+    // Editing re-counts as the moderator types (the server still checks on save).
+    let gc_draft = queue
+        .iter()
+        .find(|d| d["account"] == "gc")
+        .and_then(|d| d["id"].as_i64())
+        .expect("gc's draft");
+    page.goto(&format!("{base}/drafts/{gc_draft}"));
+    page.fill(
+        "textarea[name=post_1]",
+        &format!("{} https://arxiv.org/abs/2404.11912", "é".repeat(480)),
+    );
+    assert_eq!(
+        page.text(".post-block[data-index=\"1\"] .length"),
+        "504/500"
+    );
+    assert_eq!(page.count(".post-block[data-index=\"1\"] .length.over"), 1);
+    page.goto(&format!("{base}/posts/{post}"));
+
     page.submit("#approve-all");
     assert!(page.text("#flash").contains("Approved"));
     let gc_posts = lengths

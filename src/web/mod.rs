@@ -274,6 +274,7 @@ pub fn router(state: Arc<WebState>) -> Router {
         .route("/drafts/{id}/edit", post(queue::edit))
         .route("/drafts/{id}/{decision}", post(queue::decide))
         .route("/posts/{id}", get(post::show))
+        .route("/assets/count.js", get(count_script))
         .route("/posts/{id}/{decision}", post(post::decide_all))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
@@ -292,8 +293,22 @@ pub fn router(state: Arc<WebState>) -> Router {
         .with_state(state)
 }
 
+/// The draft page's live length count: small, local, and only a guide (saving checks
+/// the length on the server).
+async fn count_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../templates/web/count.js"),
+    )
+        .into_response()
+}
+
 /// Headers on every answer: no framing (clickjacking), no content sniffing, only this
-/// server's resources (the pages use one inline `<style>` and no script), and no
+/// server's resources (the pages use one inline `<style>`, and one script file, the
+/// live length count, which no page needs to work), and no
 /// caching of moderators' pages; answers that set their own `Cache-Control` (the
 /// discussion endpoints) keep it.
 async fn security_headers(mut response: Response) -> Response {
@@ -302,7 +317,7 @@ async fn security_headers(mut response: Response) -> Response {
         (
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+             script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
