@@ -238,12 +238,12 @@ fn a_failed_thread_and_a_stopped_account_each_tell_once_with_the_fix() {
     let mut rig = Rig::new(&[("gc", "none"), ("other", "none")], POTM);
     let hook = WebhookReceiver::start(&[]);
     add_config(&rig, &webhook_toml("team", &hook.base, ""));
-    // `other`'s token is refused; `gc`'s server fails every post, and one attempt is
-    // all the daemon makes before the thread waits for a moderator.
+    // `other`'s token is refused; `gc`'s server fails every post. The daemon tries each
+    // thread three times (retry_failed_after = 1s) before it waits for a moderator.
     rig.env
         .push(("PAPERCAST_TEST_TOKEN_OTHER".into(), "not-a-token".into()));
     rig.env
-        .push(("PAPERCAST__DAEMON__MAX_POST_ATTEMPTS".into(), "1".into()));
+        .push(("PAPERCAST__DAEMON__MAX_POST_ATTEMPTS".into(), "3".into()));
     rig.env
         .push(("PAPERCAST__PUBLISH__MAX_ATTEMPTS".into(), "1".into()));
     rig.mock.fault(json!({
@@ -253,12 +253,28 @@ fn a_failed_thread_and_a_stopped_account_each_tell_once_with_the_fix() {
     let url = rig.site.url(POST);
     let first = rig.run(&["announce", &url]);
     assert_ne!(first.status.code(), Some(0));
-    // A second try of the same drafts tells nobody again.
-    let _ = rig.run(&["announce", &url]);
 
     let mut daemon = rig.spawn(&["run"], "run.log");
     web_address(&mut daemon);
-    wait_until("both notices", Duration::from_secs(30), || {
+    let attempts = |account: &str| {
+        rig.queue()
+            .iter()
+            .find(|d| d["account"] == account)
+            .and_then(|d| d["id"].as_i64())
+            .map(|id| {
+                rig.show(id)["audit"]
+                    .to_string()
+                    .matches("post failed")
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    wait_until(
+        "three tries of each thread",
+        Duration::from_secs(60),
+        || attempts("gc") >= 3 && attempts("other") >= 3,
+    );
+    wait_until("the notices", Duration::from_secs(30), || {
         hook.received().len() >= 2
     });
     // Anything raised twice would go out within a round.

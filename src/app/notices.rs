@@ -77,7 +77,7 @@ impl App {
         // One notice per approval: approving the draft again after a fix starts afresh.
         let approval = draft
             .decided_at
-            .map(|at| at.timestamp())
+            .map(|at| at.timestamp_millis())
             .unwrap_or_default();
         let (kind, key, fix) = if stopped {
             (

@@ -28,6 +28,12 @@ impl Deliverer {
         Ok(Deliverer { client, timeout })
     }
 
+    /// The longest one delivery can take: its request within the timeout, or an
+    /// email's few SMTP exchanges each within it.
+    pub fn longest_delivery(&self) -> Duration {
+        self.timeout.saturating_mul(4)
+    }
+
     /// Sends `event` to `target`; `delivery` is the same on every attempt of one
     /// notification, so that a receiver can tell a repeat.
     pub async fn deliver(

@@ -30,7 +30,7 @@ pub enum NotifyError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// How many due notifications one round sends at most.
+/// How many due notifications one round sends at most (the rest wait for the next).
 const ROUND: usize = 50;
 
 /// The configured targets, the outbox and the sender.
@@ -116,7 +116,15 @@ impl Notifier {
     /// [`message::MAX_ATTEMPTS`].
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> Result<Round, NotifyError> {
         let mut round = Round::default();
-        for item in self.store.due_notifications(now, ROUND)? {
+        for _ in 0..ROUND {
+            // One at a time, held while it is sent: long enough for the delivery to time
+            // out, after which one whose sender died is due again.
+            let now = now.max(Utc::now());
+            let hold = now
+                + chrono::Duration::from_std(self.deliverer.longest_delivery()).unwrap_or_default();
+            let Some(item) = self.store.claim_notifications(now, hold, 1)?.pop() else {
+                break;
+            };
             let Some(target) = self.targets.iter().find(|t| t.name == item.target) else {
                 // A target removed from the config: nothing can be sent there.
                 self.store.notification_failed(

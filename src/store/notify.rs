@@ -36,10 +36,13 @@ pub trait NotifyStore: Send + Sync {
     /// Queues each notification whose key is new, due now; how many were new.
     fn queue_notifications(&self, items: &[NewNotification<'_>]) -> Result<usize, StoreError>;
 
-    /// Undelivered notifications due at `now`, oldest first, at most `limit`.
-    fn due_notifications(
+    /// Takes the undelivered notifications due at `now`, oldest first, at most `limit`,
+    /// and holds them until `hold_until`: no other sender (another instance) takes
+    /// them meanwhile, and one that dies mid-delivery leaves them due again then.
+    fn claim_notifications(
         &self,
         now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<NotificationRecord>, StoreError>;
 

@@ -78,23 +78,35 @@ impl NotifyStore for SqliteStore {
         Ok(new)
     }
 
-    fn due_notifications(
+    fn claim_notifications(
         &self,
         now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<NotificationRecord>, StoreError> {
-        let connection = self.lock()?;
-        let mut statement = connection.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM notifications \
-             WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?1 \
-             ORDER BY next_attempt_at, id LIMIT ?2"
-        ))?;
-        let rows = statement
-            .query_map(
-                params![stamp(now), i64::try_from(limit).unwrap_or(i64::MAX)],
-                raw,
-            )?
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut connection = self.lock()?;
+        let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let rows = {
+            let mut statement = tx.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM notifications \
+                 WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?1 \
+                 ORDER BY next_attempt_at, id LIMIT ?2"
+            ))?;
+            let rows = statement
+                .query_map(
+                    params![stamp(now), i64::try_from(limit).unwrap_or(i64::MAX)],
+                    raw,
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows
+        };
+        for row in &rows {
+            tx.run(
+                "UPDATE notifications SET next_attempt_at = ?2 WHERE id = ?1",
+                params![row.0, stamp(hold_until)],
+            )?;
+        }
+        tx.commit()?;
         rows.into_iter().map(record).collect()
     }
 
@@ -162,23 +174,33 @@ mod tests {
         );
         assert_eq!(store.queue_notifications(&[item("a")]).unwrap(), 0);
         let later = Utc::now() + chrono::Duration::seconds(1);
-        let due = store.due_notifications(later, 10).unwrap();
+        let hold = later + chrono::Duration::seconds(30);
+        let due = store.claim_notifications(later, hold, 10).unwrap();
         assert_eq!(due.len(), 2);
+        // Held: another sender takes nothing until the hold ends.
+        assert!(store
+            .claim_notifications(later, hold, 10)
+            .unwrap()
+            .is_empty());
         store.notification_delivered(due[0].id, later).unwrap();
         let retry = later + chrono::Duration::seconds(60);
         store
             .notification_failed(due[1].id, "500", Some(retry), later)
             .unwrap();
-        assert!(store.due_notifications(later, 10).unwrap().is_empty());
-        let again = store.due_notifications(retry, 10).unwrap();
+        assert!(store
+            .claim_notifications(later, hold, 10)
+            .unwrap()
+            .is_empty());
+        let again = store.claim_notifications(retry, retry, 10).unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].attempts, 1);
         assert_eq!(again[0].last_error.as_deref(), Some("500"));
         store
             .notification_failed(again[0].id, "timeout", None, retry)
             .unwrap();
+        let tomorrow = retry + chrono::Duration::days(1);
         assert!(store
-            .due_notifications(retry + chrono::Duration::days(1), 10)
+            .claim_notifications(tomorrow, tomorrow, 10)
             .unwrap()
             .is_empty());
         let all = store.notifications(10).unwrap();
