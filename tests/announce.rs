@@ -578,8 +578,12 @@ fn two_accounts_on_two_servers_one_failing_does_not_stop_the_other() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
-        stderr.contains("account `flaky`: gave up after 4 tries"),
+        stderr.contains("account `flaky`: ") && stderr.contains("; gave up after 4 tries"),
         "{stderr}"
+    );
+    assert!(
+        !stderr.contains("account `flaky`: account `flaky`"),
+        "the account is named once: {stderr}"
     );
     assert!(
         text(&out.stdout).contains("steady: "),

@@ -38,7 +38,14 @@ pub(crate) fn render_queue(drafts: &[queue::DraftSummary]) -> String {
             column.set_cell_alignment(CellAlignment::Right);
         }
     }
-    format!("{}\n", table.trim_fmt())
+    let mut out = format!("{}\n", table.trim_fmt());
+    // A failed draft says why under the table, so it does not pass for an approved one.
+    for d in drafts {
+        if let Some(error) = &d.last_error {
+            out.push_str(&format!("draft {} failed: {error}\n", d.id));
+        }
+    }
+    out
 }
 
 pub(crate) fn render_draft(detail: &queue::DraftDetail) -> String {

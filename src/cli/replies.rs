@@ -14,6 +14,7 @@ pub(crate) async fn replies(config: &Config, command: RepliesCommand) -> Result<
         RepliesCommand::Sync { accounts } => sync(config, &store, &accounts).await?,
         RepliesCommand::List { post, format } => list(&store, post.as_deref(), format)?,
         RepliesCommand::Hide { reply, reason, by } => {
+            let by = super::actor_name(by.as_deref());
             let record = find_reply(&store, &reply)?;
             store
                 .set_reply_hidden(record.id, true, &by, reason.as_deref())
@@ -24,6 +25,7 @@ pub(crate) async fn replies(config: &Config, command: RepliesCommand) -> Result<
             );
         }
         RepliesCommand::Unhide { reply, by } => {
+            let by = super::actor_name(by.as_deref());
             let record = find_reply(&store, &reply)?;
             store
                 .set_reply_hidden(record.id, false, &by, None)
@@ -40,7 +42,7 @@ pub(crate) async fn replies(config: &Config, command: RepliesCommand) -> Result<
             );
         }
         RepliesCommand::HideAuthor { handle, reason, by } => {
-            hide_author(&store, &handle, reason.as_deref(), &by)?
+            hide_author(&store, &handle, reason.as_deref(), &super::actor_name(by.as_deref()))?
         }
         RepliesCommand::UnhideAuthor { handle } => {
             let canonical = papercast::store::canonical_handle(&handle);
