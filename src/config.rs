@@ -662,6 +662,23 @@ pub struct ConfigSources {
 impl Config {
     /// Loads the configuration from all sources, in precedence order.
     pub fn load(sources: &ConfigSources) -> Result<Config, ConfigError> {
+        Self::load_merged(sources).map(|(config, _)| config)
+    }
+
+    /// The configuration as every source together sets it, as TOML, with values that
+    /// could be secret (moderators' password hashes) replaced by `<redacted>`: what
+    /// `papercast config show` prints. Accounts name their tokens' variables and files,
+    /// never the tokens.
+    pub fn effective_toml(sources: &ConfigSources) -> Result<String, ConfigError> {
+        let (_, merged) = Self::load_merged(sources)?;
+        let mut table: toml::Table = merged
+            .try_deserialize()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        redact(&mut table);
+        toml::to_string(&table).map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    fn load_merged(sources: &ConfigSources) -> Result<(Config, config::Config), ConfigError> {
         use config::{Environment, File, FileFormat};
 
         let mut builder =
@@ -707,11 +724,9 @@ impl Config {
         let describe = |e| describe(e, file.as_deref(), &variables);
         let merged = builder.build().map_err(describe)?;
         refuse_fractions(&merged)?;
-        let config: Config = merged
-            .try_deserialize()
-            .map_err(describe)?;
+        let config: Config = merged.clone().try_deserialize().map_err(describe)?;
         config.validate()?;
-        Ok(config)
+        Ok((config, merged))
     }
 
     /// Every count and duration in whole numbers has an upper bound, so that an absurd
@@ -1064,13 +1079,40 @@ fn describe(error: config::ConfigError, file: Option<&Path>, variables: &[String
     }
 }
 
+/// Replaces values that could be secret, wherever they are in the tree.
+fn redact(table: &mut toml::Table) {
+    for (key, value) in table.iter_mut() {
+        match value {
+            toml::Value::Table(inner) => redact(inner),
+            toml::Value::Array(items) => {
+                for item in items {
+                    if let toml::Value::Table(inner) = item {
+                        redact(inner);
+                    }
+                }
+            }
+            _ if SECRET_KEYS.contains(&key.as_str()) => {
+                *value = toml::Value::String("<redacted>".into());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Keys whose values are secret or derived from a secret.
+const SECRET_KEYS: [&str; 4] = ["password_hash", "password", "token", "secret"];
+
 /// `accounts[0]platform` (the config crate's way) as `accounts[0].platform`.
 fn dotted_keys(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut chars = message.chars().peekable();
     while let Some(c) = chars.next() {
         out.push(c);
-        if c == ']' && chars.peek().is_some_and(|n| n.is_ascii_alphabetic() || *n == '_') {
+        if c == ']'
+            && chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphabetic() || *n == '_')
+        {
             out.push('.');
         }
     }
@@ -1251,7 +1293,12 @@ mod tests {
     fn an_unknown_key_names_the_file_or_the_environment_variable_it_came_from() {
         let error = load(Some("[fetch]\ntimeout_sec = 7\n"), &[], &[]).expect_err("in the file");
         assert!(matches!(error, ConfigError::File { .. }), "{error}");
-        assert!(error.to_string().contains("remove `fetch.timeout_sec` from the file"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("remove `fetch.timeout_sec` from the file"),
+            "{error}"
+        );
         let error = load(None, &[("PAPERCAST__COMPOSE__CLOSING", "false")], &[])
             .expect_err("in the environment");
         assert!(

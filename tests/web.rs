@@ -98,11 +98,9 @@ async fn the_queue_needs_a_login_and_a_wrong_password_is_refused() {
     let answer = support::post_login(&client(), &server.base, "ann", "guess").await;
     assert_eq!(answer.status(), 401);
     assert!(
-        !answer
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .any(|v| v.to_str().is_ok_and(|v| v.starts_with("papercast_session="))),
+        !answer.headers().get_all("set-cookie").iter().any(|v| v
+            .to_str()
+            .is_ok_and(|v| v.starts_with("papercast_session="))),
         "a wrong password gets no session"
     );
 
@@ -348,11 +346,10 @@ async fn a_password_change_ends_sessions_made_with_the_old_one() {
 async fn a_login_without_the_forms_csrf_token_is_refused() {
     let server = start().await;
     let session_cookie = |answer: &reqwest::Response| {
-        answer
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .any(|v| v.to_str().is_ok_and(|v| v.starts_with("papercast_session=")))
+        answer.headers().get_all("set-cookie").iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.starts_with("papercast_session="))
+        })
     };
     // Posted from another site: no login cookie, no token.
     let answer = client()
@@ -369,7 +366,11 @@ async fn a_login_without_the_forms_csrf_token_is_refused() {
     let answer = client()
         .post(format!("{}/login", server.base))
         .header("cookie", &cookie)
-        .form(&[("name", "ann"), ("password", "s3cret pass"), ("csrf", &other_token)])
+        .form(&[
+            ("name", "ann"),
+            ("password", "s3cret pass"),
+            ("csrf", &other_token),
+        ])
         .send()
         .await
         .expect("login");

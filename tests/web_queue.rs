@@ -333,9 +333,9 @@ fn the_queue_page_shows_each_column_and_a_failed_drafts_reason() {
 
     let page = Driven::start();
     log_in_as_ann(&page, &base);
-    let headers: Vec<String> = serde_json::from_value(
-        page.script("return Array.from(document.querySelectorAll('#drafts th')).map(th => th.innerText.trim())"),
-    )
+    let headers: Vec<String> = serde_json::from_value(page.script(
+        "return Array.from(document.querySelectorAll('#drafts th')).map(th => th.innerText.trim())",
+    ))
     .expect("header cells");
     assert_eq!(headers, ["#", "Post", "Account", "State", "When", "Thread"]);
     let cells = row_cells(&page, id);

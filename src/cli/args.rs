@@ -288,6 +288,12 @@ pub(crate) enum AccountsCommand {
 pub(crate) enum ConfigCommand {
     /// Print the built-in defaults, every key commented.
     Defaults,
+    /// Check the configuration (file, environment): its keys and values, each account's
+    /// secret, and the thread templates; exit 2 on a problem.
+    Check,
+    /// Print the effective configuration (defaults, file and environment together) as
+    /// TOML, with secrets redacted.
+    Show,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

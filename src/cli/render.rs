@@ -114,10 +114,43 @@ pub(crate) fn render_draft(detail: &queue::DraftDetail) -> String {
     out
 }
 
+/// A composed thread as `papercast preview` prints it: posts and papers counted from 1,
+/// as the posts themselves count ("1/4").
+pub(crate) fn render_thread(thread: &papercast::compose::Thread) -> String {
+    use papercast::compose::PostRole;
+    let mut out = format!("{} ({} posts)\n", thread.platform, thread.posts.len());
+    for (i, post) in thread.posts.iter().enumerate() {
+        let role = match post.role {
+            PostRole::Head => "head".to_owned(),
+            PostRole::Paper { position } => format!("paper {}", position + 1),
+            PostRole::Closing => "closing".to_owned(),
+        };
+        out.push_str(&format!(
+            "\n--- {}/{} {role} [{}/{}]\n{}\n",
+            i + 1,
+            thread.posts.len(),
+            post.length,
+            post.limit,
+            post.text
+        ));
+        for link in post.links.iter().filter(|l| l.text != l.url) {
+            out.push_str(&format!("[link \"{}\" -> {}]\n", link.text, link.url));
+        }
+        for image in &post.images {
+            out.push_str(&format!("[image {} | alt: {}]\n", image.url, image.alt));
+        }
+    }
+    out
+}
+
+/// `announce --dry-run`: each account's thread with what would happen to each post and
+/// its length against the limit (`kind_of` gives an account's network).
 pub(crate) fn render_previews(
     announcement: &Announcement,
     previews: &[papercast::publish::Preview],
+    kind_of: impl Fn(&str) -> Option<papercast::model::PlatformKind>,
 ) -> String {
+    use papercast::platform::ServerLimits;
     use papercast::publish::plan::Step;
     let mut out = format!(
         "dry run: nothing is posted or recorded\n{}\n",
@@ -141,6 +174,13 @@ pub(crate) fn render_previews(
                 continue;
             }
         };
+        let rules = kind_of(&preview.account).map(|kind| {
+            preview
+                .limits
+                .as_ref()
+                .map_or_else(|_| ServerLimits::mastodon_defaults(), Clone::clone)
+                .length_rules_for(kind)
+        });
         for (post, step) in posts.iter().zip(&plan.steps) {
             let what = match step {
                 Step::Keep { remote, .. } => {
@@ -152,8 +192,16 @@ pub(crate) fn render_previews(
                 Step::Check { .. } => "sent before, fate unknown: would look it up first".into(),
                 Step::Send { .. } => "would post".into(),
             };
+            let length = rules
+                .as_ref()
+                .map(|rules| {
+                    let length = rules.count(&post.text);
+                    let over = if length > rules.max { " TOO LONG" } else { "" };
+                    format!(" [{length}/{}{over}]", rules.max)
+                })
+                .unwrap_or_default();
             out.push_str(&format!(
-                "-- {}/{} [{what}]\n{}\n",
+                "-- {}/{}{length} [{what}]\n{}\n",
                 post.index + 1,
                 posts.len(),
                 post.text

@@ -1,7 +1,7 @@
 //! `papercast watch`, `run` and `serve`: the long-running commands.
 
 use super::post::print_reports;
-use super::{open_app, time_text, warn_about_setup, Failure};
+use super::{open_app, warn_about_setup, Failure};
 use papercast::app::Posting;
 use papercast::config::Config;
 use papercast::daemon;
@@ -76,14 +76,8 @@ pub(crate) fn print_source_report(report: &papercast::app::watcher::SourceReport
         PollOutcome::Fetched { entries, .. } => {
             println!("{name}: {entries} entries, {} new", report.entries.len())
         }
-        PollOutcome::Failed { error, failures } => {
-            problems += 1;
-            eprintln!(
-                "papercast: {name}: {error} (failure {failures} in a row; its last good \
-                 state is kept; next try at {})",
-                time_text(Some(report.next_poll_at))
-            );
-        }
+        // The watcher has logged the failure with its next try: said once, not twice.
+        PollOutcome::Failed { .. } => problems += 1,
     }
     for entry in &report.entries {
         let drafts: Vec<String> = entry

@@ -314,7 +314,12 @@ impl Publisher<'_> {
     /// Marks an account's recorded thread (a draft's) failed with the reason, when the
     /// account stopped before any post was sent: otherwise the draft would still read
     /// "approved" with no error.
-    fn record_failure(&self, announcement: &AnnouncementRecord, account: &str, error: &PublishError) {
+    fn record_failure(
+        &self,
+        announcement: &AnnouncementRecord,
+        account: &str,
+        error: &PublishError,
+    ) {
         let thread = match self.store.thread(announcement.id, account) {
             Ok(Some(thread)) => thread,
             Ok(None) => return,

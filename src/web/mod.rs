@@ -413,8 +413,11 @@ async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let genuine_form = cookie(&headers, LOGIN_COOKIE)
-        .is_some_and(|nonce| state.sessions.verify_csrf(&login_csrf_subject(&nonce), &form.csrf));
+    let genuine_form = cookie(&headers, LOGIN_COOKIE).is_some_and(|nonce| {
+        state
+            .sessions
+            .verify_csrf(&login_csrf_subject(&nonce), &form.csrf)
+    });
     if !genuine_form {
         return login_form(
             &state,
