@@ -538,9 +538,12 @@ mod tests {
         for (location, why) in [
             (
                 "gopher://example.org/",
-                "does not read `gopher://` addresses",
+                "papercast does not read `gopher://` addresses",
             ),
-            ("ftp://example.org/x", "does not read `ftp://` addresses"),
+            (
+                "ftp://example.org/x",
+                "papercast does not read `ftp://` addresses",
+            ),
             (missing.to_str().expect("a UTF-8 path"), "no such file"),
             ("2025-10-07-potm", "no such file"),
             (folder.as_str(), "a folder, not a saved page"),
