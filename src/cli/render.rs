@@ -327,4 +327,16 @@ mod tests {
         assert_eq!(column(lines[1], "gc "), column(lines[2], "gc-bluesky-long"));
         assert_eq!(render_queue(&[]), "no drafts\n");
     }
+
+    #[test]
+    fn a_failed_draft_says_why_under_the_queue() {
+        let mut failed = draft(3, "gc", 0);
+        failed.state = DraftState::Failed;
+        failed.last_error = Some("account `gc`: no token".into());
+        let text = render_queue(&[failed, draft(4, "gc", 0)]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[1].contains("failed"), "{text}");
+        assert_eq!(lines[3], "draft 3 failed: account `gc`: no token");
+    }
 }
