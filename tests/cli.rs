@@ -741,3 +741,24 @@ fn hash_password_on_a_terminal_does_not_echo_the_password() {
         "the password was echoed: {screen}"
     );
 }
+
+#[test]
+fn queue_and_replies_name_the_actor_the_same_way() {
+    // One way to name who did something: an option whose default is $USER.
+    for (path, option) in [
+        (&["queue"][..], "--as <NAME>"),
+        (&["replies", "hide"], "--by <NAME>"),
+        (&["replies", "unhide"], "--by <NAME>"),
+        (&["replies", "hide-author"], "--by <NAME>"),
+    ] {
+        let options = section(&help(path), "Options:");
+        let (_, description) = options
+            .iter()
+            .find(|(name, _)| name == option)
+            .unwrap_or_else(|| panic!("papercast {path:?} has {option}: {options:?}"));
+        assert_eq!(
+            description, "Who you are, for the audit log (default: $USER)",
+            "papercast {path:?} {option}"
+        );
+    }
+}

@@ -142,7 +142,7 @@ pub(crate) enum RepliesCommand {
         /// Why, for the other moderators.
         #[arg(long)]
         reason: Option<String>,
-        /// Who does it, for the audit log (default: $USER).
+        /// Who you are, for the audit log (default: $USER).
         #[arg(long, value_name = "NAME")]
         by: Option<String>,
     },
@@ -150,7 +150,7 @@ pub(crate) enum RepliesCommand {
     Unhide {
         /// The reply's id (from `replies list`) or its URL.
         reply: String,
-        /// Who does it, for the audit log (default: $USER).
+        /// Who you are, for the audit log (default: $USER).
         #[arg(long, value_name = "NAME")]
         by: Option<String>,
     },
@@ -161,7 +161,7 @@ pub(crate) enum RepliesCommand {
         /// Why, for the other moderators.
         #[arg(long)]
         reason: Option<String>,
-        /// Who does it, for the audit log (default: $USER).
+        /// Who you are, for the audit log (default: $USER).
         #[arg(long, value_name = "NAME")]
         by: Option<String>,
     },
