@@ -682,6 +682,23 @@ pub struct ConfigSources {
 impl Config {
     /// Loads the configuration from all sources, in precedence order.
     pub fn load(sources: &ConfigSources) -> Result<Config, ConfigError> {
+        Self::load_merged(sources).map(|(config, _)| config)
+    }
+
+    /// The configuration as every source together sets it, as TOML, with values that
+    /// could be secret (moderators' password hashes) replaced by `<redacted>`: what
+    /// `papercast config show` prints. Accounts name their tokens' variables and files,
+    /// never the tokens.
+    pub fn effective_toml(sources: &ConfigSources) -> Result<String, ConfigError> {
+        let (_, merged) = Self::load_merged(sources)?;
+        let mut table: toml::Table = merged
+            .try_deserialize()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        redact(&mut table);
+        toml::to_string(&table).map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    fn load_merged(sources: &ConfigSources) -> Result<(Config, config::Config), ConfigError> {
         use config::{Environment, File, FileFormat};
 
         let mut builder =
@@ -718,13 +735,18 @@ impl Config {
                 .map_err(|e| ConfigError::Invalid(format!("flag for `{key}`: {e}")))?;
         }
 
-        let merged = builder.build().map_err(|e| describe(e, file.as_deref()))?;
+        let variables: Vec<String> = match &sources.environment {
+            Some(vars) => vars.iter().map(|(name, _)| name.clone()).collect(),
+            None => std::env::vars_os()
+                .map(|(name, _)| name.to_string_lossy().into_owned())
+                .collect(),
+        };
+        let describe = |e| describe(e, file.as_deref(), &variables);
+        let merged = builder.build().map_err(describe)?;
         refuse_fractions(&merged)?;
-        let config: Config = merged
-            .try_deserialize()
-            .map_err(|e| describe(e, file.as_deref()))?;
+        let config: Config = merged.clone().try_deserialize().map_err(describe)?;
         config.validate()?;
-        Ok(config)
+        Ok((config, merged))
     }
 
     /// Every count and duration in whole numbers has an upper bound, so that an absurd
@@ -1048,16 +1070,108 @@ impl Config {
     }
 }
 
-fn describe(error: config::ConfigError, file: Option<&Path>) -> ConfigError {
-    let message = error.to_string();
-    match file {
-        Some(path) if message.contains(&path.display().to_string()) || file_error(&error) => {
-            ConfigError::File {
+/// The config crate's message in the configuration's words: keys written as in the
+/// file (`accounts[0].platform`), and an unknown key said to come from the environment
+/// variable that set it, or from the file.
+fn describe(error: config::ConfigError, file: Option<&Path>, variables: &[String]) -> ConfigError {
+    let mut message = dotted_keys(&error.to_string());
+    let from_environment = message.contains(" in the environment");
+    if let Some(path) = file {
+        // The prefix names the file already.
+        message = message.replace(&format!(" in {}", path.display()), "");
+    }
+    if let Some(key) = key_of(&message) {
+        let variable = format!("PAPERCAST__{}", key.replace('.', "__")).to_uppercase();
+        let unknown = message.starts_with("unknown field");
+        let set_by = variables.iter().find(|v| v.to_uppercase() == variable);
+        if let Some(name) = set_by.filter(|_| unknown || from_environment) {
+            let message = message.replace(" in the environment", "");
+            let fix = if unknown {
+                "unset it or correct its name (`papercast config defaults` lists every key)"
+            } else {
+                "correct its value"
+            };
+            return ConfigError::Invalid(format!(
+                "{message}; it comes from the environment variable {name}: {fix}"
+            ));
+        }
+        if let Some(path) = file {
+            if unknown {
+                message = format!(
+                    "{message}; remove `{key}` from the file or correct its name \
+                     (`papercast config defaults` lists every key)"
+                );
+            }
+            return ConfigError::File {
                 path: path.to_path_buf(),
                 message,
-            }
+            };
         }
+    }
+    match file {
+        Some(path) if file_error(&error) => ConfigError::File {
+            path: path.to_path_buf(),
+            message,
+        },
         _ => ConfigError::Invalid(message),
+    }
+}
+
+/// Replaces values that could be secret, wherever they are in the tree.
+fn redact(table: &mut toml::Table) {
+    for (key, value) in table.iter_mut() {
+        match value {
+            toml::Value::Table(inner) => redact(inner),
+            toml::Value::Array(items) => {
+                for item in items {
+                    if let toml::Value::Table(inner) = item {
+                        redact(inner);
+                    }
+                }
+            }
+            _ if SECRET_KEYS.contains(&key.as_str()) => {
+                *value = toml::Value::String("<redacted>".into());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Keys whose values are secret or derived from a secret.
+const SECRET_KEYS: [&str; 4] = ["password_hash", "password", "token", "secret"];
+
+/// `accounts[0]platform` (the config crate's way) as `accounts[0].platform`.
+fn dotted_keys(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == ']'
+            && chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphabetic() || *n == '_')
+        {
+            out.push('.');
+        }
+    }
+    out
+}
+
+/// The key a message is about: `fetch.timeout_secs` from "… for key `fetch.timeout_secs`",
+/// and `fetch.timeout_sec` from "unknown field `timeout_sec`, … for key `fetch`".
+fn key_of(message: &str) -> Option<String> {
+    let parent = message
+        .rsplit_once("for key `")
+        .and_then(|(_, rest)| rest.split('`').next())
+        .filter(|parent| !parent.is_empty());
+    let field = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next());
+    match (parent, field) {
+        (Some(parent), Some(field)) => Some(format!("{parent}.{field}")),
+        (None, Some(field)) => Some(field.to_owned()),
+        (Some(parent), None) => Some(parent.to_owned()),
+        (None, None) => None,
     }
 }
 
@@ -1198,6 +1312,47 @@ mod tests {
             load(Some("[fetch]\nuser_agent = \"a\\nb\"\n"), &[], &[]).expect_err("a newline");
         assert!(error.to_string().contains("fetch.user_agent"), "{error}");
         assert!(load(None, &[("PAPERCAST__FETCH__TIMEOUT_SECS", "8")], &[]).is_ok());
+    }
+
+    #[test]
+    fn a_bad_platform_lists_the_valid_values_and_writes_the_key_with_a_dot() {
+        let file = ACCOUNT.replace("gotosocial", "twitter") + "token_env = \"A\"\n";
+        let error = load(Some(&file), &[], &[]).expect_err("unknown platform");
+        let text = error.to_string();
+        assert!(text.contains("`accounts[0].platform`"), "{text}");
+        assert!(
+            text.contains("`mastodon`") && text.contains("`bluesky`"),
+            "{text}"
+        );
+        assert!(text.starts_with("config file "), "names the file: {text}");
+    }
+
+    #[test]
+    fn an_unknown_key_names_the_file_or_the_environment_variable_it_came_from() {
+        let error = load(Some("[fetch]\ntimeout_sec = 7\n"), &[], &[]).expect_err("in the file");
+        assert!(matches!(error, ConfigError::File { .. }), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("remove `fetch.timeout_sec` from the file"),
+            "{error}"
+        );
+        let error = load(None, &[("PAPERCAST__COMPOSE__CLOSING", "false")], &[])
+            .expect_err("in the environment");
+        assert!(
+            error
+                .to_string()
+                .contains("comes from the environment variable PAPERCAST__COMPOSE__CLOSING"),
+            "{error}"
+        );
+        let error = load(None, &[("PAPERCAST__FETCH__TIMEOUT_SECS", "soon")], &[])
+            .expect_err("a bad value in the environment");
+        assert!(
+            error
+                .to_string()
+                .contains("environment variable PAPERCAST__FETCH__TIMEOUT_SECS: correct its value"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -102,6 +102,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             print!("{}", papercast::config::DEFAULT_TOML);
             Ok(())
         }
+        Command::Config(ConfigCommand::Check) => cli::accounts::check_config(&config, &sources),
+        Command::Config(ConfigCommand::Show) => {
+            let text = Config::effective_toml(&sources).map_err(Failure::config)?;
+            print!("{text}");
+            Ok(())
+        }
         Command::Replies(command) => cli::replies::replies(&config, command).await,
         Command::Discussions {
             post,

@@ -61,11 +61,27 @@ fn check_says_exactly_what_is_wrong_and_never_shows_the_token() {
     );
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(3), "{all}");
+    // A good account is a line on stdout; a failed one is one line on stderr that names
+    // it once.
     let line = |name: &str| {
-        all.lines()
-            .find(|l| l.starts_with(&format!("{name}: ")))
-            .unwrap_or_else(|| panic!("no line for {name}: {all}"))
-            .to_owned()
+        let failed = format!("papercast: FAILED: account `{name}`: ");
+        let lines: Vec<&str> = all
+            .lines()
+            .filter(|l| l.starts_with(&format!("{name}: ")) || l.starts_with(&failed))
+            .collect();
+        assert_eq!(lines.len(), 1, "one report for {name}: {all}");
+        assert!(
+            !lines[0].contains(&format!("account `{name}`: account `{name}`")),
+            "{}",
+            lines[0]
+        );
+        if lines[0].starts_with(&failed) {
+            assert!(
+                !text(&out.stdout).contains(&format!("account `{name}`")),
+                "a failure is reported on stderr only: {all}"
+            );
+        }
+        lines[0].to_owned()
     };
     let wrong_line = line("wrong-token");
     assert!(

@@ -578,8 +578,12 @@ fn two_accounts_on_two_servers_one_failing_does_not_stop_the_other() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
-        stderr.contains("account `flaky`: gave up after 4 tries"),
+        stderr.contains("account `flaky`: ") && stderr.contains("; gave up after 4 tries"),
         "{stderr}"
+    );
+    assert!(
+        !stderr.contains("account `flaky`: account `flaky`"),
+        "the account is named once: {stderr}"
     );
     assert!(
         text(&out.stdout).contains("steady: "),
@@ -707,7 +711,7 @@ fn the_token_never_appears_in_logs_or_errors() {
 fn killed_at_random_points_then_rerun_every_thread_is_complete_once() {
     let mock = MastodonMock::start();
     let base = mock.base.clone();
-    kill_and_rerun(&mock, &base, 40, 50);
+    kill_and_rerun(&mock, &base, 40, 50, &|| {});
 }
 
 /// The same against a server that ignores `Idempotency-Key` (a proxy strips it): a
@@ -716,11 +720,18 @@ fn killed_at_random_points_then_rerun_every_thread_is_complete_once() {
 #[test]
 fn killed_at_random_points_on_a_server_ignoring_idempotency_keys_no_post_is_doubled() {
     let mock = MastodonMock::start();
-    let proxy = support::strip_proxy::StripProxy::start(&mock.base);
-    // Slow status answers widen the window in which a killed run's last request is
-    // still on its way; the test config's short request timeout (2 s) keeps the wait
-    // before each look-up short.
-    kill_and_rerun(&mock, &proxy.base, 200, 8);
+    // The proxy holds each new status for 300 ms, and one whose run was killed meanwhile
+    // for 4 s more: it appears on the server after the rerun has started, so a rerun that
+    // looked for it at once would not find it, post it again, and fail this test. The
+    // rerun's wait (the test config's request timeout of 2 s + 5 s) outlasts the hold.
+    let hold = support::strip_proxy::Hold {
+        watching: Duration::from_millis(300),
+        after_client_gone: Duration::from_secs(4),
+    };
+    let proxy = support::strip_proxy::StripProxy::holding(&mock.base, hold);
+    // Before each check, whatever the proxy still holds lands, duplicates included.
+    let settle = || proxy.wait_idle(Duration::from_secs(30));
+    kill_and_rerun(&mock, &proxy.base, 100, 8, &settle);
     assert!(
         proxy.stripped.load(std::sync::atomic::Ordering::SeqCst) > 0,
         "the proxy removed Idempotency-Keys"
@@ -729,7 +740,13 @@ fn killed_at_random_points_on_a_server_ignoring_idempotency_keys_no_post_is_doub
 
 /// Kills `announce` at random moments on fresh accounts reached at `server`, reruns
 /// it, and checks each thread is complete with every post once.
-fn kill_and_rerun(mock: &MastodonMock, server: &str, status_latency_ms: u64, default_runs: usize) {
+fn kill_and_rerun(
+    mock: &MastodonMock,
+    server: &str,
+    status_latency_ms: u64,
+    default_runs: usize,
+    settle: &dyn Fn(),
+) {
     let runs: usize = std::env::var("PAPERCAST_KILL_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -783,6 +800,7 @@ fn kill_and_rerun(mock: &MastodonMock, server: &str, status_latency_ms: u64, def
             partial += 1;
         }
         let out = account.announce(&url, &[]);
+        settle();
         let context =
             format!("run {run} (seed {seed}), killed after {delay:?} with {after_kill} posts up");
         assert_eq!(

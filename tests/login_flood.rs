@@ -70,15 +70,12 @@ async fn a_login_flood_keeps_memory_bounded_and_the_moderator_can_still_log_in()
     for round in 0..ROUNDS {
         let logins = (0..FLOOD).map(|n| {
             let client = client.clone();
-            let url = format!("{base}/login");
+            let base = base.clone();
             let name = if n % 2 == 0 { "ann" } else { "mallory" };
             async move {
-                client
-                    .post(url)
-                    .form(&[("name", name), ("password", &format!("guess {round} {n}"))])
-                    .send()
-                    .await
-                    .map(|answer| (answer.status().as_u16(), answer.headers().clone()))
+                let password = format!("guess {round} {n}");
+                let answer = support::post_login(&client, &base, name, &password).await;
+                Ok::<_, reqwest::Error>((answer.status().as_u16(), answer.headers().clone()))
             }
         });
         for answer in futures_util::future::join_all(logins).await {
@@ -107,12 +104,7 @@ async fn a_login_flood_keeps_memory_bounded_and_the_moderator_can_still_log_in()
         "peak RSS {peak} KiB over the bound of {PEAK_RSS_BOUND_KIB} KiB (idle {idle} KiB)"
     );
 
-    let answer = client
-        .post(format!("{base}/login"))
-        .form(&[("name", "ann"), ("password", "s3cret pass")])
-        .send()
-        .await
-        .expect("login");
+    let answer = support::post_login(&client, &base, "ann", "s3cret pass").await;
     assert_eq!(answer.status(), 303, "the right moderator logs in");
     assert!(answer.headers().contains_key("set-cookie"));
 }

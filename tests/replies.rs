@@ -711,15 +711,11 @@ impl Web {
     /// A logged-in session cookie of moderator `ann`.
     fn log_in(&self) -> String {
         let answer = self.rt.block_on(async {
-            reqwest::Client::builder()
+            let client = reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
-                .expect("client")
-                .post(format!("{}/login", self.base))
-                .form(&[("name", "ann"), ("password", MODERATOR_PASSWORD)])
-                .send()
-                .await
-                .expect("login")
+                .expect("client");
+            support::post_login(&client, &self.base, "ann", MODERATOR_PASSWORD).await
         });
         assert_eq!(answer.status(), 303);
         let cookie = answer.headers()["set-cookie"].to_str().expect("ascii");

@@ -110,6 +110,11 @@ fn a_feed_that_fails_keeps_its_state_and_is_tried_again() {
             out.contains(&url) && out.contains(says) && out.contains("last good state is kept"),
             "{fault:?}: {out}"
         );
+        assert_eq!(
+            out.matches("last good state is kept").count(),
+            1,
+            "{fault:?}: one report of the failure: {out}"
+        );
         assert!(rig.queue().is_empty(), "{fault:?}: nothing drafted");
     }
     let after = SqliteStore::open(&rig.db())
@@ -197,6 +202,20 @@ fn an_article_is_given_up_after_the_configured_tries_and_never_posted() {
     assert_eq!(entry.attempts, 3);
     assert!(rig.queue().is_empty());
     assert!(rig.statuses("gca").is_empty());
+}
+
+#[test]
+fn backfill_on_a_feed_polled_before_says_it_did_nothing() {
+    let rig = Rig::new(&[("gca", "required")], POTM);
+    rig.expect(&["watch", "--once"], 0);
+    let out = rig.expect(&["watch", "--once", "--backfill", "3"], 0);
+    assert!(
+        out.contains("blog: --backfill 3 did nothing")
+            && out.contains("first poll only")
+            && out.contains("papercast announce URL"),
+        "{out}"
+    );
+    assert!(rig.queue().is_empty(), "nothing drafted: {out}");
 }
 
 #[test]

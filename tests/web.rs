@@ -71,12 +71,7 @@ fn client() -> reqwest::Client {
 }
 
 async fn log_in(server: &Server) -> String {
-    let answer = client()
-        .post(format!("{}/login", server.base))
-        .form(&[("name", "ann"), ("password", "s3cret pass")])
-        .send()
-        .await
-        .expect("login");
+    let answer = support::post_login(&client(), &server.base, "ann", "s3cret pass").await;
     assert_eq!(answer.status(), 303);
     let cookie = answer.headers()["set-cookie"]
         .to_str()
@@ -100,14 +95,14 @@ async fn the_queue_needs_a_login_and_a_wrong_password_is_refused() {
     assert_eq!(answer.status(), 303);
     assert_eq!(answer.headers()["location"], "/login");
 
-    let answer = client()
-        .post(format!("{}/login", server.base))
-        .form(&[("name", "ann"), ("password", "guess")])
-        .send()
-        .await
-        .expect("login");
+    let answer = support::post_login(&client(), &server.base, "ann", "guess").await;
     assert_eq!(answer.status(), 401);
-    assert!(answer.headers().get("set-cookie").is_none());
+    assert!(
+        !answer.headers().get_all("set-cookie").iter().any(|v| v
+            .to_str()
+            .is_ok_and(|v| v.starts_with("papercast_session="))),
+        "a wrong password gets no session"
+    );
 
     let cookie = log_in(&server).await;
     let answer = client()
@@ -215,13 +210,14 @@ async fn the_publish_hook_refuses_a_replayed_delivery() {
 async fn behind_a_tls_proxy_the_session_cookie_is_secure() {
     for (extra, secure) in [("", false), ("[web]\nsecure_cookies = true\n", true)] {
         let server = start_with(extra).await;
-        let answer = client()
-            .post(format!("{}/login", server.base))
-            .form(&[("name", "ann"), ("password", "s3cret pass")])
-            .send()
-            .await
-            .expect("login");
-        let cookie = answer.headers()["set-cookie"].to_str().expect("ascii");
+        let answer = support::post_login(&client(), &server.base, "ann", "s3cret pass").await;
+        let cookie = answer
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("papercast_session="))
+            .expect("a session cookie");
         assert_eq!(cookie.contains("; Secure"), secure, "{cookie}");
         assert!(
             cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
@@ -234,15 +230,8 @@ async fn behind_a_tls_proxy_the_session_cookie_is_secure() {
 async fn login_failures_are_throttled_with_429_and_retry_after() {
     let server = start_with("[web]\nlogin_max_failures = 3\nlogin_lockout_secs = 2\n").await;
     let login = |name: &'static str, password: &'static str| {
-        let url = format!("{}/login", server.base);
-        async move {
-            client()
-                .post(url)
-                .form(&[("name", name), ("password", password)])
-                .send()
-                .await
-                .expect("login")
-        }
+        let base = server.base.clone();
+        async move { support::post_login(&client(), &base, name, password).await }
     };
     for _ in 0..3 {
         assert_eq!(login("ann", "wrong").await.status(), 401);
@@ -351,4 +340,46 @@ async fn a_password_change_ends_sessions_made_with_the_old_one() {
     let new_hash = auth::hash_password("a new passphrase").expect("hash");
     let changed = start_for("", &new_hash).await;
     assert_eq!(home_status(&changed, &cookie).await, 303);
+}
+
+#[tokio::test]
+async fn a_login_without_the_forms_csrf_token_is_refused() {
+    let server = start().await;
+    let session_cookie = |answer: &reqwest::Response| {
+        answer.headers().get_all("set-cookie").iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.starts_with("papercast_session="))
+        })
+    };
+    // Posted from another site: no login cookie, no token.
+    let answer = client()
+        .post(format!("{}/login", server.base))
+        .form(&[("name", "ann"), ("password", "s3cret pass")])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(answer.status(), 403);
+    assert!(!session_cookie(&answer));
+    // The form's cookie with another form's token.
+    let (cookie, _) = support::login_form(&client(), &server.base).await;
+    let (_, other_token) = support::login_form(&client(), &server.base).await;
+    let answer = client()
+        .post(format!("{}/login", server.base))
+        .header("cookie", &cookie)
+        .form(&[
+            ("name", "ann"),
+            ("password", "s3cret pass"),
+            ("csrf", &other_token),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(answer.status(), 403);
+    assert!(!session_cookie(&answer));
+    let page = answer.text().await.expect("body");
+    assert!(page.contains("log in again"), "{page}");
+    // The form as served logs in.
+    let answer = support::post_login(&client(), &server.base, "ann", "s3cret pass").await;
+    assert_eq!(answer.status(), 303);
+    assert!(session_cookie(&answer));
 }

@@ -193,12 +193,7 @@ fn queue_actions_without_a_session_or_csrf_token_are_refused() {
             .await
             .expect("post");
         assert_eq!(answer.status(), 401);
-        let login = client
-            .post(format!("{base}/login"))
-            .form(&[("name", "ann"), ("password", "correct horse")])
-            .send()
-            .await
-            .expect("login");
+        let login = support::post_login(&client, &base, "ann", "correct horse").await;
         let cookie = login.headers()["set-cookie"]
             .to_str()
             .expect("ascii")
@@ -232,12 +227,7 @@ fn an_edit_without_a_valid_version_or_with_a_nul_byte_or_a_huge_post_index_is_re
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
-        let login = client
-            .post(format!("{base}/login"))
-            .form(&[("name", "ann"), ("password", "correct horse")])
-            .send()
-            .await
-            .expect("login");
+        let login = support::post_login(&client, &base, "ann", "correct horse").await;
         let cookie = login.headers()["set-cookie"]
             .to_str()
             .expect("ascii")
@@ -307,6 +297,87 @@ fn an_edit_without_a_valid_version_or_with_a_nul_byte_or_a_huge_post_index_is_re
         );
     });
     assert_eq!(rig.show(id)["posts"], before, "nothing was saved");
+    assert_eq!(terminate(&mut daemon), Some(0));
+}
+
+/// The text of each cell of draft `id`'s row on the queue page.
+fn row_cells(page: &Driven, id: i64) -> Vec<String> {
+    let script = format!(
+        "return Array.from(document.querySelectorAll('tr.draft[data-id=\"{id}\"] td'))\
+         .map(td => td.innerText.trim())"
+    );
+    serde_json::from_value(page.script(&script)).expect("the row's cells as strings")
+}
+
+fn log_in_as_ann(page: &Driven, base: &str) {
+    page.goto(&format!("{base}/login"));
+    page.fill("input[name=name]", "ann");
+    page.fill("input[name=password]", "correct horse");
+    page.submit("#login button");
+}
+
+#[test]
+fn the_queue_page_shows_each_column_and_a_failed_drafts_reason() {
+    let mut rig = Rig::new(&[("gc", "required")], r#"["Papers of the Month"]"#);
+    moderator(&mut rig);
+    // The daemon holds a token the server refuses, so that approving the draft fails;
+    // the draft itself is made with the right one.
+    let token_env = rig.accounts[0].token_env.clone();
+    rig.expect(&["watch", "--once", "--backfill", "1"], 0);
+    rig.env.push((token_env.clone(), "a refused token".into()));
+    let mut daemon = rig.spawn(&["serve"], "serve.log");
+    let base = web_address(&mut daemon);
+    let draft = rig.queue()[0].clone();
+    let id = draft["id"].as_i64().expect("a draft id");
+    let posts = draft["post_count"].as_u64().expect("a post count");
+
+    let page = Driven::start();
+    log_in_as_ann(&page, &base);
+    let headers: Vec<String> = serde_json::from_value(page.script(
+        "return Array.from(document.querySelectorAll('#drafts th')).map(th => th.innerText.trim())",
+    ))
+    .expect("header cells");
+    assert_eq!(headers, ["#", "Post", "Account", "State", "When", "Thread"]);
+    let cells = row_cells(&page, id);
+    assert_eq!(cells[0], id.to_string());
+    assert_eq!(cells[1], draft["post_title"].as_str().expect("a title"));
+    assert_eq!(cells[2], "gc (mastodon)");
+    assert_eq!(cells[3], "pending");
+    let updated = draft["updated_at"].as_str().expect("a time")[..16].replace('T', " ");
+    assert_eq!(cells[4], updated);
+    assert_eq!(cells[5], format!("0 of {posts} posted"));
+
+    page.goto(&format!("{base}/drafts/{id}"));
+    page.submit("#approve");
+    wait_until("the draft to fail", Duration::from_secs(30), || {
+        rig.queue()[0]["state"] == "failed"
+    });
+    page.goto(&format!("{base}/"));
+    let cells = row_cells(&page, id);
+    assert_eq!(cells[3], "failed");
+    assert!(
+        cells[5].starts_with(&format!("0 of {posts} posted"))
+            && cells[5].contains("failed: account `gc`:"),
+        "the Thread column says why: {cells:?}"
+    );
+    assert!(rig.statuses("gc").is_empty(), "nothing was posted");
+    assert_eq!(terminate(&mut daemon), Some(0));
+}
+
+#[test]
+fn the_login_page_without_moderators_says_how_to_add_one() {
+    let rig = Rig::new(&[("gc", "required")], r#"["Papers of the Month"]"#);
+    let mut daemon = rig.spawn(&["serve"], "serve.log");
+    let base = web_address(&mut daemon);
+    let page = Driven::start();
+    page.goto(&format!("{base}/login"));
+    let text = page.text("#no-moderators");
+    assert!(text.contains("No moderators are configured"), "{text}");
+    assert!(
+        text.contains("papercast moderators hash-password") && text.contains("[[moderators]]"),
+        "{text}"
+    );
+    assert_eq!(page.count("form#login"), 0, "no form that cannot succeed");
     assert_eq!(terminate(&mut daemon), Some(0));
 }
 

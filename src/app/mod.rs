@@ -290,9 +290,9 @@ impl App {
         match limits {
             Ok(limits) => limits.length_rules(),
             Err(error) => {
+                // The error names the account.
                 tracing::warn!(
-                    "account `{}`: {error}; composing for the configured limit of {} characters",
-                    account.name,
+                    "{error}; composing for the configured limit of {} characters",
                     self.config.compose.mastodon_max_characters
                 );
                 self.config.compose.rules_for(kind)

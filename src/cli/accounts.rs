@@ -41,7 +41,8 @@ pub(crate) async fn check(config: &Config) -> Result<(), Failure> {
             ),
             Err(error) => {
                 failed += 1;
-                println!("{}: FAILED: {error}", account.name);
+                // The error names the account; one line on stderr, none on stdout.
+                eprintln!("papercast: FAILED: {error}");
             }
         }
     }
@@ -102,18 +103,78 @@ pub(crate) async fn login(config: &Config, name: &str) -> Result<(), Failure> {
 /// `papercast moderators hash-password`: reads a password from standard input and
 /// prints its Argon2 hash.
 pub(crate) fn hash_password() -> Result<(), Failure> {
-    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-        eprintln!("Type the password and press Enter (it will be shown as you type):");
-    }
-    let mut password = String::new();
-    std::io::stdin()
-        .read_line(&mut password)
-        .context("reading the password from standard input")?;
-    let password = password.trim_end_matches(['\r', '\n']);
+    let password = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        // Not shown as it is typed, and asked twice so that a typo is caught.
+        let first = rpassword::prompt_password("Password (not shown): ")
+            .context("reading the password from the terminal")?;
+        let again = rpassword::prompt_password("The same password again: ")
+            .context("reading the password from the terminal")?;
+        if first != again {
+            return Err(anyhow::anyhow!("the two passwords differ; nothing was printed").into());
+        }
+        first
+    } else {
+        let mut password = String::new();
+        std::io::stdin()
+            .read_line(&mut password)
+            .context("reading the password from standard input")?;
+        password.trim_end_matches(['\r', '\n']).to_owned()
+    };
     if password.is_empty() {
         return Err(anyhow::anyhow!("the password is empty; give one on standard input").into());
     }
-    let hash = papercast::web::auth::hash_password(password).map_err(anyhow::Error::from)?;
+    let hash = papercast::web::auth::hash_password(&password).map_err(anyhow::Error::from)?;
     println!("{hash}");
+    Ok(())
+}
+
+/// `papercast config check`: the configuration loaded (or main has exited 2 already);
+/// now what it points at: each account's secret and the thread templates.
+pub(crate) fn check_config(
+    config: &Config,
+    sources: &papercast::config::ConfigSources,
+) -> Result<(), Failure> {
+    let file = sources.file.clone().or_else(|| {
+        let local = std::path::PathBuf::from(papercast::config::LOCAL_FILE);
+        local.is_file().then_some(local)
+    });
+    match &file {
+        Some(path) => println!("{}: keys and values ok", path.display()),
+        None => println!(
+            "no config file (no --config, no ./{}): the built-in defaults and the environment",
+            papercast::config::LOCAL_FILE
+        ),
+    }
+    println!(
+        "{} account(s), {} feed(s), {} moderator(s); state in {}",
+        config.accounts.len(),
+        config.sources.len(),
+        config.moderators.len(),
+        config.store.path.display()
+    );
+    let mut problems = 0;
+    for account in &config.accounts {
+        match papercast::platform::credentials(account) {
+            Ok(_) => println!(
+                "{}: its secret is readable ({})",
+                account.name,
+                account.token_source()
+            ),
+            Err(error) => {
+                problems += 1;
+                eprintln!("papercast: {error}");
+            }
+        }
+    }
+    if let Err(error) = papercast::compose::Templates::from_config(&config.compose.templates_dir) {
+        problems += 1;
+        eprintln!("papercast: thread templates: {error}");
+    }
+    if problems > 0 {
+        return Err(Failure::config(anyhow::anyhow!(
+            "{problems} problem(s) in the configuration; see above"
+        )));
+    }
+    println!("configuration ok");
     Ok(())
 }

@@ -30,6 +30,7 @@ pub(crate) enum Command {
     Extract {
         /// The post's URL (http:// or https://) or a path to a saved page.
         location: String,
+        /// Output: text for people, json for scripts.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -40,6 +41,7 @@ pub(crate) enum Command {
         /// Which platform's thread to show.
         #[arg(long, value_enum, default_value_t = PlatformChoice::All)]
         platform: PlatformChoice,
+        /// Output: text for people, json for scripts.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Do not add the closing post that invites replies.
@@ -110,6 +112,7 @@ pub(crate) enum Command {
         /// The post's URL or slug (e.g. 2025-10-07-potm).
         #[arg(required_unless_present = "export", conflicts_with = "export")]
         post: Option<String>,
+        /// Output: json (the discussion's data) or html (the page that is published).
         #[arg(long, value_enum, default_value_t = DiscussionFormat::Json)]
         format: DiscussionFormat,
         /// Write <slug>.json and <slug>.html for every announced post into this folder.
@@ -131,6 +134,7 @@ pub(crate) enum RepliesCommand {
     List {
         /// The post's URL or slug. Default: every announced post.
         post: Option<String>,
+        /// Output: text for people, json for scripts.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -141,25 +145,28 @@ pub(crate) enum RepliesCommand {
         /// Why, for the other moderators.
         #[arg(long)]
         reason: Option<String>,
-        /// Who hides it.
-        #[arg(long, default_value = "command line")]
-        by: String,
+        /// Who you are, for the audit log (default: $USER).
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
     },
     /// Show a hidden reply again.
     Unhide {
         /// The reply's id (from `replies list`) or its URL.
         reply: String,
-        #[arg(long, default_value = "command line")]
-        by: String,
+        /// Who you are, for the audit log (default: $USER).
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
     },
     /// Hide every reply by an author, now and later.
     HideAuthor {
         /// The author's full handle, e.g. @someone@mastodon.social.
         handle: String,
+        /// Why, for the other moderators.
         #[arg(long)]
         reason: Option<String>,
-        #[arg(long, default_value = "command line")]
-        by: String,
+        /// Who you are, for the audit log (default: $USER).
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
     },
     /// Show an author's replies again.
     UnhideAuthor {
@@ -190,17 +197,21 @@ pub(crate) enum QueueCommand {
         /// Only drafts in this state.
         #[arg(long, value_enum)]
         state: Option<StateChoice>,
+        /// Output: text for people, json for scripts.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
     /// Show a draft: its posts as they will be posted, their lengths, and its history.
     Show {
+        /// The draft's id (from `papercast queue list`).
         id: i64,
+        /// Output: text for people, json for scripts.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
     /// Approve a draft and post it now; with --at, `papercast run` posts it then.
     Approve {
+        /// The draft's id (from `papercast queue list`).
         id: i64,
         /// When to post it: 2026-12-01T09:00Z, 2026-12-01T10:00+01:00, or +2h.
         #[arg(long, value_name = "TIME")]
@@ -208,6 +219,7 @@ pub(crate) enum QueueCommand {
     },
     /// Schedule a draft: `papercast run` posts it at that time (same as approve --at).
     Schedule {
+        /// The draft's id (from `papercast queue list`).
         id: i64,
         /// When to post it: 2026-12-01T09:00Z, 2026-12-01T10:00+01:00, or +2h.
         #[arg(long, value_name = "TIME")]
@@ -215,15 +227,22 @@ pub(crate) enum QueueCommand {
     },
     /// Reject a draft: it is not posted.
     Reject {
+        /// The draft's id (from `papercast queue list`).
         id: i64,
         /// Why, for the other moderators.
         #[arg(long)]
         reason: Option<String>,
     },
     /// Edit the text of a draft's posts in $VISUAL or $EDITOR.
-    Edit { id: i64 },
+    Edit {
+        /// The draft's id (from `papercast queue list`).
+        id: i64,
+    },
     /// Read the blog post again, and compose the draft afresh if the post changed.
-    Reextract { id: i64 },
+    Reextract {
+        /// The draft's id (from `papercast queue list`).
+        id: i64,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -287,6 +306,12 @@ pub(crate) enum AccountsCommand {
 pub(crate) enum ConfigCommand {
     /// Print the built-in defaults, every key commented.
     Defaults,
+    /// Check the configuration (file, environment): its keys and values, each account's
+    /// secret, and the thread templates; exit 2 on a problem.
+    Check,
+    /// Print the effective configuration (defaults, file and environment together) as
+    /// TOML, with secrets redacted.
+    Show,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

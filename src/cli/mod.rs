@@ -126,6 +126,18 @@ pub(crate) fn warn_about_setup(config: &Config, web: bool) {
     }
 }
 
+/// For a command that only reads: why there is nothing to read when the state database
+/// does not exist yet, so that reading never creates it.
+pub(crate) fn no_store_yet(config: &Config) -> Option<String> {
+    let path = &config.store.path;
+    (!path.exists()).then(|| {
+        format!(
+            "no state database at {} yet (store.path): nothing was announced or drafted here",
+            path.display()
+        )
+    })
+}
+
 pub(crate) fn open_store(config: &Config) -> Result<SqliteStore, Failure> {
     SqliteStore::open(&config.store.path).map_err(|e| Failure::from(anyhow::Error::from(e)))
 }

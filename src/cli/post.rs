@@ -1,7 +1,7 @@
 //! `papercast extract`, `preview` and `announce`: a post read, composed, and posted.
 
 use super::args::{Format, PlatformChoice};
-use super::render::{render_announcement, render_previews};
+use super::render::{render_announcement, render_previews, render_thread};
 use super::*;
 use anyhow::Context;
 use papercast::app::announce::{self, AccountOutcome, Announced, Waiting};
@@ -56,7 +56,7 @@ pub(crate) async fn preview(
         Format::Json => print_json(&threads)?,
         Format::Text => {
             for thread in &threads {
-                println!("{}", thread.to_text());
+                println!("{}", render_thread(thread));
             }
         }
     }
@@ -69,6 +69,15 @@ pub(crate) async fn announce(
     names: &[String],
     request: announce::Request,
 ) -> Result<(), Failure> {
+    if request.dry_run && config.accounts.is_empty() && names.is_empty() {
+        // Nothing to plan per account: show what `preview` shows, on each network's
+        // default limits.
+        println!(
+            "dry run: no accounts are configured, so this is `papercast preview` on each \
+             network's default limits; nothing is posted or recorded\n"
+        );
+        return preview(config, location, PlatformChoice::All, Format::Text).await;
+    }
     let accounts = select_accounts(config, names)?;
     if !request.dry_run {
         // Every account's secret is read before anything is recorded, so that a missing
@@ -92,7 +101,14 @@ pub(crate) async fn announce(
                 papercast::app::AppError::Templates(_) => Failure::config(e),
                 other => Failure::from(anyhow::Error::from(other)),
             })?;
-        print!("{}", render_previews(&announcement, &previews));
+        let kind_of = |name: &str| {
+            config
+                .accounts
+                .iter()
+                .find(|a| a.name == name)
+                .map(|a| a.platform.kind())
+        };
+        print!("{}", render_previews(&announcement, &previews, kind_of));
         return Ok(());
     }
     let store = open_store(config)?;

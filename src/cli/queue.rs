@@ -12,6 +12,22 @@ use papercast::store::Store;
 
 pub(crate) async fn queue_command(config: Config, args: QueueArgs) -> Result<(), Failure> {
     let actor = actor_name(args.actor.as_deref());
+    if let Some(why) = super::no_store_yet(&config) {
+        match args.command {
+            QueueCommand::List {
+                format: Format::Json,
+                ..
+            } => return Ok(print_json(&Vec::<queue::DraftSummary>::new())?),
+            QueueCommand::List { .. } => {
+                println!("no drafts ({why})");
+                return Ok(());
+            }
+            QueueCommand::Show { id, .. } => {
+                return Err(anyhow::anyhow!("there is no draft {id}: {why}").into())
+            }
+            _ => {}
+        }
+    }
     let app = open_app(config)?;
     let store = app.store.as_ref();
     let now = chrono::Utc::now;

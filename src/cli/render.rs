@@ -38,7 +38,14 @@ pub(crate) fn render_queue(drafts: &[queue::DraftSummary]) -> String {
             column.set_cell_alignment(CellAlignment::Right);
         }
     }
-    format!("{}\n", table.trim_fmt())
+    let mut out = format!("{}\n", table.trim_fmt());
+    // A failed draft says why under the table, so it does not pass for an approved one.
+    for d in drafts {
+        if let Some(error) = &d.last_error {
+            out.push_str(&format!("draft {} failed: {error}\n", d.id));
+        }
+    }
+    out
 }
 
 pub(crate) fn render_draft(detail: &queue::DraftDetail) -> String {
@@ -107,10 +114,43 @@ pub(crate) fn render_draft(detail: &queue::DraftDetail) -> String {
     out
 }
 
+/// A composed thread as `papercast preview` prints it: posts and papers counted from 1,
+/// as the posts themselves count ("1/4").
+pub(crate) fn render_thread(thread: &papercast::compose::Thread) -> String {
+    use papercast::compose::PostRole;
+    let mut out = format!("{} ({} posts)\n", thread.platform, thread.posts.len());
+    for (i, post) in thread.posts.iter().enumerate() {
+        let role = match post.role {
+            PostRole::Head => "head".to_owned(),
+            PostRole::Paper { position } => format!("paper {}", position + 1),
+            PostRole::Closing => "closing".to_owned(),
+        };
+        out.push_str(&format!(
+            "\n--- {}/{} {role} [{}/{}]\n{}\n",
+            i + 1,
+            thread.posts.len(),
+            post.length,
+            post.limit,
+            post.text
+        ));
+        for link in post.links.iter().filter(|l| l.text != l.url) {
+            out.push_str(&format!("[link \"{}\" -> {}]\n", link.text, link.url));
+        }
+        for image in &post.images {
+            out.push_str(&format!("[image {} | alt: {}]\n", image.url, image.alt));
+        }
+    }
+    out
+}
+
+/// `announce --dry-run`: each account's thread with what would happen to each post and
+/// its length against the limit (`kind_of` gives an account's network).
 pub(crate) fn render_previews(
     announcement: &Announcement,
     previews: &[papercast::publish::Preview],
+    kind_of: impl Fn(&str) -> Option<papercast::model::PlatformKind>,
 ) -> String {
+    use papercast::platform::ServerLimits;
     use papercast::publish::plan::Step;
     let mut out = format!(
         "dry run: nothing is posted or recorded\n{}\n",
@@ -134,6 +174,13 @@ pub(crate) fn render_previews(
                 continue;
             }
         };
+        let rules = kind_of(&preview.account).map(|kind| {
+            preview
+                .limits
+                .as_ref()
+                .map_or_else(|_| ServerLimits::mastodon_defaults(), Clone::clone)
+                .length_rules_for(kind)
+        });
         for (post, step) in posts.iter().zip(&plan.steps) {
             let what = match step {
                 Step::Keep { remote, .. } => {
@@ -145,8 +192,16 @@ pub(crate) fn render_previews(
                 Step::Check { .. } => "sent before, fate unknown: would look it up first".into(),
                 Step::Send { .. } => "would post".into(),
             };
+            let length = rules
+                .as_ref()
+                .map(|rules| {
+                    let length = rules.count(&post.text);
+                    let over = if length > rules.max { " TOO LONG" } else { "" };
+                    format!(" [{length}/{}{over}]", rules.max)
+                })
+                .unwrap_or_default();
             out.push_str(&format!(
-                "-- {}/{} [{what}]\n{}\n",
+                "-- {}/{}{length} [{what}]\n{}\n",
                 post.index + 1,
                 posts.len(),
                 post.text
@@ -272,5 +327,17 @@ mod tests {
         let column = |line: &str, word: &str| line.find(word).expect(word);
         assert_eq!(column(lines[1], "gc "), column(lines[2], "gc-bluesky-long"));
         assert_eq!(render_queue(&[]), "no drafts\n");
+    }
+
+    #[test]
+    fn a_failed_draft_says_why_under_the_queue() {
+        let mut failed = draft(3, "gc", 0);
+        failed.state = DraftState::Failed;
+        failed.last_error = Some("account `gc`: no token".into());
+        let text = render_queue(&[failed, draft(4, "gc", 0)]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[1].contains("failed"), "{text}");
+        assert_eq!(lines[3], "draft 3 failed: account `gc`: no token");
     }
 }

@@ -9,11 +9,16 @@ use papercast::store::SqliteStore;
 
 pub(crate) async fn replies(config: &Config, command: RepliesCommand) -> Result<(), Failure> {
     use papercast::store::ReplyStore;
+    if let (RepliesCommand::List { .. }, Some(why)) = (&command, super::no_store_yet(config)) {
+        println!("no replies recorded ({why})");
+        return Ok(());
+    }
     let store = open_store(config)?;
     match command {
         RepliesCommand::Sync { accounts } => sync(config, &store, &accounts).await?,
         RepliesCommand::List { post, format } => list(&store, post.as_deref(), format)?,
         RepliesCommand::Hide { reply, reason, by } => {
+            let by = super::actor_name(by.as_deref());
             let record = find_reply(&store, &reply)?;
             store
                 .set_reply_hidden(record.id, true, &by, reason.as_deref())
@@ -24,6 +29,7 @@ pub(crate) async fn replies(config: &Config, command: RepliesCommand) -> Result<
             );
         }
         RepliesCommand::Unhide { reply, by } => {
+            let by = super::actor_name(by.as_deref());
             let record = find_reply(&store, &reply)?;
             store
                 .set_reply_hidden(record.id, false, &by, None)
@@ -39,9 +45,12 @@ pub(crate) async fn replies(config: &Config, command: RepliesCommand) -> Result<
                 }
             );
         }
-        RepliesCommand::HideAuthor { handle, reason, by } => {
-            hide_author(&store, &handle, reason.as_deref(), &by)?
-        }
+        RepliesCommand::HideAuthor { handle, reason, by } => hide_author(
+            &store,
+            &handle,
+            reason.as_deref(),
+            &super::actor_name(by.as_deref()),
+        )?,
         RepliesCommand::UnhideAuthor { handle } => {
             let canonical = papercast::store::canonical_handle(&handle);
             let was = store
@@ -244,6 +253,9 @@ pub(crate) fn discussions(
     export: Option<&std::path::Path>,
 ) -> Result<(), Failure> {
     use papercast::replies::discussions;
+    if let Some(why) = super::no_store_yet(config) {
+        return Err(anyhow::anyhow!("no discussions: {why}").into());
+    }
     let store = open_store(config)?;
     if let Some(dir) = export {
         let report = discussions::export(&store, dir).map_err(anyhow::Error::from)?;

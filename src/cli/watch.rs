@@ -1,7 +1,7 @@
 //! `papercast watch`, `run` and `serve`: the long-running commands.
 
 use super::post::print_reports;
-use super::{open_app, time_text, warn_about_setup, Failure};
+use super::{open_app, warn_about_setup, Failure};
 use papercast::app::Posting;
 use papercast::config::Config;
 use papercast::daemon;
@@ -14,6 +14,7 @@ pub(crate) async fn watch(config: Config, once: bool, backfill: usize) -> Result
         )));
     }
     warn_about_setup(&config, false);
+    check_secrets(&config)?;
     let app = open_app(config)?;
     if !once {
         let signal = daemon::stop_signal();
@@ -32,7 +33,16 @@ pub(crate) async fn watch(config: Config, once: bool, backfill: usize) -> Result
     let mut polls =
         std::pin::pin!(app.poll_sources(sources, (0..sources.len()).collect(), backfill));
     while let Some((_, report)) = futures_util::StreamExt::next(&mut polls).await {
-        failed += print_source_report(&report.map_err(anyhow::Error::from)?);
+        let report = report.map_err(anyhow::Error::from)?;
+        failed += print_source_report(&report);
+        if backfill > 0 && polled_before(&report.poll) {
+            println!(
+                "{}: --backfill {backfill} did nothing: it applies to a feed's first poll \
+                 only, and this feed was polled before; `papercast announce URL` announces \
+                 an older post",
+                report.source
+            );
+        }
     }
     for (id, result) in app.publish_due(papercast::app::watcher::ACTOR).await {
         match result {
@@ -57,6 +67,19 @@ pub(crate) async fn watch(config: Config, once: bool, backfill: usize) -> Result
     Ok(())
 }
 
+/// Whether a poll found the feed seen before (so `--backfill` had nothing to do).
+fn polled_before(poll: &papercast::app::watcher::PollOutcome) -> bool {
+    use papercast::app::watcher::PollOutcome;
+    matches!(
+        poll,
+        PollOutcome::NotModified
+            | PollOutcome::Fetched {
+                first_run: false,
+                ..
+            }
+    )
+}
+
 /// Prints one source's poll; returns how many problems it had.
 pub(crate) fn print_source_report(report: &papercast::app::watcher::SourceReport) -> usize {
     use papercast::app::watcher::PollOutcome;
@@ -76,14 +99,8 @@ pub(crate) fn print_source_report(report: &papercast::app::watcher::SourceReport
         PollOutcome::Fetched { entries, .. } => {
             println!("{name}: {entries} entries, {} new", report.entries.len())
         }
-        PollOutcome::Failed { error, failures } => {
-            problems += 1;
-            eprintln!(
-                "papercast: {name}: {error} (failure {failures} in a row; its last good \
-                 state is kept; next try at {})",
-                time_text(Some(report.next_poll_at))
-            );
-        }
+        // The watcher has logged the failure with its next try: said once, not twice.
+        PollOutcome::Failed { .. } => problems += 1,
     }
     for entry in &report.entries {
         let drafts: Vec<String> = entry
@@ -125,6 +142,11 @@ pub(crate) async fn stopped_by(
 
 /// `papercast run` (with `backfill`) or `papercast serve` (without).
 pub(crate) async fn run_daemon(config: Config, backfill: Option<usize>) -> Result<(), Failure> {
+    // `run` watches the feeds and posts what is due at once; `serve` posts only what a
+    // moderator approves, and says so then.
+    if backfill.is_some() {
+        check_secrets(&config)?;
+    }
     let listener = papercast::web::bind(&config.web.listen)
         .await
         .map_err(Failure::config)?;
@@ -150,4 +172,17 @@ pub(crate) async fn run_daemon(config: Config, backfill: Option<usize>) -> Resul
     daemon::run(app, tasks, stopped_by(signal))
         .await
         .map_err(|e| anyhow::Error::from(e).into())
+}
+
+/// Every account's secret is read at start, as `announce` does: a missing token is
+/// named at once (exit 2), not after drafts were made and the first post failed.
+fn check_secrets(config: &Config) -> Result<(), Failure> {
+    for account in &config.accounts {
+        papercast::platform::credentials(account).map_err(|error| {
+            Failure::config(anyhow::anyhow!(
+                "{error}; papercast checks every account's secret before it starts"
+            ))
+        })?;
+    }
+    Ok(())
 }

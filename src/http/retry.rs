@@ -68,7 +68,8 @@ pub trait Retryable: std::error::Error {
 /// Why the loop stopped trying.
 #[derive(Debug, Error)]
 pub enum Exhausted<E: std::error::Error + 'static> {
-    #[error("account `{account}`: gave up after {attempts} tries (last error: {last})")]
+    // The last error names the account already (every platform error does).
+    #[error("{last}; gave up after {attempts} tries")]
     Attempts {
         account: String,
         attempts: u32,

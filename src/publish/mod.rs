@@ -160,7 +160,11 @@ impl Publisher<'_> {
                     self.account(announcement, platform.as_ref(), composer)
                         .await
                 }
-                Err(error) => failed(error.into(), None),
+                Err(error) => {
+                    let error = error.into();
+                    self.record_failure(announcement, &target.account, &error);
+                    failed(error, None)
+                }
             };
             AccountReport {
                 account: target.account,
@@ -273,7 +277,10 @@ impl Publisher<'_> {
         let result = run.prepare(announcement, existing).await;
         let thread = match result {
             Ok(thread) => thread,
-            Err(error) => return failed(error, None),
+            Err(error) => {
+                self.record_failure(announcement, name, &error);
+                return failed(error, None);
+            }
         };
         match run.post_thread(&thread).await {
             Ok(thread) => {
@@ -299,6 +306,33 @@ impl Publisher<'_> {
                     posts,
                 }
             }
+        }
+    }
+}
+
+impl Publisher<'_> {
+    /// Marks an account's recorded thread (a draft's) failed with the reason, when the
+    /// account stopped before any post was sent: otherwise the draft would still read
+    /// "approved" with no error.
+    fn record_failure(
+        &self,
+        announcement: &AnnouncementRecord,
+        account: &str,
+        error: &PublishError,
+    ) {
+        let thread = match self.store.thread(announcement.id, account) {
+            Ok(Some(thread)) => thread,
+            Ok(None) => return,
+            Err(store_error) => {
+                tracing::warn!("{store_error}");
+                return;
+            }
+        };
+        if let Err(store_error) =
+            self.store
+                .set_thread_state(thread.id, ThreadState::Failed, Some(&error.to_string()))
+        {
+            tracing::warn!("{store_error}");
         }
     }
 }

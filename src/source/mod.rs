@@ -67,6 +67,11 @@ pub enum SourceError {
     #[error("{path}: {reason}")]
     File { path: PathBuf, reason: String },
     #[error(
+        "{location}: {reason}; papercast reads a post from an http:// or https:// URL, or \
+         from a saved HTML page given by its path"
+    )]
+    NotALocation { location: String, reason: String },
+    #[error(
         "{url}: refused: links from feeds and pages are followed over http(s) only; \
          to read a saved page, type its path on the command line (`papercast announce PATH`)"
     )]
@@ -78,7 +83,10 @@ impl SourceError {
     pub fn is_permanent(&self) -> bool {
         matches!(
             self,
-            SourceError::NotWeb { .. } | SourceError::TooLarge { .. } | SourceError::NotHtml { .. }
+            SourceError::NotWeb { .. }
+                | SourceError::NotALocation { .. }
+                | SourceError::TooLarge { .. }
+                | SourceError::NotHtml { .. }
         )
     }
 }
@@ -150,13 +158,29 @@ impl Fetcher {
         let path = match location.strip_prefix("file://") {
             Some(path) => path,
             None if location.contains("://") => {
-                return Err(SourceError::NotWeb {
-                    url: location.into(),
-                })
+                let scheme = location.split("://").next().unwrap_or_default();
+                return Err(SourceError::NotALocation {
+                    location: location.into(),
+                    reason: format!("papercast does not read `{scheme}://` addresses"),
+                });
             }
             None => location,
         };
-        read_file(std::path::Path::new(path), self.max_bytes).await
+        let path = std::path::Path::new(path);
+        if matches!(tokio::fs::metadata(path).await, Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+        {
+            return Err(SourceError::NotALocation {
+                location: location.into(),
+                reason: "no such file".into(),
+            });
+        }
+        if tokio::fs::metadata(path).await.is_ok_and(|m| m.is_dir()) {
+            return Err(SourceError::NotALocation {
+                location: location.into(),
+                reason: "a folder, not a saved page".into(),
+            });
+        }
+        read_file(path, self.max_bytes).await
     }
 
     /// Reads a page from a link that came from outside (a feed entry, a stored
@@ -497,17 +521,45 @@ mod tests {
             error.to_string().contains("larger than 10 bytes"),
             "{error}"
         );
-        for path in ["/dev/zero", "file:///dev/zero", "/tmp"] {
+        for path in ["/dev/zero", "file:///dev/zero"] {
             let error = fetcher(1 << 20).typed_page(path).await.expect_err(path);
             assert!(
                 error.to_string().contains("not a regular file"),
                 "{path}: {error}"
             );
         }
-        let error = fetcher(1 << 20)
-            .typed_page("gopher://example.org/")
-            .await
-            .expect_err("gopher");
-        assert!(matches!(error, SourceError::NotWeb { .. }), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_typed_location_that_is_neither_a_page_nor_http_says_what_is_accepted() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let missing = dir.path().join("2025-10-07-potm");
+        let folder = dir.path().display().to_string();
+        for (location, why) in [
+            (
+                "gopher://example.org/",
+                "papercast does not read `gopher://` addresses",
+            ),
+            (
+                "ftp://example.org/x",
+                "papercast does not read `ftp://` addresses",
+            ),
+            (missing.to_str().expect("a UTF-8 path"), "no such file"),
+            ("2025-10-07-potm", "no such file"),
+            (folder.as_str(), "a folder, not a saved page"),
+        ] {
+            let error = fetcher(1 << 20)
+                .typed_page(location)
+                .await
+                .expect_err(location);
+            let text = error.to_string();
+            assert!(
+                text.starts_with(&format!("{location}: {why}; "))
+                    && text.contains("an http:// or https:// URL, or from a saved HTML page"),
+                "{location}: {text}"
+            );
+            assert!(!text.contains("os error"), "{text}");
+            assert!(error.is_permanent());
+        }
     }
 }

@@ -27,6 +27,9 @@ use throttle::{Key, LoginThrottle};
 use tokio::sync::Notify;
 
 const SESSION_COOKIE: &str = "papercast_session";
+/// A random value set with the login form, whose CSRF token the form carries: a login
+/// posted from another site has neither.
+const LOGIN_COOKIE: &str = "papercast_login";
 
 /// How many publish hook deliveries are remembered to refuse a replay.
 const HOOK_DELIVERIES_KEPT: usize = 4096;
@@ -369,20 +372,80 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 async fn login_page(State(state): State<Arc<WebState>>) -> Response {
-    state.render("login.html", minijinja::context! {})
+    login_form(&state, None, StatusCode::OK, &[])
+}
+
+/// The login page with a fresh login cookie and the CSRF token that goes with it, or,
+/// with no moderators configured, a page that says how to add one.
+fn login_form(
+    state: &WebState,
+    flash: Option<&str>,
+    status: StatusCode,
+    extra: &[(header::HeaderName, String)],
+) -> Response {
+    let no_moderators = state.moderators.is_empty();
+    let nonce = match auth::random_hex(16) {
+        Ok(nonce) => nonce,
+        Err(error) => {
+            tracing::error!("{error}");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the login form could not be made; see the server log",
+            )
+                .into_response();
+        }
+    };
+    let csrf = state.sessions.csrf_token(&login_csrf_subject(&nonce));
+    let page = state.render(
+        "login.html",
+        minijinja::context! { flash, flash_error => flash.is_some(), csrf, no_moderators },
+    );
+    let mut response = (status, page).into_response();
+    let cookie = format!("{LOGIN_COOKIE}={nonce}; {}", state.cookie_attributes);
+    if let Ok(value) = header::HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    for (name, value) in extra {
+        if let Ok(value) = header::HeaderValue::from_str(value) {
+            response.headers_mut().insert(name.clone(), value);
+        }
+    }
+    response
+}
+
+/// What a login form's CSRF token is made for: its login cookie, kept apart from
+/// session tokens.
+fn login_csrf_subject(nonce: &str) -> String {
+    format!("login\0{nonce}")
 }
 
 #[derive(Deserialize)]
 struct LoginForm {
     name: String,
     password: String,
+    #[serde(default)]
+    csrf: String,
 }
 
 async fn login(
     State(state): State<Arc<WebState>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
+    let genuine_form = cookie(&headers, LOGIN_COOKIE).is_some_and(|nonce| {
+        state
+            .sessions
+            .verify_csrf(&login_csrf_subject(&nonce), &form.csrf)
+    });
+    if !genuine_form {
+        return login_form(
+            &state,
+            Some("The login form was stale or came from another site; log in again."),
+            StatusCode::FORBIDDEN,
+            &[],
+        );
+    }
     let known = state.moderators.iter().any(|m| m.name == form.name);
     let mut keys = vec![Key::Address(client.ip())];
     if known {
@@ -423,11 +486,12 @@ async fn login(
         state.throttle.failed(&keys, Instant::now());
         // The typed name is not logged: a password typed into it would end up in the log.
         tracing::warn!(known_name = known, client = %client.ip(), "failed moderator login");
-        let page = state.render(
-            "login.html",
-            minijinja::context! { flash => "Wrong name or password.", flash_error => true },
+        return login_form(
+            &state,
+            Some("Wrong name or password."),
+            StatusCode::UNAUTHORIZED,
+            &[],
         );
-        return (StatusCode::UNAUTHORIZED, page).into_response();
     }
     state.throttle.succeeded(&keys);
     let credential = state
@@ -447,19 +511,12 @@ async fn login(
 fn too_many_logins(state: &WebState, wait: Duration, why: &str) -> Response {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let secs = secs.max(1);
-    let page = state.render(
-        "login.html",
-        minijinja::context! {
-            flash => format!("{why}; try again in {secs} s."),
-            flash_error => true,
-        },
-    );
-    (
+    login_form(
+        state,
+        Some(&format!("{why}; try again in {secs} s.")),
         StatusCode::TOO_MANY_REQUESTS,
-        [(header::RETRY_AFTER, secs.to_string())],
-        page,
+        &[(header::RETRY_AFTER, secs.to_string())],
     )
-        .into_response()
 }
 
 #[derive(Deserialize)]

@@ -180,3 +180,48 @@ pub fn free_port() -> u16 {
         .map(|addr| addr.port())
         .expect("a free loopback port")
 }
+
+/// Logs in as a browser does: loads the login form (its cookie and CSRF token), then
+/// posts `name` and `password` with them. Returns the answer to the POST.
+pub async fn post_login(
+    client: &reqwest::Client,
+    base: &str,
+    name: &str,
+    password: &str,
+) -> reqwest::Response {
+    let (cookie, csrf) = login_form(client, base).await;
+    client
+        .post(format!("{base}/login"))
+        .header("cookie", cookie)
+        .form(&[("name", name), ("password", password), ("csrf", &csrf)])
+        .send()
+        .await
+        .expect("posting the login form")
+}
+
+/// The login form's cookie (`name=value`) and the CSRF token in the form.
+pub async fn login_form(client: &reqwest::Client, base: &str) -> (String, String) {
+    let page = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .expect("the login page");
+    let cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("papercast_login="))
+        .and_then(|v| v.split(';').next())
+        .expect("the login page sets its cookie")
+        .to_owned();
+    let body = page.text().await.expect("the login page's body");
+    let field = "name=\"csrf\" value=\"";
+    let start = body.find(field).expect("a CSRF field in the login form") + field.len();
+    let csrf = body[start..]
+        .split('"')
+        .next()
+        .expect("a CSRF value")
+        .to_owned();
+    (cookie, csrf)
+}
