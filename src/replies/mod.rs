@@ -3,7 +3,10 @@
 //! the optional one-time answer to a question. Moderation and the published
 //! discussion read what this records ([`discussions`]).
 //!
-//! Reading is cheap when nothing changed: one `context` call per thread returns its
+//! The reading is the same for every network behind [`Platform`]: Mastodon's
+//! `context`, Bluesky's `getPostThread`, whatever the next network answers.
+//!
+//! Reading is cheap when nothing changed: one tree call per thread returns its
 //! whole tree (every thread post descends from the head), one notifications call per
 //! account returns only mentions newer than the last one read, and a reply is looked
 //! up on its own only when it vanished from its tree. Threads older than
