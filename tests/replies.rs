@@ -1288,10 +1288,11 @@ fn bluesky_replies_quotes_deletions_and_hiding_reach_the_right_paper_once() {
     assert!(!all.contains("casino") && !all.contains("delete"), "{all}");
 
     // Nothing changed: nothing is added, and the tree is read in one request.
+    // The thread, the one quote (never in a tree) and the notifications.
     let out = world.run(&["replies", "sync"]);
     let line = Networks::account_line(&out, "gc-bsky");
     assert!(
-        line.contains(": 0 new, 0 edited, 0 deleted, 0 restored"),
+        line.contains("in 3 request(s): 0 new, 0 edited, 0 deleted, 0 restored"),
         "{out}"
     );
     let listed = world.run(&["replies", "list", SLUG, "--format", "json"]);

@@ -709,6 +709,20 @@ impl Platform for Bluesky {
             .and_then(read::PostView::status))
     }
 
+    async fn statuses(
+        &self,
+        ids: &[String],
+    ) -> Result<Option<HashMap<String, ServerStatus>>, PlatformError> {
+        let views = self.post_views(ids).await?;
+        Ok(Some(
+            views
+                .iter()
+                .filter_map(read::PostView::status)
+                .map(|s| (s.id.clone(), s))
+                .collect(),
+        ))
+    }
+
     async fn engagement(
         &self,
         ids: &[String],

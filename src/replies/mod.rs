@@ -22,7 +22,8 @@ use crate::http::{Exhausted, Retrier, RetryPolicy, Stopped};
 use crate::platform::Target;
 use crate::platform::{NewPost, Platform, PlatformError};
 use crate::store::{
-    ReplySource, ReplyStore, Saved, ServerStatus, StoreError, ThreadRecord, WatchedThread,
+    ReplyRecord, ReplySource, ReplyStore, Saved, ServerStatus, StoreError, ThreadRecord,
+    WatchedThread,
 };
 use chrono::{DateTime, Utc};
 use rules::Rules;
@@ -367,12 +368,24 @@ impl AccountRun<'_> {
         // Gone from the tree: deleted, detached from it, no longer public, or left out
         // by a capped tree. Only a lookup of the reply itself tells.
         let platform = self.platform;
-        for reply in stored
+        let missing: Vec<&ReplyRecord> = stored
             .iter()
             .filter(|r| r.deleted_at.is_none() && !seen.contains(r.status.id.as_str()))
-        {
+            .collect();
+        // A network that reads several statuses in one request (a quote is never in
+        // Bluesky's tree, so it is looked up at every sync) is asked once for all.
+        let ids: Vec<String> = missing.iter().map(|r| r.status.id.clone()).collect();
+        let batch = if missing.len() > 1 {
+            self.patiently(|| platform.statuses(&ids)).await?
+        } else {
+            None
+        };
+        for reply in missing {
             let id = reply.status.id.as_str();
-            let found = self.patiently(|| platform.status(id)).await?;
+            let found = match &batch {
+                Some(found) => found.get(id).cloned(),
+                None => self.patiently(|| platform.status(id)).await?,
+            };
             let still_there = found.filter(|s| {
                 s.is_public()
                     && s.in_reply_to.as_deref().is_some_and(|parent| {
