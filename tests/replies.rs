@@ -383,9 +383,9 @@ fn rate_limits_are_waited_out_or_left_for_later_and_a_deleted_thread_is_no_error
         "count": 1
     }));
     let out = world.sync();
-    // The tree (429, then again) and the mentions.
+    // The tree (429, then again), the thread's counts and the mentions.
     assert!(
-        summary_line(&out).contains("read 1 thread(s) in 3 request(s): 1 new"),
+        summary_line(&out).contains("read 1 thread(s) in 4 request(s): 1 new"),
         "{out}"
     );
     assert_eq!(world.discussion()["replies"][0]["text"], "First!");
@@ -1288,11 +1288,12 @@ fn bluesky_replies_quotes_deletions_and_hiding_reach_the_right_paper_once() {
     assert!(!all.contains("casino") && !all.contains("delete"), "{all}");
 
     // Nothing changed: nothing is added, and the tree is read in one request.
-    // The thread, the one quote (never in a tree) and the notifications.
+    // The thread, the one quote (never in a tree), the thread's counts and the
+    // notifications.
     let out = world.run(&["replies", "sync"]);
     let line = Networks::account_line(&out, "gc-bsky");
     assert!(
-        line.contains("in 3 request(s): 0 new, 0 edited, 0 deleted, 0 restored"),
+        line.contains("in 4 request(s): 0 new, 0 edited, 0 deleted, 0 restored"),
         "{out}"
     );
     let listed = world.run(&["replies", "list", SLUG, "--format", "json"]);
@@ -1424,4 +1425,130 @@ fn one_post_on_mastodon_and_bluesky_is_one_discussion_in_time_order() {
             url_of(&third).as_str()
         ]
     );
+}
+
+#[test]
+fn likes_and_reposts_on_each_network_show_in_the_report_for_their_paper() {
+    let world = Networks::announce(true, "");
+    let mock = world.mock.as_ref().expect("mastodon_mock");
+    let announced = world.discussion();
+    let mastodon_ids: HashMap<String, String> = mock
+        .statuses(BOT_TOKEN)
+        .iter()
+        .map(|s| (url_of(s), id_of(s)))
+        .collect();
+    let mastodon_post = |link: &Value| -> String {
+        let url = link["threads"]
+            .as_array()
+            .expect("threads")
+            .iter()
+            .find(|t| t["platform"] == "mastodon")
+            .and_then(|t| t["url"].as_str())
+            .expect("a Mastodon thread link");
+        mastodon_ids[url].clone()
+    };
+    // On Mastodon the first paper draws a favourite and a reblog; on Bluesky the
+    // second paper a like and a repost.
+    let first = mastodon_post(&announced["papers"][0]);
+    mock.act_on(ALICE_TOKEN, &first, "favourite");
+    mock.act_on(ALICE_TOKEN, &first, "reblog");
+    let second = world.uri(&announced["papers"][1]);
+    world.net.like(&world.alice, &second);
+    world.net.repost(&world.alice, &second);
+    world
+        .net
+        .wait_for("the like and the repost to be counted", || {
+            world
+                .net
+                .indexed_post(&second)
+                .is_some_and(|p| p["likeCount"] == 1 && p["repostCount"] == 1)
+        });
+
+    let out = world.run(&["replies", "sync"]);
+    for account in ["gc", "gc-bsky"] {
+        let line = Networks::account_line(&out, account);
+        assert!(
+            !line.contains("counts changed on 0 post(s)"),
+            "{account}: {out}"
+        );
+    }
+    let report: Value = serde_json::from_str(&world.run(&["report", SLUG, "--format", "json"]))
+        .expect("report JSON");
+    let counts = |subject: usize, platform: &str| -> Value {
+        report["subjects"][subject]["networks"]
+            .as_array()
+            .expect("networks")
+            .iter()
+            .find(|n| n["platform"] == platform)
+            .map(|n| n["counts"].clone())
+            .unwrap_or_else(|| panic!("no {platform} counts: {report}"))
+    };
+    let anchor = |subject: usize| {
+        report["subjects"][subject]["about"]
+            .as_str()
+            .expect("about")
+            .to_owned()
+    };
+    assert_eq!(report["subjects"][0]["about"], "post");
+    // Subject 1 is the first paper, subject 2 the second.
+    let (m1, b1, m2, b2) = (
+        counts(1, "mastodon"),
+        counts(1, "bluesky"),
+        counts(2, "mastodon"),
+        counts(2, "bluesky"),
+    );
+    assert_eq!(
+        (m1["likes"].as_u64(), m1["reposts"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    assert_eq!(
+        (b1["likes"].as_u64(), b1["reposts"].as_u64()),
+        (Some(0), Some(0)),
+        "{report}"
+    );
+    assert_eq!(
+        (m2["likes"].as_u64(), m2["reposts"].as_u64()),
+        (Some(0), Some(0)),
+        "{report}"
+    );
+    assert_eq!(
+        (b2["likes"].as_u64(), b2["reposts"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    // Mastodon (here) gives no quote count: unknown, not 0; Bluesky gives one.
+    assert!(m1["quotes"].is_null(), "{report}");
+    assert_eq!(b2["quotes"].as_u64(), Some(0));
+    let total = &report["subjects"][2]["total"];
+    assert_eq!(
+        (total["likes"].as_u64(), total["reposts"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(report["series"][2]["points"]
+        .as_array()
+        .is_some_and(|p| !p.is_empty()));
+
+    let text = world.run(&["report", SLUG]);
+    assert!(text.contains("n/a") && text.contains(&anchor(1)), "{text}");
+    let csv = world.run(&["report", "--format", "csv"]);
+    let row = csv
+        .lines()
+        .find(|l| l.contains(&format!(",{},mastodon,gc,", anchor(1))))
+        .unwrap_or_else(|| panic!("no row for the first paper on Mastodon: {csv}"));
+    let cells: Vec<&str> = row.split(',').collect();
+    assert_eq!(&cells[5..8], ["1", "1", "n/a"], "{row}");
+
+    // Nothing changed since: no row is added on either network.
+    let out = world.run(&["replies", "sync"]);
+    for account in ["gc", "gc-bsky"] {
+        let line = Networks::account_line(&out, account);
+        assert!(
+            line.contains("counts changed on 0 post(s)"),
+            "{account}: {out}"
+        );
+    }
+    let again: Value = serde_json::from_str(&world.run(&["report", SLUG, "--format", "json"]))
+        .expect("report JSON");
+    assert_eq!(again["series"], report["series"]);
 }

@@ -14,6 +14,7 @@
 //! it is due ([`rules::due`]). Rate limits are waited out like the publisher does.
 
 pub mod discussions;
+pub mod report;
 pub mod rules;
 
 use crate::compose::PostRole;
@@ -111,6 +112,9 @@ pub struct AccountSync {
     /// New replies that an auto-hide rule hid.
     pub hidden_by_rules: usize,
     pub answered: usize,
+    /// Thread posts whose counts (replies, reposts, likes, quotes) changed and were
+    /// recorded.
+    pub counts_changed: usize,
     /// What went wrong; the rest went on.
     pub errors: Vec<String>,
     /// An error stopped this account for this run.
@@ -405,6 +409,17 @@ impl AccountRun<'_> {
             }
         }
 
+        let ids: Vec<String> = sent.iter().map(|(id, _)| (*id).to_owned()).collect();
+        if let Err(error) = self.record_counts(thread.id, &ids, report).await {
+            if error.stops_account() {
+                return Err(error);
+            }
+            report.errors.push(format!(
+                "reading the counts of the thread about {}: {error}",
+                watched.announcement.url
+            ));
+        }
+
         let activity = self
             .store
             .thread_replies(thread.id)?
@@ -414,6 +429,32 @@ impl AccountRun<'_> {
             .max();
         self.store
             .mark_thread_checked(thread.id, self.now, activity)?;
+        Ok(())
+    }
+
+    /// Records what each thread post drew, where it changed since the last sync. A
+    /// network that gives no counts records nothing: the report says "n/a".
+    async fn record_counts(
+        &self,
+        thread_id: i64,
+        ids: &[String],
+        report: &mut AccountSync,
+    ) -> Result<(), ReplyError> {
+        let platform = self.platform;
+        let counts = match self.patiently(|| platform.engagement(ids)).await {
+            Ok(counts) => counts,
+            Err(ReplyError::Platform(PlatformError::Unsupported(_))) => return Ok(()),
+            Err(error) => return Err(error),
+        };
+        for (id, counts) in counts {
+            if ids.contains(&id)
+                && self
+                    .store
+                    .record_engagement(thread_id, &id, self.now, &counts)?
+            {
+                report.counts_changed += 1;
+            }
+        }
         Ok(())
     }
 

@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_feeds_drafts_audit.sql"),
     include_str!("migrations/0005_post_last_sent_at.sql"),
     include_str!("migrations/0006_post_links.sql"),
+    include_str!("migrations/0008_engagement.sql"),
 ];
 
 /// How many prepared statements the connection keeps: more than the store has, so that
