@@ -1552,3 +1552,73 @@ fn likes_and_reposts_on_each_network_show_in_the_report_for_their_paper() {
         .expect("report JSON");
     assert_eq!(again["series"], report["series"]);
 }
+
+#[test]
+fn the_report_page_charts_each_paper_and_shows_hostile_names_as_text() {
+    let world = World::announce("");
+    let mock = &world.mock;
+    let hostile = "<img src=x onerror=window.__pwned=21>Mallory";
+    mock.update_credentials(ALICE_TOKEN, &[("display_name", hostile)]);
+    mock.act_on(ALICE_TOKEN, &world.papers[0], "favourite");
+    mock.act_on(ALICE_TOKEN, &world.papers[1], "reblog");
+    mock.post_status(ALICE_TOKEN, "Nice paper", Some(&world.papers[0]));
+    world.sync();
+    let anchors: Vec<String> = world.discussion()["papers"]
+        .as_array()
+        .expect("papers")
+        .iter()
+        .map(|p| p["anchor"].as_str().expect("anchor").to_owned())
+        .collect();
+    let web = world.serve(&[BLOG]);
+    let page = format!("{}/report", web.base);
+    web.rt.block_on(async {
+        let browser = support::browser::Browser::start().await;
+        browser.goto(&page).await;
+        assert!(
+            browser.current_url().await.ends_with("/login"),
+            "a login first"
+        );
+        log_in_browser(&browser).await;
+        browser.goto(&page).await;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let series = browser
+            .execute(
+                "return Array.from(document.querySelectorAll('.chart svg g.series'))
+                   .map(g => g.getAttribute('data-about'));",
+                vec![],
+            )
+            .await;
+        let mut expected: Vec<String> = vec!["post".to_owned()];
+        expected.extend(anchors.iter().cloned());
+        assert_eq!(series, serde_json::json!(expected), "one series per paper");
+        // The chart is drawn: every series has a line with points.
+        let drawn = browser
+            .execute(
+                "return Array.from(document.querySelectorAll('.chart svg g.series polyline'))
+                   .every(l => l.getAttribute('points').trim().split(' ').length >= 2)
+                   && document.querySelector('.chart svg').getBoundingClientRect().width > 100;",
+                vec![],
+            )
+            .await;
+        assert_eq!(drawn, true);
+        assert_eq!(
+            browser
+                .execute("return typeof window.__pwned;", vec![])
+                .await,
+            "undefined",
+            "a script ran"
+        );
+        let injected = browser
+            .execute(
+                "return document.querySelectorAll('main img, main [onerror]').length;",
+                vec![],
+            )
+            .await;
+        assert_eq!(injected, 0);
+        let ranked = browser.text(&browser.find("#ranked").await).await;
+        assert!(
+            ranked.contains(&format!("{hostile} (mastodon)")),
+            "{ranked}"
+        );
+    });
+}

@@ -6,6 +6,7 @@
 pub mod auth;
 mod queue;
 mod replies;
+pub mod report;
 pub mod throttle;
 
 use crate::config::{Config, ModeratorConfig};
@@ -253,6 +254,10 @@ fn pages() -> Result<minijinja::Environment<'static>, WebError> {
             "replies.html",
             include_str!("../../templates/web/replies.html"),
         ),
+        (
+            "report.html",
+            include_str!("../../templates/web/report.html"),
+        ),
     ] {
         env.add_template(name, source)
             .map_err(|e| WebError::Template {
@@ -278,6 +283,7 @@ pub fn router(state: Arc<WebState>) -> Router {
             get(replies::discussion_file).options(replies::discussion_preflight),
         )
         .route("/replies", get(replies::index))
+        .route("/report", get(report::page))
         .route("/replies/{slug}", get(replies::post_page))
         .route("/replies/{id}/hide", post(replies::hide))
         .route("/replies/{id}/unhide", post(replies::unhide))
