@@ -68,8 +68,9 @@ pub struct Bluesky {
     session: Mutex<Option<Session>>,
     /// Strong references of the posts made or found in this run, by URI.
     refs: Mutex<HashMap<String, ThreadRefs>>,
-    /// The server said the rate-limit window is spent until then.
-    paused_until: Mutex<Option<DateTime<Utc>>>,
+    /// Until when the server said a method's rate-limit window is spent, by XRPC
+    /// method (each method has its own limits).
+    paused_until: Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
 impl std::fmt::Debug for Bluesky {
@@ -165,7 +166,7 @@ impl Bluesky {
             timeout: settings.timeout,
             session: Mutex::new(None),
             refs: Mutex::new(HashMap::new()),
-            paused_until: Mutex::new(None),
+            paused_until: Mutex::new(HashMap::new()),
         })
     }
 
@@ -209,7 +210,23 @@ impl Bluesky {
         what: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<Answer, PlatformError> {
-        let paused = self.paused_until.lock().ok().and_then(|p| *p);
+        let method = request
+            .try_clone()
+            .and_then(|r| r.build().ok())
+            .map(|r| {
+                r.url()
+                    .path()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .unwrap_or_default();
+        let paused = self
+            .paused_until
+            .lock()
+            .ok()
+            .and_then(|p| p.get(&method).copied());
         if let Some(until) = paused.filter(|until| *until > Utc::now()) {
             // Sending now would only be refused: the caller waits it out.
             return Err(PlatformError::RateLimited {
@@ -247,7 +264,10 @@ impl Bluesky {
             Ok(Ok(answer)) => {
                 let spent = crate::http::exhausted_until(&answer.headers, Utc::now());
                 if let Ok(mut paused) = self.paused_until.lock() {
-                    *paused = spent;
+                    match spent {
+                        Some(until) => paused.insert(method, until),
+                        None => paused.remove(&method),
+                    };
                 }
                 Ok(answer)
             }
