@@ -114,6 +114,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             format,
             export,
         } => cli::replies::discussions(&config, post.as_deref(), format, export.as_deref()),
+        Command::Report { post, format } => cli::replies::report(&config, post.as_deref(), format),
         Command::Moderators(ModeratorsCommand::HashPassword) => cli::accounts::hash_password(),
         Command::Notify(command) => cli::notify::notify(config, command).await,
     }

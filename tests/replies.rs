@@ -383,9 +383,9 @@ fn rate_limits_are_waited_out_or_left_for_later_and_a_deleted_thread_is_no_error
         "count": 1
     }));
     let out = world.sync();
-    // The tree (429, then again) and the mentions.
+    // The tree (429, then again), the thread's counts and the mentions.
     assert!(
-        summary_line(&out).contains("read 1 thread(s) in 3 request(s): 1 new"),
+        summary_line(&out).contains("read 1 thread(s) in 4 request(s): 1 new"),
         "{out}"
     );
     assert_eq!(world.discussion()["replies"][0]["text"], "First!");
@@ -1081,75 +1081,540 @@ async fn wait_for_text(browser: &support::browser::Browser, css: &str, needle: &
     }
 }
 
-#[test]
-fn a_bluesky_thread_is_linked_and_skipped_by_sync() {
-    use support::bluesky::Pds;
-    let mock = MastodonMock::start();
-    let pds = Pds::start();
-    let site = SiteServer::start(Links::Loopback);
-    let account = pds.new_account("gcreplies");
-    let dir = tempfile::tempdir().expect("temp dir");
-    write_config(
-        dir.path(),
-        &[
-            account_toml("gc", &mock.base, "PAPERCAST_TEST_TOKEN"),
-            support::bluesky::account_toml(
-                "gc-bsky",
-                &pds.base,
-                &account.handle,
-                "PAPERCAST_TEST_BSKY_PASSWORD",
-            ),
-        ]
-        .concat(),
-    );
-    let env = [
-        ("PAPERCAST_TEST_TOKEN", BOT_TOKEN),
-        (
+/// A corpus post announced on a full local Bluesky network (PLC, PDS, AppView), and
+/// optionally on mastodon_mock too.
+struct Networks {
+    net: support::bluesky::Pds,
+    bot: support::bluesky::Account,
+    alice: support::bluesky::Account,
+    mock: Option<MastodonMock>,
+    _site: SiteServer,
+    dir: tempfile::TempDir,
+    post_url: String,
+}
+
+impl Networks {
+    fn announce(with_mastodon: bool, extra_toml: &str) -> Networks {
+        let net = support::bluesky::Pds::start_with_appview();
+        let bot = net.new_account("gcresearch");
+        let alice = net.new_account("alice");
+        let mock = with_mastodon.then(MastodonMock::start);
+        let site = SiteServer::start(Links::Loopback);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut accounts = support::bluesky::account_toml(
+            "gc-bsky",
+            &net.base,
+            &bot.handle,
             "PAPERCAST_TEST_BSKY_PASSWORD",
-            account.app_password.as_str(),
-        ),
-    ];
-    let run = |args: &[&str]| {
-        let out = support::papercast_env(dir.path(), args, &env);
+        );
+        if let Some(mock) = &mock {
+            accounts.push_str(&account_toml("gc", &mock.base, "PAPERCAST_TEST_TOKEN"));
+        }
+        accounts.push_str(extra_toml);
+        write_config(dir.path(), &accounts);
+        let post_url = site.url(&format!("/{SLUG}/"));
+        let world = Networks {
+            net,
+            bot,
+            alice,
+            mock,
+            _site: site,
+            dir,
+            post_url,
+        };
+        world.run(&["announce", &world.post_url.clone()]);
+        world
+    }
+
+    fn output(&self, args: &[&str]) -> std::process::Output {
+        support::papercast_env(
+            self.dir.path(),
+            args,
+            &[
+                ("PAPERCAST_TEST_TOKEN", BOT_TOKEN),
+                (
+                    "PAPERCAST_TEST_BSKY_PASSWORD",
+                    self.bot.app_password.as_str(),
+                ),
+            ],
+        )
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = self.output(args);
         assert!(
             out.status.success(),
-            "papercast {args:?}: {}{}",
+            "papercast {args:?} failed:\n{}{}\nPDS log:\n{}",
             text(&out.stdout),
-            text(&out.stderr)
+            text(&out.stderr),
+            self.net.log()
         );
         text(&out.stdout)
-    };
-    let post_url = site.url(&format!("/{SLUG}/"));
-    run(&["announce", &post_url]);
-    let head = id_of(&mock.statuses(BOT_TOKEN)[0]);
-    mock.post_status(ALICE_TOKEN, "Replying on Mastodon", Some(&head));
+    }
 
-    let out = run(&["replies", "sync"]);
-    assert!(out.contains("gc-bsky: skipped:"), "{out}");
-    assert!(summary_line(&out).contains(": 1 new"), "{out}");
-    let discussion: Value =
-        serde_json::from_str(&run(&["discussions", SLUG])).expect("discussion JSON");
-    // Both accounts post side by side: their threads come in either order.
-    let threads: HashMap<&str, &str> = discussion["threads"]
+    fn discussion(&self) -> Value {
+        let out = self.run(&["discussions", SLUG, "--format", "json"]);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+    }
+
+    /// The `at://` URI of a thread post from its bsky.app link in the discussion.
+    fn uri(&self, link: &Value) -> String {
+        let url = link["threads"]
+            .as_array()
+            .expect("threads")
+            .iter()
+            .find(|t| t["platform"] == "bluesky")
+            .and_then(|t| t["url"].as_str())
+            .expect("a Bluesky thread link");
+        let rkey = url.rsplit('/').next().expect("rkey");
+        format!("at://{}/app.bsky.feed.post/{rkey}", self.bot.did)
+    }
+
+    /// The bsky.app link of a reply by alice.
+    fn link(&self, reply: &support::bluesky::RecordRef) -> String {
+        let rkey = reply.uri.rsplit('/').next().expect("rkey");
+        format!("https://bsky.app/profile/{}/post/{rkey}", self.alice.handle)
+    }
+
+    fn account_line<'a>(out: &'a str, account: &str) -> &'a str {
+        out.lines()
+            .find(|l| l.starts_with(&format!("{account}: ")))
+            .unwrap_or_else(|| panic!("no summary for {account}: {out}"))
+    }
+}
+
+#[test]
+fn bluesky_replies_quotes_deletions_and_hiding_reach_the_right_paper_once() {
+    let world = Networks::announce(false, "\n[replies]\nhide_keywords = [\"casino\"]\n");
+    let (net, alice) = (&world.net, &world.alice);
+    let announced = world.discussion();
+    let head = world.uri(&announced);
+    let first = world.uri(&announced["papers"][0]);
+    let second = world.uri(&announced["papers"][1]);
+
+    let on_head = net.reply(alice, &head, "Great roundup, thanks!");
+    let on_first = net.reply(alice, &first, "How does FlowRL compare to GRPO?");
+    let under = net.reply(
+        alice,
+        &on_first.uri,
+        "Answering myself: it matches distributions.",
+    );
+    let doomed = net.reply(alice, &second, "A reply I will delete.");
+    let spam = net.reply(alice, &head, "Win big at the casino");
+    let quote = net.quote(alice, &second, "Quoting the second paper: worth a read");
+    for reply in [&on_head, &on_first, &under, &doomed, &spam, &quote] {
+        net.wait_indexed(&reply.uri);
+    }
+    net.wait_for("the quote notification", || {
+        net.read(&world.bot, "app.bsky.notification.listNotifications", &[])["notifications"]
+            .as_array()
+            .is_some_and(|n| n.iter().any(|n| n["reason"] == "quote"))
+    });
+
+    let out = world.run(&["replies", "sync"]);
+    let line = Networks::account_line(&out, "gc-bsky");
+    assert!(
+        line.contains("read 1 thread(s)")
+            && line.contains(": 6 new")
+            && line.contains("1 hidden by rules"),
+        "{out}"
+    );
+    let discussion = world.discussion();
+    let texts = |replies: &Value| -> Vec<(String, String, String)> {
+        replies
+            .as_array()
+            .expect("replies")
+            .iter()
+            .map(|r| {
+                (
+                    r["url"].as_str().expect("url").to_owned(),
+                    r["text"].as_str().expect("text").to_owned(),
+                    r["platform"].as_str().expect("platform").to_owned(),
+                )
+            })
+            .collect()
+    };
+    let bsky = |reply: &support::bluesky::RecordRef, text: &str| {
+        (world.link(reply), text.to_owned(), "bluesky".to_owned())
+    };
+    assert_eq!(
+        texts(&discussion["replies"]),
+        [bsky(&on_head, "Great roundup, thanks!")],
+        "{discussion}"
+    );
+    assert_eq!(
+        texts(&discussion["papers"][0]["replies"]),
+        [
+            bsky(&on_first, "How does FlowRL compare to GRPO?"),
+            bsky(&under, "Answering myself: it matches distributions.")
+        ]
+    );
+    assert_eq!(
+        texts(&discussion["papers"][1]["replies"]),
+        [
+            bsky(&doomed, "A reply I will delete."),
+            bsky(&quote, "Quoting the second paper: worth a read")
+        ]
+    );
+    assert_eq!(discussion["replies"][0]["handle"], "@alice.test");
+    assert_eq!(
+        discussion["replies"][0]["author_url"],
+        "https://bsky.app/profile/alice.test"
+    );
+
+    // A moderator hides one; the author deletes another.
+    world.run(&["replies", "hide", &world.link(&under), "--reason", "test"]);
+    net.delete(alice, &doomed.uri);
+    net.wait_for("the deleted reply to leave the AppView", || {
+        net.indexed_post(&doomed.uri).is_none()
+    });
+    let out = world.run(&["replies", "sync"]);
+    let line = Networks::account_line(&out, "gc-bsky");
+    assert!(line.contains(": 0 new, 0 edited, 1 deleted"), "{out}");
+    let discussion = world.discussion();
+    assert_eq!(
+        texts(&discussion["papers"][0]["replies"]),
+        [bsky(&on_first, "How does FlowRL compare to GRPO?")]
+    );
+    assert_eq!(
+        texts(&discussion["papers"][1]["replies"]),
+        [bsky(&quote, "Quoting the second paper: worth a read")]
+    );
+    let all = discussion.to_string();
+    assert!(!all.contains("casino") && !all.contains("delete"), "{all}");
+
+    // Nothing changed: nothing is added, and the tree is read in one request.
+    // The thread, the one quote (never in a tree), the thread's counts and the
+    // notifications.
+    let out = world.run(&["replies", "sync"]);
+    let line = Networks::account_line(&out, "gc-bsky");
+    assert!(
+        line.contains("in 4 request(s): 0 new, 0 edited, 0 deleted, 0 restored"),
+        "{out}"
+    );
+    let listed = world.run(&["replies", "list", SLUG, "--format", "json"]);
+    let listed: Value = serde_json::from_str(&listed).expect("list JSON");
+    assert_eq!(
+        listed[0]["replies"].as_array().map(Vec::len),
+        Some(6),
+        "{listed}"
+    );
+}
+
+#[test]
+fn one_post_on_mastodon_and_bluesky_is_one_discussion_in_time_order() {
+    let world = Networks::announce(true, "");
+    let mock = world.mock.as_ref().expect("mastodon_mock");
+    let announced = world.discussion();
+    let head = world.uri(&announced);
+    let mastodon_head = id_of(
+        &mock
+            .statuses(BOT_TOKEN)
+            .into_iter()
+            .find(|s| s["in_reply_to_id"].is_null())
+            .expect("the Mastodon head post"),
+    );
+    let pause = || std::thread::sleep(std::time::Duration::from_millis(1100));
+    let first = mock.post_status(ALICE_TOKEN, "First, on Mastodon", Some(&mastodon_head));
+    pause();
+    let second = world.net.reply(&world.alice, &head, "Second, on Bluesky");
+    world.net.wait_indexed(&second.uri);
+    pause();
+    let third = mock.post_status(
+        ALICE_TOKEN,
+        "Third, on Mastodon again",
+        Some(&mastodon_head),
+    );
+
+    let out = world.run(&["replies", "sync"]);
+    assert!(
+        Networks::account_line(&out, "gc").contains(": 2 new"),
+        "{out}"
+    );
+    assert!(
+        Networks::account_line(&out, "gc-bsky").contains(": 1 new"),
+        "{out}"
+    );
+    let discussion = world.discussion();
+    let platforms: Vec<&str> = discussion["threads"]
         .as_array()
         .expect("threads")
         .iter()
-        .map(|t| {
+        .filter_map(|t| t["platform"].as_str())
+        .collect();
+    assert!(
+        platforms.len() == 2 && platforms.contains(&"mastodon") && platforms.contains(&"bluesky"),
+        "{discussion}"
+    );
+    for paper in discussion["papers"].as_array().expect("papers") {
+        assert_eq!(
+            paper["threads"].as_array().map(Vec::len),
+            Some(2),
+            "{paper}"
+        );
+    }
+    let replies: Vec<(&str, &str, &str)> = discussion["replies"]
+        .as_array()
+        .expect("replies")
+        .iter()
+        .map(|r| {
             (
-                t["platform"].as_str().expect("platform"),
-                t["url"].as_str().expect("url"),
+                r["text"].as_str().expect("text"),
+                r["platform"].as_str().expect("platform"),
+                r["url"].as_str().expect("url"),
             )
         })
         .collect();
-    assert_eq!(threads.len(), 2, "{discussion}");
-    assert!(threads["mastodon"].contains("/@bot/"), "{discussion}");
-    assert!(threads["bluesky"].starts_with("https://bsky.app/profile/"));
-    assert_eq!(discussion["replies"][0]["text"], "Replying on Mastodon");
-    let html = run(&["discussions", SLUG, "--format", "html"]);
-    assert!(
-        html.contains(">Discuss on Mastodon</a>")
-            && html.contains(">Discuss on Bluesky</a>")
-            && html.contains("</a> · <a"),
+    assert_eq!(
+        replies,
+        [
+            ("First, on Mastodon", "mastodon", url_of(&first).as_str()),
+            (
+                "Second, on Bluesky",
+                "bluesky",
+                world.link(&second).as_str()
+            ),
+            (
+                "Third, on Mastodon again",
+                "mastodon",
+                url_of(&third).as_str()
+            ),
+        ]
+    );
+    let html = world.run(&["discussions", SLUG, "--format", "html"]);
+    let fragment = scraper::Html::parse_fragment(&html);
+    let select = |css: &str| scraper::Selector::parse(css).expect("selector");
+    assert_eq!(
+        fragment
+            .select(&select("section.papercast-discussion"))
+            .count(),
+        1,
         "{html}"
     );
+    let lead = fragment
+        .select(&select(
+            "section.papercast-discussion > p.papercast-discuss",
+        ))
+        .next()
+        .expect("the post's line");
+    let lead: String = lead.text().collect();
+    let lead = lead.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(lead, "Discuss on Mastodon · Bluesky — 3 replies", "{html}");
+    let labels: Vec<String> = fragment
+        .select(&select(
+            "section.papercast-discussion > ol > li .papercast-network",
+        ))
+        .map(|e| e.text().collect())
+        .collect();
+    assert_eq!(labels, ["Mastodon", "Bluesky", "Mastodon"], "{html}");
+    let links: Vec<&str> = fragment
+        .select(&select(
+            "section.papercast-discussion > ol > li a.papercast-time",
+        ))
+        .filter_map(|e| e.value().attr("href"))
+        .collect();
+    assert_eq!(
+        links,
+        [
+            url_of(&first).as_str(),
+            world.link(&second).as_str(),
+            url_of(&third).as_str()
+        ]
+    );
+}
+
+#[test]
+fn likes_and_reposts_on_each_network_show_in_the_report_for_their_paper() {
+    let world = Networks::announce(true, "");
+    let mock = world.mock.as_ref().expect("mastodon_mock");
+    let announced = world.discussion();
+    let mastodon_ids: HashMap<String, String> = mock
+        .statuses(BOT_TOKEN)
+        .iter()
+        .map(|s| (url_of(s), id_of(s)))
+        .collect();
+    let mastodon_post = |link: &Value| -> String {
+        let url = link["threads"]
+            .as_array()
+            .expect("threads")
+            .iter()
+            .find(|t| t["platform"] == "mastodon")
+            .and_then(|t| t["url"].as_str())
+            .expect("a Mastodon thread link");
+        mastodon_ids[url].clone()
+    };
+    // On Mastodon the first paper draws a favourite and a reblog; on Bluesky the
+    // second paper a like and a repost.
+    let first = mastodon_post(&announced["papers"][0]);
+    mock.act_on(ALICE_TOKEN, &first, "favourite");
+    mock.act_on(ALICE_TOKEN, &first, "reblog");
+    let second = world.uri(&announced["papers"][1]);
+    world.net.like(&world.alice, &second);
+    world.net.repost(&world.alice, &second);
+    world
+        .net
+        .wait_for("the like and the repost to be counted", || {
+            world
+                .net
+                .indexed_post(&second)
+                .is_some_and(|p| p["likeCount"] == 1 && p["repostCount"] == 1)
+        });
+
+    let out = world.run(&["replies", "sync"]);
+    for account in ["gc", "gc-bsky"] {
+        let line = Networks::account_line(&out, account);
+        assert!(
+            !line.contains("counts changed on 0 post(s)"),
+            "{account}: {out}"
+        );
+    }
+    let report: Value = serde_json::from_str(&world.run(&["report", SLUG, "--format", "json"]))
+        .expect("report JSON");
+    let counts = |subject: usize, platform: &str| -> Value {
+        report["subjects"][subject]["networks"]
+            .as_array()
+            .expect("networks")
+            .iter()
+            .find(|n| n["platform"] == platform)
+            .map(|n| n["counts"].clone())
+            .unwrap_or_else(|| panic!("no {platform} counts: {report}"))
+    };
+    let anchor = |subject: usize| {
+        report["subjects"][subject]["about"]
+            .as_str()
+            .expect("about")
+            .to_owned()
+    };
+    assert_eq!(report["subjects"][0]["about"], "post");
+    // Subject 1 is the first paper, subject 2 the second.
+    let (m1, b1, m2, b2) = (
+        counts(1, "mastodon"),
+        counts(1, "bluesky"),
+        counts(2, "mastodon"),
+        counts(2, "bluesky"),
+    );
+    assert_eq!(
+        (m1["likes"].as_u64(), m1["reposts"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    assert_eq!(
+        (b1["likes"].as_u64(), b1["reposts"].as_u64()),
+        (Some(0), Some(0)),
+        "{report}"
+    );
+    assert_eq!(
+        (m2["likes"].as_u64(), m2["reposts"].as_u64()),
+        (Some(0), Some(0)),
+        "{report}"
+    );
+    assert_eq!(
+        (b2["likes"].as_u64(), b2["reposts"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    // Mastodon (here) gives no quote count: unknown, not 0; Bluesky gives one.
+    assert!(m1["quotes"].is_null(), "{report}");
+    assert_eq!(b2["quotes"].as_u64(), Some(0));
+    let total = &report["subjects"][2]["total"];
+    assert_eq!(
+        (total["likes"].as_u64(), total["reposts"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(report["series"][2]["points"]
+        .as_array()
+        .is_some_and(|p| !p.is_empty()));
+
+    let text = world.run(&["report", SLUG]);
+    assert!(text.contains("n/a") && text.contains(&anchor(1)), "{text}");
+    let csv = world.run(&["report", "--format", "csv"]);
+    let row = csv
+        .lines()
+        .find(|l| l.contains(&format!(",{},mastodon,gc,", anchor(1))))
+        .unwrap_or_else(|| panic!("no row for the first paper on Mastodon: {csv}"));
+    let cells: Vec<&str> = row.split(',').collect();
+    assert_eq!(&cells[5..8], ["1", "1", "n/a"], "{row}");
+
+    // Nothing changed since: no row is added on either network.
+    let out = world.run(&["replies", "sync"]);
+    for account in ["gc", "gc-bsky"] {
+        let line = Networks::account_line(&out, account);
+        assert!(
+            line.contains("counts changed on 0 post(s)"),
+            "{account}: {out}"
+        );
+    }
+    let again: Value = serde_json::from_str(&world.run(&["report", SLUG, "--format", "json"]))
+        .expect("report JSON");
+    assert_eq!(again["series"], report["series"]);
+}
+
+#[test]
+fn the_report_page_charts_each_paper_and_shows_hostile_names_as_text() {
+    let world = World::announce("");
+    let mock = &world.mock;
+    let hostile = "<img src=x onerror=window.__pwned=21>Mallory";
+    mock.update_credentials(ALICE_TOKEN, &[("display_name", hostile)]);
+    mock.act_on(ALICE_TOKEN, &world.papers[0], "favourite");
+    mock.act_on(ALICE_TOKEN, &world.papers[1], "reblog");
+    mock.post_status(ALICE_TOKEN, "Nice paper", Some(&world.papers[0]));
+    world.sync();
+    let anchors: Vec<String> = world.discussion()["papers"]
+        .as_array()
+        .expect("papers")
+        .iter()
+        .map(|p| p["anchor"].as_str().expect("anchor").to_owned())
+        .collect();
+    let web = world.serve(&[BLOG]);
+    let page = format!("{}/report", web.base);
+    web.rt.block_on(async {
+        let browser = support::browser::Browser::start().await;
+        browser.goto(&page).await;
+        assert!(
+            browser.current_url().await.ends_with("/login"),
+            "a login first"
+        );
+        log_in_browser(&browser).await;
+        browser.goto(&page).await;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let series = browser
+            .execute(
+                "return Array.from(document.querySelectorAll('.chart svg g.series'))
+                   .map(g => g.getAttribute('data-about'));",
+                vec![],
+            )
+            .await;
+        let mut expected: Vec<String> = vec!["post".to_owned()];
+        expected.extend(anchors.iter().cloned());
+        assert_eq!(series, serde_json::json!(expected), "one series per paper");
+        // The chart is drawn: every series has a line with points.
+        let drawn = browser
+            .execute(
+                "return Array.from(document.querySelectorAll('.chart svg g.series polyline'))
+                   .every(l => l.getAttribute('points').trim().split(' ').length >= 2)
+                   && document.querySelector('.chart svg').getBoundingClientRect().width > 100;",
+                vec![],
+            )
+            .await;
+        assert_eq!(drawn, true);
+        assert_eq!(
+            browser
+                .execute("return typeof window.__pwned;", vec![])
+                .await,
+            "undefined",
+            "a script ran"
+        );
+        let injected = browser
+            .execute(
+                "return document.querySelectorAll('main img, main [onerror]').length;",
+                vec![],
+            )
+            .await;
+        assert_eq!(injected, 0);
+        let ranked = browser.text(&browser.find("#ranked").await).await;
+        assert!(
+            ranked.contains(&format!("{hostile} (mastodon)")),
+            "{ranked}"
+        );
+    });
 }

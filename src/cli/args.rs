@@ -119,6 +119,17 @@ pub(crate) enum Command {
         #[arg(long, value_name = "DIR")]
         export: Option<PathBuf>,
     },
+    /// What each post and paper drew (replies, reposts, likes, quotes) per network and
+    /// in total, as counted at the last `replies sync`; "n/a" where a network gives no
+    /// number. Without POST, every announced post, newest first.
+    Report {
+        /// The post's URL or slug (e.g. 2025-10-07-potm).
+        post: Option<String>,
+        /// `text` for people (a count a network does not give shows as n/a), `json`
+        /// (null where a network gives no number) or `csv` for a spreadsheet.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
 }
 
 #[derive(Subcommand)]
@@ -173,6 +184,13 @@ pub(crate) enum RepliesCommand {
         /// The author's full handle, e.g. @someone@mastodon.social.
         handle: String,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum ReportFormat {
+    Text,
+    Json,
+    Csv,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -280,6 +280,60 @@ pub(crate) fn render_reply_list(posts: &[papercast::replies::discussions::Listed
     out
 }
 
+/// `papercast report` as text: per post, a table of each subject's counts per network
+/// and in total.
+pub(crate) fn render_report(reports: &[papercast::replies::report::PostReport]) -> String {
+    use comfy_table::{presets, CellAlignment, Table};
+    if reports.is_empty() {
+        return "no announced posts\n".into();
+    }
+    let mut out = String::new();
+    for report in reports {
+        out.push_str(&format!(
+            "{} <{}>\nposted {}; {} repl{} in the discussion\n",
+            report.title,
+            report.post_url,
+            &report.posted_at[..report.posted_at.len().min(10)],
+            report.discussion_replies,
+            if report.discussion_replies == 1 {
+                "y"
+            } else {
+                "ies"
+            }
+        ));
+        let mut table = Table::new();
+        table.load_style(presets::NOTHING).set_header([
+            "ABOUT", "NETWORK", "ACCOUNT", "REPLIES", "REPOSTS", "LIKES", "QUOTES", "TOTAL",
+        ]);
+        let mut add = |about: &str,
+                       network: &str,
+                       account: &str,
+                       counts: &papercast::replies::report::Counts| {
+            let mut row = vec![about.to_owned(), network.to_owned(), account.to_owned()];
+            row.extend(counts.cells());
+            table.add_row(row);
+        };
+        for subject in &report.subjects {
+            for n in &subject.networks {
+                add(&subject.about, n.platform.as_str(), &n.account, &n.counts);
+            }
+            add(&subject.about, "all", "", &subject.total);
+        }
+        for n in &report.networks {
+            add("all", n.platform.as_str(), &n.account, &n.counts);
+        }
+        add("all", "all", "", &report.total);
+        for column in 3..8 {
+            if let Some(column) = table.column_mut(column) {
+                column.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        out.push_str(&table.to_string());
+        out.push_str("\n\n");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

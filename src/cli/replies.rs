@@ -1,6 +1,6 @@
 //! `papercast replies` and `papercast discussions`: collect, moderate and print replies.
 
-use super::args::{DiscussionFormat, Format, RepliesCommand};
+use super::args::{DiscussionFormat, Format, RepliesCommand, ReportFormat};
 use super::render::render_reply_list;
 use super::{open_store, print_json, select_accounts, Failure, EXIT_ACCOUNT_FAILED};
 use papercast::app::{targets, Secrets};
@@ -92,7 +92,7 @@ async fn sync(config: &Config, store: &SqliteStore, accounts: &[String]) -> Resu
         }
         println!(
             "{}: read {} thread(s) in {} request(s): {} new, {} edited, {} deleted, \
-             {} restored; {} hidden by rules, {} answered{}",
+             {} restored; {} hidden by rules, {} answered; counts changed on {} post(s){}",
             account.account,
             account.threads_read,
             account.requests,
@@ -102,6 +102,7 @@ async fn sync(config: &Config, store: &SqliteStore, accounts: &[String]) -> Resu
             account.restored,
             account.hidden_by_rules,
             account.answered,
+            account.counts_changed,
             if account.stopped {
                 " (stopped early)"
             } else {
@@ -285,6 +286,34 @@ pub(crate) fn discussions(
                 discussions::to_html(&discussion).map_err(anyhow::Error::from)?
             )
         }
+    }
+    Ok(())
+}
+
+/// `papercast report`: what each post and paper drew.
+pub(crate) fn report(
+    config: &Config,
+    post: Option<&str>,
+    format: ReportFormat,
+) -> Result<(), Failure> {
+    use papercast::replies::report;
+    let store = open_store(config)?;
+    let reports = match post {
+        Some(post) => vec![by_post_key(post, |key| report::report(&store, key))?
+            .ok_or_else(|| not_posted(post))?],
+        None => report::reports(&store).map_err(anyhow::Error::from)?,
+    };
+    match format {
+        ReportFormat::Json => match post {
+            Some(_) => print_json(&reports[0])?,
+            None => print_json(&reports)?,
+        },
+        ReportFormat::Csv => print!(
+            "{}",
+            report::to_csv(&reports)
+                .map_err(|e| anyhow::anyhow!("writing the report as CSV: {e}"))?
+        ),
+        ReportFormat::Text => print!("{}", super::render::render_report(&reports)),
     }
     Ok(())
 }

@@ -249,10 +249,19 @@ pub fn build(post: &Announcement, posts: &[PostedPost], replies: &[CollectedRepl
                 acc
             })
     };
+    // Networks in a fixed order (then accounts by name), however the threads were
+    // recorded: the fragment reads the same on every export.
+    let ordered = |mut links: Vec<ThreadLink>| {
+        links.sort_by_key(|l| {
+            let network = PlatformKind::ALL.iter().position(|k| *k == l.platform);
+            (network, l.account.clone())
+        });
+        links
+    };
     Discussion {
         post_url: post.url.clone(),
         title: post.title.clone(),
-        threads: links(&|role| role == PostRole::Head),
+        threads: ordered(links(&|role| role == PostRole::Head)),
         replies: visible
             .iter()
             .filter(|(_, s)| *s == Subject::Post)
@@ -265,11 +274,11 @@ pub fn build(post: &Announcement, posts: &[PostedPost], replies: &[CollectedRepl
                 anchor: paper.anchor.clone(),
                 url: paper.url.clone(),
                 title: paper.title.clone(),
-                threads: links(&|role| {
+                threads: ordered(links(&|role| {
                     role == PostRole::Paper {
                         position: paper.position,
                     }
-                }),
+                })),
                 replies: visible
                     .iter()
                     .filter(|(_, s)| *s == Subject::Paper(paper.position))
@@ -329,7 +338,8 @@ pub fn plain_text(html: &str) -> String {
         .to_owned()
 }
 
-/// The embeddable HTML fragment: "Discuss on Mastodon — N replies", per paper.
+/// The embeddable HTML fragment: "Discuss on Mastodon · Bluesky — N replies" for the
+/// post and per paper, each reply labelled with its network.
 pub fn render_html(discussion: &Discussion) -> Result<String, minijinja::Error> {
     let mut env = minijinja::Environment::new();
     add_http_url_filter(&mut env);

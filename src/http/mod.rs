@@ -5,7 +5,7 @@
 pub mod ratelimit;
 pub mod retry;
 
-pub use ratelimit::retry_at;
+pub use ratelimit::{exhausted_until, retry_at};
 pub use retry::{Exhausted, Retrier, RetryPolicy, Retryable, Stopped, Verdict};
 
 /// The innermost cause of an error, which is what a person can act on

@@ -23,6 +23,20 @@ pub fn retry_at(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>
         .or_else(|| value("retry-after").and_then(|v| parse_retry_after(v, now)))
 }
 
+/// The time until which a window is spent, when a successful answer says no request
+/// is left in it (`RateLimit-Remaining: 0`, or `X-RateLimit-Remaining: 0`): the next
+/// request would only be refused, so it waits for the reset instead.
+pub fn exhausted_until(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let spent = ["x-ratelimit-remaining", "ratelimit-remaining"]
+        .iter()
+        .filter_map(|name| headers.get(*name)?.to_str().ok())
+        .any(|v| v.trim().parse::<u64>() == Ok(0));
+    if !spent {
+        return None;
+    }
+    retry_at(headers, now).filter(|at| *at > now)
+}
+
 /// A reset time: epoch seconds (integer or fractional), or an ISO-8601 / RFC 3339 time.
 fn parse_reset(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     if let Ok(seconds) = value.parse::<f64>() {
@@ -122,6 +136,29 @@ mod tests {
         ]);
         assert_eq!(retry_at(&h, now()), at("2026-11-28T12:00:02Z"));
         assert_eq!(retry_at(&HeaderMap::new(), now()), None);
+    }
+
+    #[test]
+    fn a_spent_window_holds_until_its_reset() {
+        let epoch = now().timestamp() + 60;
+        let h = headers(&[
+            ("RateLimit-Remaining", "0"),
+            ("RateLimit-Reset", &epoch.to_string()),
+        ]);
+        assert_eq!(exhausted_until(&h, now()), at("2026-11-28T12:01:00Z"));
+        let h = headers(&[
+            ("RateLimit-Remaining", "12"),
+            ("RateLimit-Reset", &epoch.to_string()),
+        ]);
+        assert_eq!(exhausted_until(&h, now()), None);
+        // A reset already past holds nothing.
+        let past = now().timestamp() - 5;
+        let h = headers(&[
+            ("RateLimit-Remaining", "0"),
+            ("RateLimit-Reset", &past.to_string()),
+        ]);
+        assert_eq!(exhausted_until(&h, now()), None);
+        assert_eq!(exhausted_until(&HeaderMap::new(), now()), None);
     }
 
     #[test]

@@ -13,4 +13,4 @@ pub use announcement::{Announcement, Figure, Link, Paper};
 pub use feed::{FeedEntry, Validators};
 pub use length::LengthRules;
 pub use platform::{PlatformKind, UnknownPlatform};
-pub use post::{RemotePost, ServerStatus};
+pub use post::{Engagement, RemotePost, ServerStatus};

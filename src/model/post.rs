@@ -42,3 +42,28 @@ impl ServerStatus {
         matches!(self.visibility.as_str(), "public" | "unlisted")
     }
 }
+
+/// What a post drew, as its network counts it. A network that gives no number for a
+/// kind leaves it `None`: unknown, never 0.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct Engagement {
+    pub replies: Option<u64>,
+    /// Reblogs on Mastodon, reposts on Bluesky, retweets on X.
+    pub reposts: Option<u64>,
+    /// Favourites on Mastodon, likes elsewhere.
+    pub likes: Option<u64>,
+    pub quotes: Option<u64>,
+}
+
+impl Engagement {
+    /// Every count the network gave, added up; `None` when it gave none.
+    pub fn total(&self) -> Option<u64> {
+        let known: Vec<u64> = [self.replies, self.reposts, self.likes, self.quotes]
+            .into_iter()
+            .flatten()
+            .collect();
+        (!known.is_empty()).then(|| known.iter().sum())
+    }
+}

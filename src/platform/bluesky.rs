@@ -5,19 +5,28 @@
 //! ([`record_key`]), so a post that may have been created is found again with
 //! `getRecord` under the same key, and a retry never makes a second record.
 //!
+//! Replies, mentions and counts are read through the PDS from the AppView
+//! (`getPostThread`, `getPosts`, `listNotifications`; see [`read`]). A successful
+//! answer that says the rate-limit window is spent (`RateLimit-Remaining: 0`) holds
+//! the next request until the window's reset, as a refusal would.
+//!
 //! A post's remote id is its `at://` URI. A reply needs strong references (URI and
 //! CID) to its parent and to the thread's root: they are remembered for the posts made
 //! or found in this run, and read with `getRecord` (the parent's `reply.root`) after a
 //! restart.
 
+mod read;
+
 use super::{
-    Identity, MediaUpload, NewPost, Platform, PlatformError, PlatformKind, PostLookup, Secret,
-    ServerLimits,
+    Identity, MediaUpload, Mentions, NewPost, Platform, PlatformError, PlatformKind, PostLookup,
+    Secret, ServerLimits,
 };
 use crate::config::{AccountConfig, TokenSource};
 use crate::model::length::find_urls;
+use crate::model::ServerStatus;
 use crate::platform::mastodon::ClientSettings;
 use crate::store::RemotePost;
+use chrono::{DateTime, Utc};
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -37,6 +46,14 @@ const MAX_IMAGE_BYTES: u64 = 1_000_000;
 const MAX_ALT: usize = 2000;
 /// The longest part of a server's error body quoted in a message.
 const MAX_MESSAGE: usize = 300;
+/// How deep `getPostThread` reads under a post: a thread's posts chain one under the
+/// other, and replies hang below them. The AppView's own maximum is 1000.
+const THREAD_DEPTH: usize = 1000;
+/// `getPosts` takes at most 25 URIs.
+const POSTS_PER_REQUEST: usize = 25;
+/// Notifications per page, and pages read per sync at most.
+const NOTIFICATION_PAGE: usize = 50;
+const MAX_NOTIFICATION_PAGES: usize = 20;
 
 /// One Bluesky account on its PDS.
 pub struct Bluesky {
@@ -51,6 +68,9 @@ pub struct Bluesky {
     session: Mutex<Option<Session>>,
     /// Strong references of the posts made or found in this run, by URI.
     refs: Mutex<HashMap<String, ThreadRefs>>,
+    /// Until when the server said a method's rate-limit window is spent, by XRPC
+    /// method (each method has its own limits).
+    paused_until: Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
 impl std::fmt::Debug for Bluesky {
@@ -146,6 +166,7 @@ impl Bluesky {
             timeout: settings.timeout,
             session: Mutex::new(None),
             refs: Mutex::new(HashMap::new()),
+            paused_until: Mutex::new(HashMap::new()),
         })
     }
 
@@ -189,6 +210,31 @@ impl Bluesky {
         what: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<Answer, PlatformError> {
+        let method = request
+            .try_clone()
+            .and_then(|r| r.build().ok())
+            .map(|r| {
+                r.url()
+                    .path()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .unwrap_or_default();
+        let paused = self
+            .paused_until
+            .lock()
+            .ok()
+            .and_then(|p| p.get(&method).copied());
+        if let Some(until) = paused.filter(|until| *until > Utc::now()) {
+            // Sending now would only be refused: the caller waits it out.
+            return Err(PlatformError::RateLimited {
+                account: self.account.clone(),
+                what: what.into(),
+                retry_at: Some(until),
+            });
+        }
         let exchange = async {
             let response = request
                 .send()
@@ -215,7 +261,17 @@ impl Bluesky {
             self.account
         );
         match result {
-            Ok(result) => result,
+            Ok(Ok(answer)) => {
+                let spent = crate::http::exhausted_until(&answer.headers, Utc::now());
+                if let Ok(mut paused) = self.paused_until.lock() {
+                    match spent {
+                        Some(until) => paused.insert(method, until),
+                        None => paused.remove(&method),
+                    };
+                }
+                Ok(answer)
+            }
+            Ok(Err(error)) => Err(error),
             Err(_) => Err(self.timeout_error(what)),
         }
     }
@@ -394,6 +450,53 @@ impl Bluesky {
             return Ok(None);
         }
         self.judge(what, answer).map(Some)
+    }
+
+    /// An AppView read through the PDS; `None` when the AppView says the post asked
+    /// about is not there (`NotFound`).
+    async fn appview(
+        &self,
+        what: &str,
+        method: &str,
+        query: &[(&str, String)],
+    ) -> Result<Option<Value>, PlatformError> {
+        let url = self.xrpc(method);
+        let answer = self
+            .authed(what, |http| http.get(&url).query(query))
+            .await?;
+        if answer.status == StatusCode::BAD_REQUEST
+            && answer.error_name().as_deref() == Some("NotFound")
+        {
+            return Ok(None);
+        }
+        self.judge(what, answer).map(Some)
+    }
+
+    /// The AppView's views of these posts (those it knows), at most 25 per request.
+    async fn post_views(&self, uris: &[String]) -> Result<Vec<read::PostView>, PlatformError> {
+        #[derive(Deserialize)]
+        struct Posts {
+            posts: Vec<read::PostView>,
+        }
+        let mut views = Vec::new();
+        for chunk in uris.chunks(POSTS_PER_REQUEST) {
+            let query: Vec<(&str, String)> = chunk.iter().map(|u| ("uris", u.clone())).collect();
+            let what = format!("reading {} post(s) (getPosts)", chunk.len());
+            let Some(answer) = self
+                .appview(&what, "app.bsky.feed.getPosts", &query)
+                .await?
+            else {
+                continue;
+            };
+            let posts: Posts =
+                serde_json::from_value(answer).map_err(|e| PlatformError::Malformed {
+                    account: self.account.clone(),
+                    what: what.clone(),
+                    reason: e.to_string(),
+                })?;
+            views.extend(posts.posts);
+        }
+        Ok(views)
     }
 
     /// Remembers a post's references for replies to it.
@@ -585,6 +688,146 @@ impl Platform for Bluesky {
             }
         }
         Err(error)
+    }
+
+    async fn replies(&self, post_id: &str) -> Result<Vec<ServerStatus>, PlatformError> {
+        let what = format!("reading the replies to post {post_id} (getPostThread)");
+        let query = [
+            ("uri", post_id.to_owned()),
+            ("depth", THREAD_DEPTH.to_string()),
+            ("parentHeight", "0".to_owned()),
+        ];
+        let Some(answer) = self
+            .appview(&what, "app.bsky.feed.getPostThread", &query)
+            .await?
+        else {
+            return Err(PlatformError::Refused {
+                account: self.account.clone(),
+                what,
+                status: 404,
+                message: format!("the post {post_id} is gone"),
+            });
+        };
+        let thread = answer
+            .get("thread")
+            .ok_or_else(|| PlatformError::Malformed {
+                account: self.account.clone(),
+                what: what.clone(),
+                reason: "no `thread` in the answer".into(),
+            })?;
+        Ok(read::flatten(thread, false)
+            .iter()
+            .filter_map(read::PostView::status)
+            .collect())
+    }
+
+    async fn status(&self, id: &str) -> Result<Option<ServerStatus>, PlatformError> {
+        let views = self.post_views(&[id.to_owned()]).await?;
+        Ok(views
+            .iter()
+            .find(|v| v.uri == id)
+            .and_then(read::PostView::status))
+    }
+
+    async fn statuses(
+        &self,
+        ids: &[String],
+    ) -> Result<Option<HashMap<String, ServerStatus>>, PlatformError> {
+        let views = self.post_views(ids).await?;
+        Ok(Some(
+            views
+                .iter()
+                .filter_map(read::PostView::status)
+                .map(|s| (s.id.clone(), s))
+                .collect(),
+        ))
+    }
+
+    async fn engagement(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<(String, crate::model::Engagement)>, PlatformError> {
+        Ok(self
+            .post_views(ids)
+            .await?
+            .iter()
+            .map(|v| (v.uri.clone(), v.engagement()))
+            .collect())
+    }
+
+    /// Replies, mentions and quotes from the notifications, newest first page by page,
+    /// back to the one read last (its `indexedAt` is the cursor) or to `not_before`.
+    async fn mentions(
+        &self,
+        since: Option<&str>,
+        not_before: DateTime<Utc>,
+    ) -> Result<Mentions, PlatformError> {
+        #[derive(Deserialize)]
+        struct Page {
+            #[serde(default)]
+            notifications: Vec<read::Notification>,
+            cursor: Option<String>,
+        }
+        let since_time = since.and_then(read::time);
+        let stop_at = since_time.map_or(not_before, |t| t.max(not_before));
+        let mut newest: Option<(DateTime<Utc>, String)> = None;
+        let mut found: Vec<(DateTime<Utc>, ServerStatus)> = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_NOTIFICATION_PAGES {
+            let mut query = vec![("limit", NOTIFICATION_PAGE.to_string())];
+            if let Some(cursor) = &cursor {
+                query.push(("cursor", cursor.clone()));
+            }
+            let what = "reading notifications (listNotifications)";
+            let answer = self
+                .appview(what, "app.bsky.notification.listNotifications", &query)
+                .await?
+                .unwrap_or(Value::Null);
+            let page: Page =
+                serde_json::from_value(answer).map_err(|e| PlatformError::Malformed {
+                    account: self.account.clone(),
+                    what: what.into(),
+                    reason: e.to_string(),
+                })?;
+            let mut reached = page.notifications.is_empty();
+            for notification in &page.notifications {
+                let Some(at) = read::time(&notification.indexed_at) else {
+                    continue;
+                };
+                if newest.as_ref().is_none_or(|(t, _)| at > *t) {
+                    newest = Some((at, notification.indexed_at.clone()));
+                }
+                // The one read last is read again: a notification indexed in the same
+                // instant may have come after it, and saving a reply twice changes nothing.
+                if at < stop_at {
+                    reached = true;
+                    continue;
+                }
+                if !read::ANSWER_REASONS.contains(&notification.reason.as_str()) {
+                    continue;
+                }
+                if let Some(status) = notification.status() {
+                    found.push((at, status));
+                }
+            }
+            match page.cursor {
+                Some(next) if !reached && Some(&next) != cursor.as_ref() => cursor = Some(next),
+                _ => break,
+            }
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
+        let mut seen = std::collections::HashSet::new();
+        let statuses = found
+            .into_iter()
+            .map(|(_, status)| status)
+            .filter(|s| seen.insert(s.id.clone()))
+            .collect();
+        Ok(Mentions {
+            statuses,
+            newest: newest
+                .map(|(_, text)| text)
+                .or_else(|| since.map(str::to_owned)),
+        })
     }
 
     async fn find_post(

@@ -10,7 +10,7 @@ use super::{
     ServerLimits,
 };
 use crate::config::{AccountConfig, AccountPlatform, TokenSource};
-use crate::model::{RemotePost, ServerStatus};
+use crate::model::{Engagement, RemotePost, ServerStatus};
 use chrono::{DateTime, Utc};
 use megalodon::error::Error as MegalodonError;
 use reqwest::header::HeaderMap;
@@ -29,6 +29,8 @@ const NOTIFICATION_PAGE: usize = 40;
 
 /// At most this many pages of mentions are read per call; the rest wait for the next.
 const MAX_MENTION_PAGES: usize = 25;
+/// Mastodon reads at most 20 statuses in one `GET /api/v1/statuses`.
+const STATUSES_PER_REQUEST: usize = 20;
 
 /// One account on a Mastodon-family server.
 pub struct Mastodon {
@@ -381,6 +383,59 @@ impl Mastodon {
             .await
     }
 
+    /// The counts of these statuses: `GET /api/v1/statuses?id[]=…` (Mastodon 4.3 and
+    /// later, 20 a request), or one by one where a server does not know it.
+    async fn counts(
+        &self,
+        token: &Secret,
+        ids: &[String],
+    ) -> Result<Vec<(String, Engagement)>, PlatformError> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(STATUSES_PER_REQUEST) {
+            let query: Vec<(&str, &str)> = chunk.iter().map(|id| ("id[]", id.as_str())).collect();
+            let request = self
+                .http
+                .get(format!("{}/api/v1/statuses", self.base_url))
+                .bearer_auth(token.expose())
+                .query(&query);
+            let page: Vec<CountsJson> =
+                match self.send_json("reading the thread's counts", request).await {
+                    Ok(page) => page,
+                    Err(PlatformError::Refused {
+                        status: 400 | 404 | 405 | 422,
+                        ..
+                    }) => {
+                        let mut one_by_one = Vec::new();
+                        for id in chunk {
+                            let request = self
+                                .http
+                                .get(format!("{}/api/v1/statuses/{id}", self.base_url))
+                                .bearer_auth(token.expose());
+                            match self.send_json("reading a post's counts", request).await {
+                                Ok(counts) => one_by_one.push(counts),
+                                Err(PlatformError::Refused {
+                                    status: 404 | 410, ..
+                                }) => {}
+                                Err(error) => return Err(error),
+                            }
+                        }
+                        one_by_one
+                    }
+                    Err(error) => return Err(error),
+                };
+            found.extend(page.into_iter().map(|c| {
+                let counts = Engagement {
+                    replies: c.replies_count,
+                    reposts: c.reblogs_count,
+                    likes: c.favourites_count,
+                    quotes: c.quotes_count,
+                };
+                (c.id, counts)
+            }));
+        }
+        Ok(found)
+    }
+
     /// Own statuses and replies in the thread that match `lookup`, oldest first.
     fn matches(
         &self,
@@ -605,6 +660,11 @@ impl Platform for Mastodon {
         Ok(context.descendants.into_iter().map(server_status).collect())
     }
 
+    async fn engagement(&self, ids: &[String]) -> Result<Vec<(String, Engagement)>, PlatformError> {
+        let token = self.token()?;
+        self.counts(token, ids).await
+    }
+
     async fn status(&self, id: &str) -> Result<Option<ServerStatus>, PlatformError> {
         self.token()?;
         match self
@@ -757,6 +817,17 @@ fn remote(status: megalodon::entities::Status) -> RemotePost {
         id: status.id,
         url: status.url.or(Some(status.uri)),
     }
+}
+
+/// A status's counts; Mastodon before 4.5 has no `quotes_count`, and a server of the
+/// family may leave any of them out.
+#[derive(Deserialize)]
+struct CountsJson {
+    id: String,
+    replies_count: Option<u64>,
+    reblogs_count: Option<u64>,
+    favourites_count: Option<u64>,
+    quotes_count: Option<u64>,
 }
 
 /// A notification, read leniently: only what papercast uses, every field optional

@@ -461,6 +461,26 @@ pub trait Platform: Send + Sync {
         Err(self.cannot("read a status"))
     }
 
+    /// Several statuses in one request, by id (those gone left out), where the network
+    /// can; `None` where it cannot, and each is read with [`Platform::status`].
+    async fn statuses(
+        &self,
+        ids: &[String],
+    ) -> Result<Option<std::collections::HashMap<String, ServerStatus>>, PlatformError> {
+        let _ = ids;
+        Ok(None)
+    }
+
+    /// What each of these posts drew so far, as the network counts it, by post id;
+    /// posts gone from the server are left out.
+    async fn engagement(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<(String, crate::model::Engagement)>, PlatformError> {
+        let _ = ids;
+        Err(self.cannot("read counts"))
+    }
+
     /// Statuses that mention this account: those notified after the notification
     /// `since`, or (without it, on a first read) those since `not_before`.
     async fn mentions(

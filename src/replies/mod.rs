@@ -3,7 +3,10 @@
 //! the optional one-time answer to a question. Moderation and the published
 //! discussion read what this records ([`discussions`]).
 //!
-//! Reading is cheap when nothing changed: one `context` call per thread returns its
+//! The reading is the same for every network behind [`Platform`]: Mastodon's
+//! `context`, Bluesky's `getPostThread`, whatever the next network answers.
+//!
+//! Reading is cheap when nothing changed: one tree call per thread returns its
 //! whole tree (every thread post descends from the head), one notifications call per
 //! account returns only mentions newer than the last one read, and a reply is looked
 //! up on its own only when it vanished from its tree. Threads older than
@@ -11,6 +14,7 @@
 //! it is due ([`rules::due`]). Rate limits are waited out like the publisher does.
 
 pub mod discussions;
+pub mod report;
 pub mod rules;
 
 use crate::compose::PostRole;
@@ -19,7 +23,8 @@ use crate::http::{Exhausted, Retrier, RetryPolicy, Stopped};
 use crate::platform::Target;
 use crate::platform::{NewPost, Platform, PlatformError};
 use crate::store::{
-    ReplySource, ReplyStore, Saved, ServerStatus, StoreError, ThreadRecord, WatchedThread,
+    ReplyRecord, ReplySource, ReplyStore, Saved, ServerStatus, StoreError, ThreadRecord,
+    WatchedThread,
 };
 use chrono::{DateTime, Utc};
 use rules::Rules;
@@ -107,6 +112,9 @@ pub struct AccountSync {
     /// New replies that an auto-hide rule hid.
     pub hidden_by_rules: usize,
     pub answered: usize,
+    /// Thread posts whose counts (replies, reposts, likes, quotes) changed and were
+    /// recorded.
+    pub counts_changed: usize,
     /// What went wrong; the rest went on.
     pub errors: Vec<String>,
     /// An error stopped this account for this run.
@@ -364,12 +372,24 @@ impl AccountRun<'_> {
         // Gone from the tree: deleted, detached from it, no longer public, or left out
         // by a capped tree. Only a lookup of the reply itself tells.
         let platform = self.platform;
-        for reply in stored
+        let missing: Vec<&ReplyRecord> = stored
             .iter()
             .filter(|r| r.deleted_at.is_none() && !seen.contains(r.status.id.as_str()))
-        {
+            .collect();
+        // A network that reads several statuses in one request (a quote is never in
+        // Bluesky's tree, so it is looked up at every sync) is asked once for all.
+        let ids: Vec<String> = missing.iter().map(|r| r.status.id.clone()).collect();
+        let batch = if missing.len() > 1 {
+            self.patiently(|| platform.statuses(&ids)).await?
+        } else {
+            None
+        };
+        for reply in missing {
             let id = reply.status.id.as_str();
-            let found = self.patiently(|| platform.status(id)).await?;
+            let found = match &batch {
+                Some(found) => found.get(id).cloned(),
+                None => self.patiently(|| platform.status(id)).await?,
+            };
             let still_there = found.filter(|s| {
                 s.is_public()
                     && s.in_reply_to.as_deref().is_some_and(|parent| {
@@ -389,6 +409,17 @@ impl AccountRun<'_> {
             }
         }
 
+        let ids: Vec<String> = sent.iter().map(|(id, _)| (*id).to_owned()).collect();
+        if let Err(error) = self.record_counts(thread.id, &ids, report).await {
+            if error.stops_account() {
+                return Err(error);
+            }
+            report.errors.push(format!(
+                "reading the counts of the thread about {}: {error}",
+                watched.announcement.url
+            ));
+        }
+
         let activity = self
             .store
             .thread_replies(thread.id)?
@@ -398,6 +429,32 @@ impl AccountRun<'_> {
             .max();
         self.store
             .mark_thread_checked(thread.id, self.now, activity)?;
+        Ok(())
+    }
+
+    /// Records what each thread post drew, where it changed since the last sync. A
+    /// network that gives no counts records nothing: the report says "n/a".
+    async fn record_counts(
+        &self,
+        thread_id: i64,
+        ids: &[String],
+        report: &mut AccountSync,
+    ) -> Result<(), ReplyError> {
+        let platform = self.platform;
+        let counts = match self.patiently(|| platform.engagement(ids)).await {
+            Ok(counts) => counts,
+            Err(ReplyError::Platform(PlatformError::Unsupported(_))) => return Ok(()),
+            Err(error) => return Err(error),
+        };
+        for (id, counts) in counts {
+            if ids.contains(&id)
+                && self
+                    .store
+                    .record_engagement(thread_id, &id, self.now, &counts)?
+            {
+                report.counts_changed += 1;
+            }
+        }
         Ok(())
     }
 

@@ -13,8 +13,8 @@ mod sqlite;
 
 pub use notify::{NewNotification, NotificationRecord, NotifyStore};
 pub use replies::{
-    canonical_handle, AnswerLink, HiddenAuthor, Hiding, ReplyRecord, ReplySource, ReplyStore,
-    Saved, WatchedThread,
+    canonical_handle, AnswerLink, EngagementRecord, HiddenAuthor, Hiding, ReplyRecord, ReplySource,
+    ReplyStore, Saved, WatchedThread,
 };
 pub use review::{
     AuditEntry, AuditNote, Claim, DraftFilter, DraftRecord, EntryOutcome, FeedState, NewDraft,

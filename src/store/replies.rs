@@ -4,6 +4,7 @@
 //! [`ReplyStore`] extends [`Store`]; [`super::SqliteStore`] implements both.
 
 use super::{AnnouncementRecord, RemotePost, ServerStatus, Store, StoreError, ThreadRecord};
+use crate::model::Engagement;
 use chrono::{DateTime, Utc};
 
 /// How a reply was found.
@@ -114,6 +115,16 @@ pub struct AnswerLink {
     pub in_reply_to: String,
 }
 
+/// A thread post's counts as one sync saw them (a row of the time series).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngagementRecord {
+    pub thread_id: i64,
+    /// The thread post's id on its server.
+    pub remote_id: String,
+    pub recorded_at: DateTime<Utc>,
+    pub counts: Engagement,
+}
+
 /// The canonical form of a handle: `user@server`, lower case, without a leading `@`.
 pub fn canonical_handle(handle: &str) -> String {
     handle.trim().trim_start_matches('@').to_lowercase()
@@ -209,6 +220,22 @@ pub trait ReplyStore: Store + super::NotifyStore {
     /// papercast's answers under the threads of these announcements: replies to them
     /// hang from the thread through them.
     fn answers(&self, announcement_ids: &[i64]) -> Result<Vec<AnswerLink>, StoreError>;
+
+    /// Records a thread post's counts as seen at `at`, unless they equal the latest
+    /// recorded for it; true when a row was added.
+    fn record_engagement(
+        &self,
+        thread_id: i64,
+        remote_id: &str,
+        at: DateTime<Utc>,
+        counts: &Engagement,
+    ) -> Result<bool, StoreError>;
+
+    /// Every recorded row of counts of the threads of these announcements, oldest first.
+    fn engagement_history(
+        &self,
+        announcement_ids: &[i64],
+    ) -> Result<Vec<EngagementRecord>, StoreError>;
 
     /// Every announcement of the post whose URL or slug is `key`, oldest first.
     fn announcements_of(&self, key: &str) -> Result<Vec<AnnouncementRecord>, StoreError>;

@@ -33,7 +33,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_feeds_drafts_audit.sql"),
     include_str!("migrations/0005_post_last_sent_at.sql"),
     include_str!("migrations/0006_post_links.sql"),
-    include_str!("migrations/0010_notifications.sql"),
+    include_str!("migrations/0008_engagement.sql"),
+    include_str!("migrations/0009_notifications.sql"),
 ];
 
 /// How many prepared statements the connection keeps: more than the store has, so that

@@ -8,6 +8,7 @@ mod card;
 mod post;
 mod queue;
 mod replies;
+pub mod report;
 pub mod throttle;
 
 use crate::config::{Config, ModeratorConfig};
@@ -259,6 +260,10 @@ fn pages() -> Result<minijinja::Environment<'static>, WebError> {
             "replies.html",
             include_str!("../../templates/web/replies.html"),
         ),
+        (
+            "report.html",
+            include_str!("../../templates/web/report.html"),
+        ),
     ] {
         env.add_template(name, source)
             .map_err(|e| WebError::Template {
@@ -287,6 +292,7 @@ pub fn router(state: Arc<WebState>) -> Router {
             get(replies::discussion_file).options(replies::discussion_preflight),
         )
         .route("/replies", get(replies::index))
+        .route("/report", get(report::page))
         .route("/replies/{slug}", get(replies::post_page))
         .route("/replies/{id}/hide", post(replies::hide))
         .route("/replies/{id}/unhide", post(replies::unhide))

@@ -367,6 +367,22 @@ impl Pds {
         json!({"uri": uri, "cid": self.record(uri)["cid"]})
     }
 
+    /// A quote post by the account of the post at `uri` (with the AppView, once it
+    /// shows the post).
+    pub fn quote(&self, account: &Account, uri: &str, text: &str) -> RecordRef {
+        let subject = self.subject(uri);
+        self.create_record(
+            account,
+            "app.bsky.feed.post",
+            json!({
+                "$type": "app.bsky.feed.post",
+                "text": text,
+                "createdAt": now(),
+                "embed": {"$type": "app.bsky.embed.record", "record": subject},
+            }),
+        )
+    }
+
     /// A like by the account of the post at `uri` (with the AppView, once it shows the
     /// post); returns the like record.
     pub fn like(&self, account: &Account, uri: &str) -> RecordRef {

@@ -228,6 +228,16 @@ impl MastodonMock {
         )
     }
 
+    /// Favourites (`favourite`) or reblogs (`reblog`) a status as the token's account.
+    pub fn act_on(&self, token: &str, id: &str, action: &str) {
+        self.request(
+            reqwest::Method::POST,
+            &format!("/api/v1/statuses/{id}/{action}"),
+            Some(token),
+            None,
+        );
+    }
+
     /// Deletes a status of the token's account.
     pub fn delete_status(&self, token: &str, id: &str) {
         self.request(

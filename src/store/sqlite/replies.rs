@@ -1,6 +1,7 @@
 //! The reply side of the SQLite store (tables of migration 0003).
 
 use super::{now, parse_time, Cached, SqliteStore};
+use crate::model::Engagement;
 use crate::store::replies::*;
 use crate::store::{AnnouncementRecord, RemotePost, ServerStatus, StoreError};
 use chrono::{DateTime, Utc};
@@ -492,6 +493,80 @@ impl ReplyStore for SqliteStore {
         Ok(())
     }
 
+    fn record_engagement(
+        &self,
+        thread_id: i64,
+        remote_id: &str,
+        at: DateTime<Utc>,
+        counts: &Engagement,
+    ) -> Result<bool, StoreError> {
+        let as_sql = |n: Option<u64>| n.and_then(|n| i64::try_from(n).ok());
+        let connection = self.lock()?;
+        // `IS` compares NULLs as equal: an unknown count that stays unknown is no change.
+        let added = connection.run(
+            "INSERT INTO engagement (thread_id, remote_id, recorded_at, replies, reposts, likes, quotes) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE NOT EXISTS ( \
+                 SELECT 1 FROM (SELECT replies, reposts, likes, quotes FROM engagement \
+                     WHERE thread_id = ?1 AND remote_id = ?2 ORDER BY id DESC LIMIT 1) AS latest \
+                 WHERE latest.replies IS ?4 AND latest.reposts IS ?5 \
+                     AND latest.likes IS ?6 AND latest.quotes IS ?7)",
+            params![
+                thread_id,
+                remote_id,
+                time(at),
+                as_sql(counts.replies),
+                as_sql(counts.reposts),
+                as_sql(counts.likes),
+                as_sql(counts.quotes)
+            ],
+        )?;
+        Ok(added > 0)
+    }
+
+    fn engagement_history(
+        &self,
+        announcement_ids: &[i64],
+    ) -> Result<Vec<EngagementRecord>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection.prepare_cached(
+            "SELECT thread_id, remote_id, recorded_at, replies, reposts, likes, quotes \
+             FROM engagement WHERE thread_id IN \
+                 (SELECT id FROM threads WHERE announcement_id = ?1) ORDER BY id",
+        )?;
+        let mut all = Vec::new();
+        for id in announcement_ids {
+            let rows = statement.query_map([id], |row| {
+                let count = |i: usize| -> rusqlite::Result<Option<u64>> {
+                    Ok(row
+                        .get::<_, Option<i64>>(i)?
+                        .and_then(|n| u64::try_from(n).ok()))
+                };
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    Engagement {
+                        replies: count(3)?,
+                        reposts: count(4)?,
+                        likes: count(5)?,
+                        quotes: count(6)?,
+                    },
+                ))
+            })?;
+            for row in rows {
+                let (thread_id, remote_id, at, counts) = row?;
+                all.push(EngagementRecord {
+                    thread_id,
+                    remote_id,
+                    recorded_at: parse_time(&at)?,
+                    counts,
+                });
+            }
+        }
+        all.sort_by_key(|r| r.recorded_at);
+        Ok(all)
+    }
+
     fn mention_cursor(&self, account: &str) -> Result<Option<String>, StoreError> {
         let connection = self.lock()?;
         Ok(connection
@@ -676,6 +751,54 @@ mod tests {
             content_html: html.into(),
             spoiler_text: String::new(),
         }
+    }
+
+    #[test]
+    fn engagement_is_a_series_of_changes_with_unknown_counts_kept_unknown() {
+        let (store, thread) = posted();
+        let at = |secs: i64| DateTime::from_timestamp(1_800_000_000 + secs, 0).expect("time");
+        let counts = |likes: u64| Engagement {
+            replies: Some(1),
+            reposts: Some(0),
+            likes: Some(likes),
+            quotes: None,
+        };
+        assert!(store
+            .record_engagement(thread, "100", at(0), &counts(2))
+            .expect("first"));
+        // The same counts again: no row, even with the unknown quote count.
+        assert!(!store
+            .record_engagement(thread, "100", at(60), &counts(2))
+            .expect("same"));
+        assert!(store
+            .record_engagement(thread, "101", at(60), &counts(2))
+            .expect("another post"));
+        assert!(store
+            .record_engagement(thread, "100", at(120), &counts(5))
+            .expect("changed"));
+        let record = store
+            .announcements_of("2025-10-07-potm")
+            .expect("announcements");
+        let history = store.engagement_history(&[record[0].id]).expect("history");
+        let rows: Vec<(&str, i64, Option<u64>, Option<u64>)> = history
+            .iter()
+            .map(|r| {
+                (
+                    r.remote_id.as_str(),
+                    r.recorded_at.timestamp() - 1_800_000_000,
+                    r.counts.likes,
+                    r.counts.quotes,
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("100", 0, Some(2), None),
+                ("101", 60, Some(2), None),
+                ("100", 120, Some(5), None)
+            ]
+        );
     }
 
     #[test]
