@@ -14,7 +14,7 @@ use crate::model::{LengthRules, PlatformKind};
 
 /// The (authors, organisations) a paper's header may show, fullest first.
 pub(crate) fn header_variants(paper: &Paper) -> Vec<(String, String)> {
-    let authors = paper.authors.trim().to_owned();
+    let authors = one_author_et_al(paper.authors.trim());
     let orgs = paper.orgs.trim().to_owned();
     let short_authors = first_author(&authors)
         .map(|first| format!("{first} et al."))
@@ -38,6 +38,19 @@ pub(crate) fn header_variants(paper: &Paper) -> Vec<(String, String)> {
     ];
     variants.dedup();
     variants
+}
+
+/// "Saleh Ashkboos, et al." as a reader expects it: one author before "et al." takes
+/// no comma ("Saleh Ashkboos et al."); a longer list keeps its commas.
+pub(crate) fn one_author_et_al(authors: &str) -> String {
+    for marker in [", et al.", ", et al", ", et. al."] {
+        if let Some(first) = authors.strip_suffix(marker) {
+            if !first.contains(',') && !first.contains(" and ") && !first.contains('&') {
+                return format!("{} et al.", first.trim());
+            }
+        }
+    }
+    authors.to_owned()
 }
 
 /// The first author of a list such as "Talfan Evans, Shreya Pathak, et al." or
@@ -409,6 +422,24 @@ mod tests {
             Some("Nikhil Sardana")
         );
         assert_eq!(first_author("Aaron Defazio"), None);
+    }
+
+    #[test]
+    fn one_author_before_et_al_takes_no_comma() {
+        // As the 2024-04-30 page writes them.
+        assert_eq!(
+            one_author_et_al("Saleh Ashkboos, et al."),
+            "Saleh Ashkboos et al."
+        );
+        assert_eq!(
+            one_author_et_al("Talfan Evans, Shreya Pathak, Hamza Merzic, et al."),
+            "Talfan Evans, Shreya Pathak, Hamza Merzic, et al."
+        );
+        assert_eq!(one_author_et_al("Yiran Ding et al."), "Yiran Ding et al.");
+        assert_eq!(
+            one_author_et_al("Nikhil Sardana and Jonathan Frankle"),
+            "Nikhil Sardana and Jonathan Frankle"
+        );
     }
 
     #[test]
