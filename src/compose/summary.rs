@@ -493,8 +493,21 @@ fn is_base_verb(word: &str) -> bool {
         && !lower.ends_with('s')
         && !matches!(
             lower.as_str(),
-            "is" | "are" | "was" | "were" | "has" | "have" | "had" | "can" | "could" | "will"
-                | "would" | "may" | "might" | "does" | "do" | "did"
+            "is" | "are"
+                | "was"
+                | "were"
+                | "has"
+                | "have"
+                | "had"
+                | "can"
+                | "could"
+                | "will"
+                | "would"
+                | "may"
+                | "might"
+                | "does"
+                | "do"
+                | "did"
         )
 }
 
@@ -913,9 +926,9 @@ fn is_list_then_colon(sentence: &str) -> bool {
     let Some((before, _)) = sentence.split_once(": ") else {
         return false;
     };
-    let verbless = !before.split_whitespace().any(|w| {
-        FINITE_VERBS.contains(&w.trim_matches(|c: char| !c.is_alphabetic()))
-    });
+    let verbless = !before
+        .split_whitespace()
+        .any(|w| FINITE_VERBS.contains(&w.trim_matches(|c: char| !c.is_alphabetic())));
     before.contains(", ") && (before.contains(" and ") || before.contains(" & ")) && verbless
 }
 
@@ -1301,8 +1314,14 @@ mod tests {
             "The authors describe a \"matmul-free\" LM."
         );
         let key_idea = "Language models are generally limited to performing well only on sequence lengths seen during training. Building upon this observation and prior work, this paper introduces a method for greatly extending the context length of pretrained language models using RoPE embeddings.";
-        let got = from_review(key_idea, &names("LongRoPE: Extending LLM Context Window Beyond 2 Million Tokens"));
-        assert!(got[0].starts_with("This paper introduces a method"), "{got:?}");
+        let got = from_review(
+            key_idea,
+            &names("LongRoPE: Extending LLM Context Window Beyond 2 Million Tokens"),
+        );
+        assert!(
+            got[0].starts_with("This paper introduces a method"),
+            "{got:?}"
+        );
     }
 
     #[test]
@@ -1315,7 +1334,9 @@ mod tests {
             ),
             "QuIP# enables extreme compression by transforming weights to something less heavy-tailed!"
         );
-        assert!(is_fragment("Enable extreme compression by transforming weights to something less heavy-tailed!"));
+        assert!(is_fragment(
+            "Enable extreme compression by transforming weights to something less heavy-tailed!"
+        ));
     }
 
     #[test]
@@ -1337,7 +1358,11 @@ mod tests {
             &names("Transformers are SSMs: Generalized Models and Efficient Algorithms Through Structured State Space Duality"),
         );
         assert_eq!(got.len(), 1);
-        assert!(from_caption("A visualization of the Architecture. Each block consists of a number of sub-layers.", &names("Scaling up Test-Time Compute with Latent Reasoning")).is_empty());
+        assert!(from_caption(
+            "A visualization of the Architecture. Each block consists of a number of sub-layers.",
+            &names("Scaling up Test-Time Compute with Latent Reasoning")
+        )
+        .is_empty());
     }
 
     #[test]

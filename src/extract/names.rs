@@ -232,11 +232,14 @@ mod tests {
     fn a_title_case_compound_does_not_name_a_paper() {
         // 2025-02-27: the intro's closing line about all the papers says
         // "test-time compute", which is not the name of the recurrent-depth paper.
-        let title = "Scaling up Test-Time Compute with Latent Reasoning: A Recurrent Depth Approach";
+        let title =
+            "Scaling up Test-Time Compute with Latent Reasoning: A Recurrent Depth Approach";
         assert!(!names_of(title).iter().any(|n| n == "Test-Time"));
-        assert!(names_of("QuaRot: Outlier-Free 4-Bit Inference in Rotated LLMs")
-            .iter()
-            .any(|n| n == "QuaRot"));
+        assert!(
+            names_of("QuaRot: Outlier-Free 4-Bit Inference in Rotated LLMs")
+                .iter()
+                .any(|n| n == "QuaRot")
+        );
     }
 
     #[test]
