@@ -243,7 +243,46 @@ pub(crate) fn options(paper: &Paper) -> Vec<String> {
     for sentence in singles {
         push(&mut out, short_name_first(sentence.clone(), &paper.title));
     }
+    // For a post with less room still (X beside a long title): the same whole
+    // sentences without their asides, "(rather than grid-like)" or a closing
+    // ", improving over …" — still whole sentences, never cut with "…".
+    let mut plainer: Vec<String> = out
+        .iter()
+        .filter(|o| split_sentences(o).len() == 1)
+        .filter_map(|o| without_asides(o))
+        .filter(|o| is_statement(o, true))
+        .collect();
+    plainer.sort_by_key(|s| std::cmp::Reverse(graphemes(s)));
+    for sentence in plainer {
+        push(&mut out, sentence);
+    }
     out
+}
+
+/// A sentence without its bracketed asides and a closing participle clause ("…,
+/// improving over the popular speculative decoding technique."), when it has any.
+fn without_asides(sentence: &str) -> Option<String> {
+    let end = sentence
+        .chars()
+        .last()
+        .filter(|c| matches!(c, '.' | '!' | '?'))?;
+    let mut text = sentence[..sentence.len() - end.len_utf8()].to_owned();
+    // Bracketed asides, innermost first.
+    while let Some(open) = text.rfind(" (") {
+        let Some(close) = text[open..].find(')') else {
+            break;
+        };
+        text.replace_range(open..open + close + 1, "");
+    }
+    // The last clause when it opens with a participle: ", improving …", ", showing …".
+    if let Some(at) = text.rfind(", ") {
+        let next = text[at + 2..].split_whitespace().next().unwrap_or_default();
+        if next.ends_with("ing") && next.chars().all(char::is_lowercase) && at > 40 {
+            text.truncate(at);
+        }
+    }
+    let text = format!("{}{end}", text.trim_end());
+    (text != sentence && graphemes(&text) >= 40).then_some(text)
 }
 
 /// How prose may name a paper: its title, and the names its review gives it.
@@ -460,17 +499,29 @@ fn without_building_on(sentence: &str) -> String {
 /// A sentence with no subject ("Enable extreme compression by …!") gets the paper's
 /// short name as its subject ("QuIP# enables extreme compression by …!").
 fn with_subject(sentence: &str, names: &Names<'_>) -> String {
+    let short = names
+        .title
+        .split_once(':')
+        .map(|(short, _)| short.trim().to_owned())
+        .filter(|short| !short.is_empty() && short.split_whitespace().count() <= 4);
+    // "This paper introduces a method …" → "LongRoPE introduces a method …": the
+    // paper's own name reads better, and is shorter.
+    if let Some(short) = &short {
+        for generic in ["This paper ", "This work ", "The paper "] {
+            if let Some(rest) = sentence.strip_prefix(generic) {
+                if rest.starts_with(char::is_lowercase) {
+                    return format!("{short} {rest}");
+                }
+            }
+        }
+    }
     let Some((first, rest)) = sentence.split_once(' ') else {
         return sentence.to_owned();
     };
     if !is_base_verb(first) {
         return sentence.to_owned();
     }
-    let subject = names
-        .title
-        .split_once(':')
-        .map(|(short, _)| short.trim().to_owned())
-        .filter(|short| !short.is_empty() && short.split_whitespace().count() <= 4)
+    let subject = short
         .or_else(|| names.aliases.first().cloned())
         .unwrap_or_else(|| "The paper".to_owned());
     let verb = first.to_lowercase();
@@ -1319,7 +1370,7 @@ mod tests {
             &names("LongRoPE: Extending LLM Context Window Beyond 2 Million Tokens"),
         );
         assert!(
-            got[0].starts_with("This paper introduces a method"),
+            got[0].starts_with("LongRoPE introduces a method"),
             "{got:?}"
         );
     }
@@ -1363,6 +1414,23 @@ mod tests {
             &names("Scaling up Test-Time Compute with Latent Reasoning")
         )
         .is_empty());
+    }
+
+    #[test]
+    fn a_shorter_whole_sentence_leaves_out_the_asides() {
+        // 2024-02-29 Speculative Streaming and QuIP#.
+        assert_eq!(
+            without_asides("Apple introduced their new speculative streaming method, which makes efficiency gains by asking the model to predict multiple future tokens, improving over the popular speculative decoding technique.").as_deref(),
+            Some("Apple introduced their new speculative streaming method, which makes efficiency gains by asking the model to predict multiple future tokens.")
+        );
+        assert_eq!(
+            without_asides("QuIP# enables extreme compression by transforming weights to something less heavy-tailed before quantising with a set of spherical (rather than grid-like) codes!").as_deref(),
+            Some("QuIP# enables extreme compression by transforming weights to something less heavy-tailed before quantising with a set of spherical codes!")
+        );
+        assert_eq!(
+            without_asides("TriForce combines speculative decoding with a sparse KV cache."),
+            None
+        );
     }
 
     #[test]
