@@ -143,6 +143,12 @@ const BASE_VERBS: &[&str] = &[
     "say",
 ];
 
+/// Verbs that carry a sentence without an "-s" or "-ed" of their own.
+const AUXILIARIES: &[&str] = &[
+    "should", "can", "could", "will", "would", "may", "might", "must", "do", "did", "was",
+    "were", "be", "has", "have", "had",
+];
+
 /// Words an alt text cut mid-phrase ends with ("…, aka the").
 const DANGLING_WORDS: &[&str] = &[
     "the", "a", "an", "of", "aka", "and", "or", "to", "for", "with", "in", "on", "by", "at",
@@ -550,7 +556,8 @@ fn check_thread(
                     && !first.split_whitespace().take(6).any(is_verb_like);
             // A sentence that adds to a claim it does not carry ("The paper also
             // introduces a second innovation"), or has no subject ("Enable …").
-            let first_sentence = lower.split(". ").next().unwrap_or_default();
+            let unabbreviated = lower.replace("et al. ", "et al ");
+            let first_sentence = unabbreviated.split(". ").next().unwrap_or_default();
             let sequel = first_sentence
                 .split_whitespace()
                 .take(6)
@@ -561,7 +568,16 @@ fn check_thread(
                 BASE_VERBS.contains(&w.to_lowercase().trim_matches(|c: char| !c.is_alphabetic()))
             });
             let dangling = DANGLING_REFERENCES.iter().any(|d| lower.contains(d));
-            let fragment = fragment || sequel || subjectless || dangling;
+            // "The ADMIRE-BayesOpt loop.": a name and nothing said about it.
+            let verbless = !first_sentence
+                .split_whitespace()
+                .any(|w| {
+                    is_verb_like(w)
+                        || BASE_VERBS.contains(&w)
+                        || w.ends_with("ing")
+                        || AUXILIARIES.contains(&w)
+                });
+            let fragment = fragment || sequel || subjectless || dangling || verbless;
             // The title as a sentence of its own before the summary proper.
             let repeats_title = lower
                 .strip_prefix(&paper.title.to_lowercase())
@@ -614,6 +630,22 @@ fn check_thread(
                     format!("{label}: {line:?}"),
                     log,
                 );
+            }
+        }
+        // A header whose shortened organisations leave a bracket open ("(Korea
+        // Advanced Institute of Science and Technology (KAIST +3)").
+        for text in &texts {
+            for line in text.lines() {
+                if line.starts_with(first_author.as_str())
+                    && !line.contains(paper.orgs.as_str())
+                    && !balanced(line)
+                {
+                    counts.add(
+                        "bracket or quote left open",
+                        format!("{label}: header {line:?}"),
+                        log,
+                    );
+                }
             }
         }
         // "Saleh Ashkboos, et al.": one name before "et al." reads without a comma.

@@ -25,8 +25,13 @@ pub(crate) fn header_variants(paper: &Paper) -> Vec<(String, String)> {
         .map(str::trim)
         .filter(|o| !o.is_empty())
         .collect();
+    // "Korea Advanced Institute of Science and Technology (KAIST; Mila; …)": a list
+    // split inside brackets cannot be shortened to its first item.
+    let opens = |t: &str| t.matches('(').count() != t.matches(')').count();
     let short_orgs = match org_list.as_slice() {
-        [first, rest @ ..] if !rest.is_empty() => format!("{first} +{}", rest.len()),
+        [first, rest @ ..] if !rest.is_empty() && !opens(first) => {
+            format!("{first} +{}", rest.len())
+        }
         _ => orgs.clone(),
     };
     let mut variants = vec![
@@ -422,6 +427,27 @@ mod tests {
             Some("Nikhil Sardana")
         );
         assert_eq!(first_author("Aaron Defazio"), None);
+    }
+
+    #[test]
+    fn organisations_split_inside_brackets_are_not_shortened() {
+        // 2026-03-03, Riemannian Mean Flow.
+        let paper = Paper {
+            orgs: "Korea Advanced Institute of Science and Technology (KAIST; Mila - Quebec AI Institute; Universite de Montreal; Institut Courtois)".into(),
+            position: 0,
+            title: "Riemannian Mean Flow".into(),
+            authors: "Dongyeop Woo, et al.".into(),
+            link: String::new(),
+            anchor: String::new(),
+            url: String::new(),
+            intro_summary: None,
+            intro_sentence: None,
+            key_idea: String::new(),
+            figure: None,
+        };
+        assert!(header_variants(&paper)
+            .iter()
+            .all(|(_, orgs)| orgs.matches('(').count() == orgs.matches(')').count()));
     }
 
     #[test]

@@ -421,6 +421,10 @@ fn from_caption(caption: &str, names: &Names<'_>) -> Vec<String> {
             is_statement(s, true)
                 && !leans_back(s)
                 && makes_a_claim(s, names)
+                // "The ADMIRE-BayesOpt loop." names the paper but says nothing.
+                && s.split_whitespace().any(|w| {
+                    FINITE_VERBS.contains(&w.trim_matches(|c: char| !c.is_alphabetic()))
+                })
                 && !s.to_lowercase().starts_with("figure")
         })
         .into_iter()
@@ -1409,6 +1413,11 @@ mod tests {
             &names("Transformers are SSMs: Generalized Models and Efficient Algorithms Through Structured State Space Duality"),
         );
         assert_eq!(got.len(), 1);
+        assert!(from_caption(
+            "The ADMIRE-BayesOpt loop.",
+            &names("ADMIRE-BayesOpt: Accelerated Data MIxture RE-weighting for Language Models with Bayesian Optimization")
+        )
+        .is_empty());
         assert!(from_caption(
             "A visualization of the Architecture. Each block consists of a number of sub-layers.",
             &names("Scaling up Test-Time Compute with Latent Reasoning")
