@@ -86,6 +86,10 @@ const BACKGROUND: &[&str] = &[
     "many previous",
     "most previous",
     "prior work",
+    "compared to",
+    "compared with",
+    "in contrast",
+    "unlike ",
     "building upon",
     "building on",
     "based on",
@@ -145,8 +149,8 @@ const BASE_VERBS: &[&str] = &[
 
 /// Verbs that carry a sentence without an "-s" or "-ed" of their own.
 const AUXILIARIES: &[&str] = &[
-    "should", "can", "could", "will", "would", "may", "might", "must", "do", "did", "was",
-    "were", "be", "has", "have", "had",
+    "should", "can", "could", "will", "would", "may", "might", "must", "do", "did", "was", "were",
+    "be", "has", "have", "had",
 ];
 
 /// Words an alt text cut mid-phrase ends with ("…, aka the").
@@ -569,14 +573,12 @@ fn check_thread(
             });
             let dangling = DANGLING_REFERENCES.iter().any(|d| lower.contains(d));
             // "The ADMIRE-BayesOpt loop.": a name and nothing said about it.
-            let verbless = !first_sentence
-                .split_whitespace()
-                .any(|w| {
-                    is_verb_like(w)
-                        || BASE_VERBS.contains(&w)
-                        || w.ends_with("ing")
-                        || AUXILIARIES.contains(&w)
-                });
+            let verbless = !first_sentence.split_whitespace().any(|w| {
+                is_verb_like(w)
+                    || BASE_VERBS.contains(&w)
+                    || w.ends_with("ing")
+                    || AUXILIARIES.contains(&w)
+            });
             let fragment = fragment || sequel || subjectless || dangling || verbless;
             // The title as a sentence of its own before the summary proper.
             let repeats_title = lower
