@@ -225,6 +225,7 @@ const KINDS: &[&str] = &[
     "title or name split across posts",
     "a line about the whole post as a paper's summary",
     "one author before et al. with a comma",
+    "a figure's description as a paper's summary",
 ];
 
 fn is_url(word: &str) -> bool {
@@ -579,7 +580,33 @@ fn check_thread(
                     || w.ends_with("ing")
                     || AUXILIARIES.contains(&w)
             });
-            let fragment = fragment || sequel || subjectless || dangling || verbless;
+            // A question ("When should you distil a small model …?") asks what the
+            // paper answers; a quoted question inside a statement is fine.
+            let question = first_sentence.trim_end().ends_with('?');
+            let fragment = fragment || sequel || subjectless || dangling || verbless || question;
+            // The figure described instead of the paper ("The left shows …", "Results
+            // are shown with up to 8 samples …", "… measured by FID (↓).").
+            let describes_figure = [
+                "the left",
+                "the right",
+                "left:",
+                "top:",
+                "results are shown",
+                "overview of",
+                "illustration of",
+                "schematic of",
+            ]
+            .iter()
+            .any(|d| lower.starts_with(d))
+                || first_sentence.contains("(↓)")
+                || first_sentence.contains("(↑)");
+            if describes_figure {
+                counts.add(
+                    "a figure's description as a paper's summary",
+                    format!("{label}: {first:?}"),
+                    log,
+                );
+            }
             // The title as a sentence of its own before the summary proper.
             let repeats_title = lower
                 .strip_prefix(&paper.title.to_lowercase())
@@ -604,6 +631,7 @@ fn check_thread(
                 && !first.starts_with(paper.title.as_str());
             if BACKGROUND.iter().any(|b| lower.starts_with(b))
                 || lower.contains("is a dynamic research field")
+                || lower.contains("becoming increasingly")
                 || activity
             {
                 counts.add(

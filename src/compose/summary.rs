@@ -135,6 +135,8 @@ const BACKGROUND_PHRASES: &[&str] = &[
     "have become increasingly",
     "has become increasingly",
     "are getting increasingly",
+    "are becoming increasingly",
+    "is becoming increasingly",
 ];
 
 /// Sentences that need the sentence before them to be understood.
@@ -422,7 +424,16 @@ fn from_caption(caption: &str, names: &Names<'_>) -> Vec<String> {
         .into_iter()
         .map(|s| s.to_owned())
         .find(|s| {
-            is_statement(s, true)
+            // Most captions describe the figure ("The left shows …", "Results are
+            // shown with …"): only a sentence whose subject is the paper or its
+            // authors states the finding.
+            let lower = s.to_lowercase();
+            let about_the_paper = ["the authors ", "we ", "they ", "this paper ", "this work "]
+                .iter()
+                .any(|subject| lower.starts_with(subject))
+                || names.mention(s).is_some_and(|at| at.start == 0);
+            about_the_paper
+                && is_statement(s, true)
                 && !leans_back(s)
                 && makes_a_claim(s, names)
                 // "The ADMIRE-BayesOpt loop." names the paper but says nothing.
@@ -633,7 +644,8 @@ fn makes_a_claim(sentence: &str, names: &Names<'_>) -> bool {
     };
     names.mention(sentence).is_some()
         || CLAIM_CUES.iter().any(|cue| lower.contains(cue))
-        || PRESCRIPTIONS.iter().any(|p| lower.contains(p))
+        // "When should you distil a small model …?" asks; it does not claim.
+        || PRESCRIPTIONS.iter().any(|p| lower.contains(p)) && !sentence.ends_with('?')
 }
 
 /// Words a review uses when it states the paper's thesis in its own voice ("The
@@ -926,6 +938,9 @@ pub(crate) fn is_statement(sentence: &str, first: bool) -> bool {
     starts_well(sentence)
         && graphemes(sentence) >= 25
         && sentence.ends_with(SENTENCE_ENDS)
+        // A question ("What are the issues with highly granular and sparse MoEs?")
+        // asks what the paper answers.
+        && !sentence.ends_with('?')
         && !NOT_A_CLAIM.iter().any(|n| lower.starts_with(n))
         && !BACKGROUND_PHRASES.iter().any(|b| lower.contains(b))
         && !(first
@@ -954,7 +969,8 @@ fn starts_well(sentence: &str) -> bool {
 /// A sentence in the plainest sense: a capital to open, a stop to close, brackets and
 /// quotes closed, no TeX.
 fn is_whole_sentence(sentence: &str) -> bool {
-    starts_well(sentence)
+    !sentence.ends_with('?')
+        && starts_well(sentence)
         && graphemes(sentence) >= 25
         && sentence.ends_with(SENTENCE_ENDS)
         && !sentence.contains("\\(")
@@ -1403,6 +1419,11 @@ mod tests {
         // 2025-02-27: the intro's last line.
         let line = "Scaling-laws for LLMs, multi-scale quantisation training and scaling test-time compute: it's a rich buffet!";
         assert!(!is_statement(line, true));
+        // 2026-01-13: the review opens with a question.
+        assert!(!is_statement(
+            "What are the issues with highly granular and sparse MoEs?",
+            true
+        ));
         assert!(is_statement(
             "ParetoQ introduces the first unified framework for comparing different bit-width quantisation approaches: a comprehensive analysis.",
             true
@@ -1417,6 +1438,12 @@ mod tests {
             &names("Transformers are SSMs: Generalized Models and Efficient Algorithms Through Structured State Space Duality"),
         );
         assert_eq!(got.len(), 1);
+        // 2025-04-06 and 2024-10-30: captions that describe the figure.
+        assert!(from_caption(
+            "Results are shown with up to 8 samples for each method, and are further scaled to 32 samples for ours.",
+            &names("Inference-Time Scaling for Generalist Reward Modeling")
+        )
+        .is_empty());
         assert!(from_caption(
             "The ADMIRE-BayesOpt loop.",
             &names("ADMIRE-BayesOpt: Accelerated Data MIxture RE-weighting for Language Models with Bayesian Optimization")
