@@ -82,6 +82,81 @@ const BACKGROUND: &[&str] = &[
     "despite ",
     "although ",
     "since ",
+    "if you",
+    "many previous",
+    "most previous",
+    "prior work",
+    "compared to",
+    "compared with",
+    "in contrast",
+    "unlike ",
+    "building upon",
+    "building on",
+    "based on",
+    "inspired by",
+    "motivated by",
+];
+
+/// Words that point at a sentence the post does not carry ("Building upon this
+/// observation, …", "to account for this effect").
+const DANGLING_REFERENCES: &[&str] = &[
+    "this observation",
+    "this effect",
+    "this problem",
+    "this issue",
+    "this limitation",
+    "this idea",
+    "this insight",
+    "as mentioned",
+    "as discussed",
+    "the above",
+];
+
+/// Verbs in their base form: a summary opening with one has no subject ("Enable
+/// extreme compression …").
+const BASE_VERBS: &[&str] = &[
+    "enable",
+    "use",
+    "train",
+    "make",
+    "build",
+    "add",
+    "replace",
+    "combine",
+    "apply",
+    "learn",
+    "introduce",
+    "propose",
+    "show",
+    "reduce",
+    "improve",
+    "get",
+    "take",
+    "let",
+    "try",
+    "see",
+    "scale",
+    "extend",
+    "run",
+    "turn",
+    "find",
+    "give",
+    "read",
+    "check",
+    "meet",
+    "say",
+];
+
+/// Verbs that carry a sentence without an "-s" or "-ed" of their own.
+const AUXILIARIES: &[&str] = &[
+    "should", "can", "could", "will", "would", "may", "might", "must", "do", "did", "was", "were",
+    "be", "has", "have", "had",
+];
+
+/// Words an alt text cut mid-phrase ends with ("…, aka the").
+const DANGLING_WORDS: &[&str] = &[
+    "the", "a", "an", "of", "aka", "and", "or", "to", "for", "with", "in", "on", "by", "at",
+    "from", "as", "is", "are",
 ];
 
 /// Alt texts that say nothing about the figure.
@@ -148,6 +223,9 @@ const KINDS: &[&str] = &[
     "hashtags: too many, near-duplicate or not CamelCase",
     "title, link, review link or first author not exact",
     "title or name split across posts",
+    "a line about the whole post as a paper's summary",
+    "one author before et al. with a comma",
+    "a figure's description as a paper's summary",
 ];
 
 fn is_url(word: &str) -> bool {
@@ -420,9 +498,11 @@ fn check_thread(
             }
         }
         let mut has_summary = false;
-        for text in &texts {
+        for (post, text) in posts.iter().zip(&texts) {
             let words = prose(text, paper);
-            let has_link = text.split_whitespace().any(is_url);
+            // On Bluesky a link shows short ("openreview.net/forum?id=…"), its facet
+            // carrying the URL.
+            let has_link = text.split_whitespace().any(is_url) || !post.links.is_empty();
             let lines = summary_lines(text, paper);
             if !lines.is_empty() {
                 has_summary = true;
@@ -479,6 +559,54 @@ fn check_thread(
                     .is_some_and(|w| matches!(w, "that" | "which" | "where"))
                 || first.split_whitespace().take(4).any(|w| w == "that")
                     && !first.split_whitespace().take(6).any(is_verb_like);
+            // A sentence that adds to a claim it does not carry ("The paper also
+            // introduces a second innovation"), or has no subject ("Enable …").
+            let unabbreviated = lower.replace("et al. ", "et al ");
+            let first_sentence = unabbreviated.split(". ").next().unwrap_or_default();
+            let sequel = first_sentence
+                .split_whitespace()
+                .take(6)
+                .any(|w| w == "also")
+                || first_sentence.contains(" a second ")
+                || first_sentence.starts_with("another ");
+            let subjectless = words.first().is_some_and(|w| {
+                BASE_VERBS.contains(&w.to_lowercase().trim_matches(|c: char| !c.is_alphabetic()))
+            });
+            let dangling = DANGLING_REFERENCES.iter().any(|d| lower.contains(d));
+            // "The ADMIRE-BayesOpt loop.": a name and nothing said about it.
+            let verbless = !first_sentence.split_whitespace().any(|w| {
+                is_verb_like(w)
+                    || BASE_VERBS.contains(&w)
+                    || w.ends_with("ing")
+                    || AUXILIARIES.contains(&w)
+            });
+            // A question ("When should you distil a small model …?") asks what the
+            // paper answers; a quoted question inside a statement is fine.
+            let question = first_sentence.trim_end().ends_with('?');
+            let fragment = fragment || sequel || subjectless || dangling || verbless || question;
+            // The figure described instead of the paper ("The left shows …", "Results
+            // are shown with up to 8 samples …", "… measured by FID (↓).").
+            let describes_figure = [
+                "the left",
+                "the right",
+                "left:",
+                "top:",
+                "results are shown",
+                "overview of",
+                "illustration of",
+                "schematic of",
+            ]
+            .iter()
+            .any(|d| lower.starts_with(d))
+                || first_sentence.contains("(↓)")
+                || first_sentence.contains("(↑)");
+            if describes_figure {
+                counts.add(
+                    "a figure's description as a paper's summary",
+                    format!("{label}: {first:?}"),
+                    log,
+                );
+            }
             // The title as a sentence of its own before the summary proper.
             let repeats_title = lower
                 .strip_prefix(&paper.title.to_lowercase())
@@ -490,8 +618,21 @@ fn check_thread(
                     log,
                 );
             }
+            // An activity as the subject ("Introducing sparsity into a model causes
+            // …") is background: what the field knows, not what the paper does.
+            let short_name = paper.title.split(':').next().unwrap_or_default();
+            let activity = words
+                .first()
+                .is_some_and(|w| w.ends_with("ing") && w.chars().skip(1).all(char::is_lowercase))
+                && !words
+                    .get(1)
+                    .is_some_and(|w| w.starts_with(char::is_uppercase))
+                && !first.starts_with(short_name)
+                && !first.starts_with(paper.title.as_str());
             if BACKGROUND.iter().any(|b| lower.starts_with(b))
                 || lower.contains("is a dynamic research field")
+                || lower.contains("becoming increasingly")
+                || activity
             {
                 counts.add(
                     "background instead of the claim",
@@ -500,9 +641,71 @@ fn check_thread(
                 );
             }
         }
+        // A line about every paper of the post ("Scaling-laws for LLMs, multi-scale
+        // quantisation training and scaling test-time compute: it's a rich buffet!"):
+        // a list of topics before a colon, or words about the post.
+        for line in texts.iter().flat_map(|t| summary_lines(t, paper)) {
+            let lower = line.to_lowercase();
+            let list_then_colon = line.split_once(": ").is_some_and(|(before, _)| {
+                before.contains(", ")
+                    && (before.contains(" and ") || before.contains(" & "))
+                    && !before.split_whitespace().any(is_verb_like)
+            });
+            let about_the_post = ["buffet", "this month's", "this edition", "these papers"]
+                .iter()
+                .any(|w| lower.contains(w));
+            if list_then_colon || about_the_post {
+                counts.add(
+                    "a line about the whole post as a paper's summary",
+                    format!("{label}: {line:?}"),
+                    log,
+                );
+            }
+        }
+        // A header whose shortened organisations leave a bracket open ("(Korea
+        // Advanced Institute of Science and Technology (KAIST +3)").
+        for text in &texts {
+            for line in text.lines() {
+                if line.starts_with(first_author.as_str())
+                    && !line.contains(paper.orgs.as_str())
+                    && !balanced(line)
+                {
+                    counts.add(
+                        "bracket or quote left open",
+                        format!("{label}: header {line:?}"),
+                        log,
+                    );
+                }
+            }
+        }
+        // "Saleh Ashkboos, et al.": one name before "et al." reads without a comma.
+        for text in &texts {
+            for line in text.lines() {
+                if let Some(at) = line.find(", et al") {
+                    if !line[..at].contains(',') && !line[..at].contains(" and ") {
+                        counts.add(
+                            "one author before et al. with a comma",
+                            format!("{label}: {line:?}"),
+                            log,
+                        );
+                    }
+                }
+            }
+        }
         for image in posts.iter().flat_map(|p| &p.images) {
             let alt = image.alt.trim();
             let lower = alt.to_lowercase();
+            let cut_short = lower
+                .split_whitespace()
+                .last()
+                .is_some_and(|w| DANGLING_WORDS.contains(&w));
+            if cut_short {
+                counts.add(
+                    "image alt empty, generic or labelled",
+                    format!("{label}: cut mid-phrase {alt:?}"),
+                    log,
+                );
+            }
             let labelled = {
                 let rest = lower
                     .strip_prefix("figure")

@@ -14,7 +14,7 @@ use crate::model::{LengthRules, PlatformKind};
 
 /// The (authors, organisations) a paper's header may show, fullest first.
 pub(crate) fn header_variants(paper: &Paper) -> Vec<(String, String)> {
-    let authors = paper.authors.trim().to_owned();
+    let authors = one_author_et_al(paper.authors.trim());
     let orgs = paper.orgs.trim().to_owned();
     let short_authors = first_author(&authors)
         .map(|first| format!("{first} et al."))
@@ -25,8 +25,13 @@ pub(crate) fn header_variants(paper: &Paper) -> Vec<(String, String)> {
         .map(str::trim)
         .filter(|o| !o.is_empty())
         .collect();
+    // "Korea Advanced Institute of Science and Technology (KAIST; Mila; …)": a list
+    // split inside brackets cannot be shortened to its first item.
+    let opens = |t: &str| t.matches('(').count() != t.matches(')').count();
     let short_orgs = match org_list.as_slice() {
-        [first, rest @ ..] if !rest.is_empty() => format!("{first} +{}", rest.len()),
+        [first, rest @ ..] if !rest.is_empty() && !opens(first) => {
+            format!("{first} +{}", rest.len())
+        }
         _ => orgs.clone(),
     };
     let mut variants = vec![
@@ -38,6 +43,19 @@ pub(crate) fn header_variants(paper: &Paper) -> Vec<(String, String)> {
     ];
     variants.dedup();
     variants
+}
+
+/// "Saleh Ashkboos, et al." as a reader expects it: one author before "et al." takes
+/// no comma ("Saleh Ashkboos et al."); a longer list keeps its commas.
+pub(crate) fn one_author_et_al(authors: &str) -> String {
+    for marker in [", et al.", ", et al", ", et. al."] {
+        if let Some(first) = authors.strip_suffix(marker) {
+            if !first.contains(',') && !first.contains(" and ") && !first.contains('&') {
+                return format!("{} et al.", first.trim());
+            }
+        }
+    }
+    authors.to_owned()
 }
 
 /// The first author of a list such as "Talfan Evans, Shreya Pathak, et al." or
@@ -409,6 +427,45 @@ mod tests {
             Some("Nikhil Sardana")
         );
         assert_eq!(first_author("Aaron Defazio"), None);
+    }
+
+    #[test]
+    fn organisations_split_inside_brackets_are_not_shortened() {
+        // 2026-03-03, Riemannian Mean Flow.
+        let paper = Paper {
+            orgs: "Korea Advanced Institute of Science and Technology (KAIST; Mila - Quebec AI Institute; Universite de Montreal; Institut Courtois)".into(),
+            position: 0,
+            title: "Riemannian Mean Flow".into(),
+            authors: "Dongyeop Woo, et al.".into(),
+            link: String::new(),
+            anchor: String::new(),
+            url: String::new(),
+            intro_summary: None,
+            intro_sentence: None,
+            key_idea: String::new(),
+            figure: None,
+        };
+        assert!(header_variants(&paper)
+            .iter()
+            .all(|(_, orgs)| orgs.matches('(').count() == orgs.matches(')').count()));
+    }
+
+    #[test]
+    fn one_author_before_et_al_takes_no_comma() {
+        // As the 2024-04-30 page writes them.
+        assert_eq!(
+            one_author_et_al("Saleh Ashkboos, et al."),
+            "Saleh Ashkboos et al."
+        );
+        assert_eq!(
+            one_author_et_al("Talfan Evans, Shreya Pathak, Hamza Merzic, et al."),
+            "Talfan Evans, Shreya Pathak, Hamza Merzic, et al."
+        );
+        assert_eq!(one_author_et_al("Yiran Ding et al."), "Yiran Ding et al.");
+        assert_eq!(
+            one_author_et_al("Nikhil Sardana and Jonathan Frankle"),
+            "Nikhil Sardana and Jonathan Frankle"
+        );
     }
 
     #[test]

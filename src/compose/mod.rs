@@ -472,7 +472,7 @@ fn alt_text(paper: &Paper) -> (String, Option<String>) {
         return (String::new(), None);
     };
     let usable = |text: &str| {
-        let text = without_figure_label(&normalise_whitespace(text));
+        let text = whole_phrases(&without_figure_label(&normalise_whitespace(text)));
         let bare = text.trim_end_matches(['.', ':']).to_lowercase();
         (!bare.is_empty() && !GENERIC_ALTS.contains(&bare.as_str())).then_some(text)
     };
@@ -490,6 +490,37 @@ fn alt_text(paper: &Paper) -> (String, Option<String>) {
             paper.title, figure.url
         )),
     )
+}
+
+/// Words an alt text cut short on the page ends with ("…, aka the").
+const DANGLING: &[&str] = &[
+    "the", "a", "an", "of", "aka", "and", "or", "to", "for", "with", "in", "on", "by", "at",
+    "from", "as", "i.e.", "e.g.", "is", "are",
+];
+
+/// An alt text the page cut mid-phrase ("Equation for reproducible holdout loss
+/// selection, aka the") back to its last whole phrase ("Equation for reproducible
+/// holdout loss selection"); whole text is unchanged.
+fn whole_phrases(text: &str) -> String {
+    let mut text = text.trim().to_owned();
+    let dangling = |t: &str| {
+        t.split_whitespace()
+            .last()
+            .is_some_and(|w| DANGLING.contains(&w.to_lowercase().as_str()))
+    };
+    if !dangling(&text) {
+        return text;
+    }
+    match text.rfind([',', ';', '(', '—', '–']) {
+        Some(at) if at > 0 => text.truncate(at),
+        _ => {
+            while dangling(&text) {
+                let cut = text.trim_end().rfind(' ').unwrap_or(0);
+                text.truncate(cut);
+            }
+        }
+    }
+    text.trim_end_matches([' ', ',', ';', ':']).to_owned()
 }
 
 /// "Figure 1: A plot…" → "A plot…"; also "Fig. 2.", "Table 1 -", "Figure 1(b).".

@@ -117,6 +117,10 @@ const NOT_A_CLAIM: &[&str] = &[
     "many previous",
     "most previous",
     "prior work",
+    "compared to",
+    "compared with",
+    "in contrast",
+    "unlike ",
     "previous work",
     "with the ",
     "despite ",
@@ -131,6 +135,8 @@ const BACKGROUND_PHRASES: &[&str] = &[
     "have become increasingly",
     "has become increasingly",
     "are getting increasingly",
+    "are becoming increasingly",
+    "is becoming increasingly",
 ];
 
 /// Sentences that need the sentence before them to be understood.
@@ -179,6 +185,11 @@ pub(crate) fn options(paper: &Paper) -> Vec<String> {
     }
     let review = from_review(&paper.key_idea, &names);
     sources.push(review.clone());
+    // The figure's caption often states the finding in a sentence ("The authors
+    // demonstrate equivalence between …"), where the review opens with an aside.
+    if let Some(caption) = paper.figure.as_ref().and_then(|f| f.caption.as_deref()) {
+        sources.push(from_caption(caption, &names));
+    }
 
     let mut out: Vec<String> = Vec::new();
     fn push(out: &mut Vec<String>, text: String) {
@@ -238,7 +249,46 @@ pub(crate) fn options(paper: &Paper) -> Vec<String> {
     for sentence in singles {
         push(&mut out, short_name_first(sentence.clone(), &paper.title));
     }
+    // For a post with less room still (X beside a long title): the same whole
+    // sentences without their asides, "(rather than grid-like)" or a closing
+    // ", improving over …" — still whole sentences, never cut with "…".
+    let mut plainer: Vec<String> = out
+        .iter()
+        .filter(|o| split_sentences(o).len() == 1)
+        .filter_map(|o| without_asides(o))
+        .filter(|o| is_statement(o, true))
+        .collect();
+    plainer.sort_by_key(|s| std::cmp::Reverse(graphemes(s)));
+    for sentence in plainer {
+        push(&mut out, sentence);
+    }
     out
+}
+
+/// A sentence without its bracketed asides and a closing participle clause ("…,
+/// improving over the popular speculative decoding technique."), when it has any.
+fn without_asides(sentence: &str) -> Option<String> {
+    let end = sentence
+        .chars()
+        .last()
+        .filter(|c| matches!(c, '.' | '!' | '?'))?;
+    let mut text = sentence[..sentence.len() - end.len_utf8()].to_owned();
+    // Bracketed asides, innermost first.
+    while let Some(open) = text.rfind(" (") {
+        let Some(close) = text[open..].find(')') else {
+            break;
+        };
+        text.replace_range(open..open + close + 1, "");
+    }
+    // The last clause when it opens with a participle: ", improving …", ", showing …".
+    if let Some(at) = text.rfind(", ") {
+        let next = text[at + 2..].split_whitespace().next().unwrap_or_default();
+        if next.ends_with("ing") && next.chars().all(char::is_lowercase) && at > 40 {
+            text.truncate(at);
+        }
+    }
+    let text = format!("{}{end}", text.trim_end());
+    (text != sentence && graphemes(&text) >= 40).then_some(text)
 }
 
 /// How prose may name a paper: its title, and the names its review gives it.
@@ -339,14 +389,19 @@ fn from_review(key_idea: &str, names: &Names<'_>) -> Vec<String> {
     let sentences: Vec<String> = split_sentences(&text)
         .into_iter()
         .map(without_summing_up)
+        .map(|s| without_building_on(&s))
+        .map(|s| with_subject(&s, names))
         .collect();
     let usable = |s: &String| is_statement(s, true) && !is_title(s, title) && !leans_back(s);
-    // The first sentence that says what the paper does, if one of the first few does;
-    // else the first that can stand on its own.
+    // The first sentence that says what the paper does, if one of the first few does
+    // (one that adds to another claim, "The paper also introduces a second …", only
+    // when none comes before it); else the first that can stand on its own.
+    let claims = |s: &String| usable(s) && makes_a_claim(s, names);
     let start = sentences
         .iter()
         .take(5)
-        .position(|s| usable(s) && makes_a_claim(s, names))
+        .position(|s| claims(s) && !adds_to_another(s))
+        .or_else(|| sentences.iter().take(5).position(claims))
         .or_else(|| sentences.iter().position(usable));
     let Some(start) = start else {
         return Vec::new();
@@ -359,6 +414,36 @@ fn from_review(key_idea: &str, names: &Names<'_>) -> Vec<String> {
         out.push(sentence.clone());
     }
     out
+}
+
+/// The sentence of a figure's caption that says what the paper shows, if one does
+/// (most captions describe the figure: "A visualization of the Architecture.").
+fn from_caption(caption: &str, names: &Names<'_>) -> Vec<String> {
+    let text = normalise(caption);
+    split_sentences(&text)
+        .into_iter()
+        .map(|s| s.to_owned())
+        .find(|s| {
+            // Most captions describe the figure ("The left shows …", "Results are
+            // shown with …"): only a sentence whose subject is the paper or its
+            // authors states the finding.
+            let lower = s.to_lowercase();
+            let about_the_paper = ["the authors ", "we ", "they ", "this paper ", "this work "]
+                .iter()
+                .any(|subject| lower.starts_with(subject))
+                || names.mention(s).is_some_and(|at| at.start == 0);
+            about_the_paper
+                && is_statement(s, true)
+                && !leans_back(s)
+                && makes_a_claim(s, names)
+                // "The ADMIRE-BayesOpt loop." names the paper but says nothing.
+                && s.split_whitespace().any(|w| {
+                    FINITE_VERBS.contains(&w.trim_matches(|c: char| !c.is_alphabetic()))
+                })
+                && !s.to_lowercase().starts_with("figure")
+        })
+        .into_iter()
+        .collect()
 }
 
 /// Words a review uses to sum up what came before it ("In short, the authors …"):
@@ -386,6 +471,123 @@ fn without_summing_up(sentence: &str) -> String {
         .find_map(|lead| strip_prefix_ci(&sentence, lead))
         .map(|rest| capitalise(rest.trim_start()))
         .unwrap_or(sentence)
+}
+
+/// Participle phrases that tie a sentence to work before it ("Building upon this
+/// observation and prior work, this paper introduces …"): the sentence starts at its
+/// subject instead.
+const BUILDING_ON: &[&str] = &[
+    "Building upon ",
+    "Building on ",
+    "Based on ",
+    "Inspired by ",
+    "Motivated by ",
+    "Following ",
+    "Extending ",
+];
+
+/// Subjects a main clause after such a phrase starts with.
+const SUBJECTS: &[&str] = &[
+    "the authors ",
+    "this paper ",
+    "this work ",
+    "the paper ",
+    "they ",
+    "we ",
+    "the researchers ",
+];
+
+/// "Building upon BitNet b1.58, which …, the authors describe …" → "The authors
+/// describe …"; unchanged when no subject follows a comma.
+fn without_building_on(sentence: &str) -> String {
+    if !BUILDING_ON.iter().any(|lead| sentence.starts_with(lead)) {
+        return sentence.to_owned();
+    }
+    let mut from = 0;
+    while let Some(at) = sentence[from..].find(", ") {
+        let rest = &sentence[from + at + 2..];
+        let lower = rest.to_lowercase();
+        if SUBJECTS.iter().any(|s| lower.starts_with(s)) {
+            return capitalise(rest);
+        }
+        from += at + 2;
+    }
+    sentence.to_owned()
+}
+
+/// A sentence with no subject ("Enable extreme compression by …!") gets the paper's
+/// short name as its subject ("QuIP# enables extreme compression by …!").
+fn with_subject(sentence: &str, names: &Names<'_>) -> String {
+    let short = names
+        .title
+        .split_once(':')
+        .map(|(short, _)| short.trim().to_owned())
+        .filter(|short| !short.is_empty() && short.split_whitespace().count() <= 4);
+    // "This paper introduces a method …" → "LongRoPE introduces a method …": the
+    // paper's own name reads better, and is shorter.
+    if let Some(short) = &short {
+        for generic in ["This paper ", "This work ", "The paper "] {
+            if let Some(rest) = sentence.strip_prefix(generic) {
+                if rest.starts_with(char::is_lowercase) {
+                    return format!("{short} {rest}");
+                }
+            }
+        }
+    }
+    let Some((first, rest)) = sentence.split_once(' ') else {
+        return sentence.to_owned();
+    };
+    if !is_base_verb(first) {
+        return sentence.to_owned();
+    }
+    let subject = short
+        .or_else(|| names.aliases.first().cloned())
+        .unwrap_or_else(|| "The paper".to_owned());
+    let verb = first.to_lowercase();
+    let verb = if verb.ends_with(['s', 'x', 'h']) {
+        format!("{verb}es")
+    } else if let Some(stem) = verb.strip_suffix('y') {
+        format!("{stem}ies")
+    } else {
+        format!("{verb}s")
+    };
+    format!("{subject} {verb} {rest}")
+}
+
+/// "Enable", "Train", "Use": a verb in its base form opening a sentence (an imperative,
+/// or a claim with its subject left out).
+fn is_base_verb(word: &str) -> bool {
+    let lower = word.to_lowercase();
+    word.starts_with(char::is_uppercase)
+        && FINITE_VERBS.contains(&lower.as_str())
+        && !lower.ends_with('s')
+        && !matches!(
+            lower.as_str(),
+            "is" | "are"
+                | "was"
+                | "were"
+                | "has"
+                | "have"
+                | "had"
+                | "can"
+                | "could"
+                | "will"
+                | "would"
+                | "may"
+                | "might"
+                | "does"
+                | "do"
+                | "did"
+        )
+}
+
+/// A sentence that adds to a claim made elsewhere ("The paper also introduces a
+/// second innovation: …"), which reads as a sequel on its own.
+fn adds_to_another(sentence: &str) -> bool {
+    let lower = sentence.to_lowercase();
+    lower.split_whitespace().take(6).any(|w| w == "also")
+        || lower.contains("a second ")
+        || lower.contains("another ")
 }
 
 /// The second of a paper's sentences standing on its own, its "It" or "This" made the
@@ -434,8 +636,21 @@ const CLAIM_CUES: &[&str] = &[
 /// authors, or a finding).
 fn makes_a_claim(sentence: &str, names: &Names<'_>) -> bool {
     let lower = sentence.to_lowercase();
-    names.mention(sentence).is_some() || CLAIM_CUES.iter().any(|cue| lower.contains(cue))
+    // "Introducing sparsity into a model causes …": an activity as the subject is
+    // background, whatever the gerund's verb.
+    let lower = match lower.split_once(' ') {
+        Some((first, rest)) if first.ends_with("ing") => rest.to_owned(),
+        _ => lower,
+    };
+    names.mention(sentence).is_some()
+        || CLAIM_CUES.iter().any(|cue| lower.contains(cue))
+        // "When should you distil a small model …?" asks; it does not claim.
+        || PRESCRIPTIONS.iter().any(|p| lower.contains(p)) && !sentence.ends_with('?')
 }
+
+/// Words a review uses when it states the paper's thesis in its own voice ("The
+/// architecture of diffusion models should be modified to …").
+const PRESCRIPTIONS: &[&str] = &[" should ", " must ", " needs to ", " need to "];
 
 /// A summary that opens with the paper's whole title opens with its short name
 /// instead ("LATMiX: Learnable Affine … of LLMs generalises" → "LATMiX generalises").
@@ -723,6 +938,9 @@ pub(crate) fn is_statement(sentence: &str, first: bool) -> bool {
     starts_well(sentence)
         && graphemes(sentence) >= 25
         && sentence.ends_with(SENTENCE_ENDS)
+        // A question ("What are the issues with highly granular and sparse MoEs?")
+        // asks what the paper answers.
+        && !sentence.ends_with('?')
         && !NOT_A_CLAIM.iter().any(|n| lower.starts_with(n))
         && !BACKGROUND_PHRASES.iter().any(|b| lower.contains(b))
         && !(first
@@ -751,7 +969,8 @@ fn starts_well(sentence: &str) -> bool {
 /// A sentence in the plainest sense: a capital to open, a stop to close, brackets and
 /// quotes closed, no TeX.
 fn is_whole_sentence(sentence: &str) -> bool {
-    starts_well(sentence)
+    !sentence.ends_with('?')
+        && starts_well(sentence)
         && graphemes(sentence) >= 25
         && sentence.ends_with(SENTENCE_ENDS)
         && !sentence.contains("\\(")
@@ -762,6 +981,9 @@ fn is_whole_sentence(sentence: &str) -> bool {
 /// "X that does y." or "An investigation into …" with no verb of its own.
 fn is_fragment(sentence: &str) -> bool {
     let words: Vec<&str> = sentence.split_whitespace().collect();
+    if words.first().is_some_and(|w| is_base_verb(w)) || is_list_then_colon(sentence) {
+        return true;
+    }
     let second_is_relative = words
         .get(1)
         .is_some_and(|w| matches!(*w, "that" | "which" | "where"));
@@ -770,6 +992,19 @@ fn is_fragment(sentence: &str) -> bool {
             .iter()
             .any(|w| FINITE_VERBS.contains(&w.trim_matches(|c: char| !c.is_alphabetic())));
     second_is_relative || noun_phrase
+}
+
+/// "Scaling-laws for LLMs, multi-scale quantisation training and scaling test-time
+/// compute: it's a rich buffet!": a list of topics before a colon is a line about the
+/// whole post, not a statement about one paper.
+fn is_list_then_colon(sentence: &str) -> bool {
+    let Some((before, _)) = sentence.split_once(": ") else {
+        return false;
+    };
+    let verbless = !before
+        .split_whitespace()
+        .any(|w| FINITE_VERBS.contains(&w.trim_matches(|c: char| !c.is_alphabetic())));
+    before.contains(", ") && (before.contains(" and ") || before.contains(" & ")) && verbless
 }
 
 /// Finite verbs summaries use, to tell a sentence from a noun phrase.
@@ -1115,6 +1350,127 @@ mod tests {
             "This paper proposes Contextual Position Encoding (CoPE)."
         ));
         assert!(!leans_back("The authors show that this method scales."));
+    }
+
+    #[test]
+    fn the_reviews_thesis_comes_before_a_sentence_that_adds_to_it() {
+        // 2024-01-29, Analyzing and Improving the Training Dynamics of Diffusion Models.
+        let key_idea = "The architecture of diffusion models should be modified to ensure training signals are stable and predictable. This leads to a significant improvement in the quality of generated images. The paper also introduces a second innovation: post-hoc EMA.";
+        let got = from_review(
+            key_idea,
+            &names("Analyzing and Improving the Training Dynamics of Diffusion Models"),
+        );
+        assert_eq!(
+            got[0],
+            "The architecture of diffusion models should be modified to ensure training signals are stable and predictable."
+        );
+    }
+
+    #[test]
+    fn an_activity_as_subject_is_background_not_the_claim() {
+        // 2024-06-28, Sparse maximal update parameterization.
+        let key_idea = "Introducing sparsity into a model causes its learning dynamics to change, meaning that the optimal hyperparameters (especially learning rate) may be altered. Many previous studies have failed to account for this effect. By applying the principles of µP we can create sparse models with stable hyperparameters.";
+        let got = from_review(key_idea, &names("Sparse maximal update parameterization: A holistic approach to sparse training dynamics"));
+        assert_eq!(
+            got,
+            ["By applying the principles of µP we can create sparse models with stable hyperparameters."]
+        );
+    }
+
+    #[test]
+    fn a_sentence_built_on_earlier_work_starts_at_its_subject() {
+        // 2024-02-29 LongRoPE and 2024-06-28 MatMul-free.
+        assert_eq!(
+            without_building_on("Building upon this observation and prior work, this paper introduces a method for greatly extending the context length of pretrained language models."),
+            "This paper introduces a method for greatly extending the context length of pretrained language models."
+        );
+        assert_eq!(
+            without_building_on("Building upon BitNet b1.58, which quantises all parameter matrices in a LM into a ternary format, the authors describe a \"matmul-free\" LM."),
+            "The authors describe a \"matmul-free\" LM."
+        );
+        let key_idea = "Language models are generally limited to performing well only on sequence lengths seen during training. Building upon this observation and prior work, this paper introduces a method for greatly extending the context length of pretrained language models using RoPE embeddings.";
+        let got = from_review(
+            key_idea,
+            &names("LongRoPE: Extending LLM Context Window Beyond 2 Million Tokens"),
+        );
+        assert!(
+            got[0].starts_with("LongRoPE introduces a method"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_sentence_without_a_subject_gets_the_papers_name() {
+        // 2024-02-29 QuIP#: the key idea is an imperative.
+        assert_eq!(
+            with_subject(
+                "Enable extreme compression by transforming weights to something less heavy-tailed!",
+                &names("QuIP#: Even Better LLM Quantization with Hadamard Incoherence and Lattice Codebooks")
+            ),
+            "QuIP# enables extreme compression by transforming weights to something less heavy-tailed!"
+        );
+        assert!(is_fragment(
+            "Enable extreme compression by transforming weights to something less heavy-tailed!"
+        ));
+    }
+
+    #[test]
+    fn a_line_about_the_whole_post_is_not_a_papers_summary() {
+        // 2025-02-27: the intro's last line.
+        let line = "Scaling-laws for LLMs, multi-scale quantisation training and scaling test-time compute: it's a rich buffet!";
+        assert!(!is_statement(line, true));
+        // 2026-01-13: the review opens with a question.
+        assert!(!is_statement(
+            "What are the issues with highly granular and sparse MoEs?",
+            true
+        ));
+        assert!(is_statement(
+            "ParetoQ introduces the first unified framework for comparing different bit-width quantisation approaches: a comprehensive analysis.",
+            true
+        ));
+    }
+
+    #[test]
+    fn a_caption_that_states_the_finding_is_a_summary() {
+        // 2024-06-28 Mamba-2: the review opens with an aside ("If you stare …").
+        let got = from_caption(
+            "The authors demonstrate equivalence between linear attention and state space models under specific conditions for attention masking structure and state-space rank.",
+            &names("Transformers are SSMs: Generalized Models and Efficient Algorithms Through Structured State Space Duality"),
+        );
+        assert_eq!(got.len(), 1);
+        // 2025-04-06 and 2024-10-30: captions that describe the figure.
+        assert!(from_caption(
+            "Results are shown with up to 8 samples for each method, and are further scaled to 32 samples for ours.",
+            &names("Inference-Time Scaling for Generalist Reward Modeling")
+        )
+        .is_empty());
+        assert!(from_caption(
+            "The ADMIRE-BayesOpt loop.",
+            &names("ADMIRE-BayesOpt: Accelerated Data MIxture RE-weighting for Language Models with Bayesian Optimization")
+        )
+        .is_empty());
+        assert!(from_caption(
+            "A visualization of the Architecture. Each block consists of a number of sub-layers.",
+            &names("Scaling up Test-Time Compute with Latent Reasoning")
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn a_shorter_whole_sentence_leaves_out_the_asides() {
+        // 2024-02-29 Speculative Streaming and QuIP#.
+        assert_eq!(
+            without_asides("Apple introduced their new speculative streaming method, which makes efficiency gains by asking the model to predict multiple future tokens, improving over the popular speculative decoding technique.").as_deref(),
+            Some("Apple introduced their new speculative streaming method, which makes efficiency gains by asking the model to predict multiple future tokens.")
+        );
+        assert_eq!(
+            without_asides("QuIP# enables extreme compression by transforming weights to something less heavy-tailed before quantising with a set of spherical (rather than grid-like) codes!").as_deref(),
+            Some("QuIP# enables extreme compression by transforming weights to something less heavy-tailed before quantising with a set of spherical codes!")
+        );
+        assert_eq!(
+            without_asides("TriForce combines speculative decoding with a sparse KV cache."),
+            None
+        );
     }
 
     #[test]

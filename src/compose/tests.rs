@@ -122,7 +122,10 @@ fn a_thread_has_a_head_a_post_per_paper_and_a_closing_post() {
 
     let post = &thread.posts[1];
     let p = &a.papers[0];
-    for fact in [&p.title, &p.authors, &p.orgs, &p.link, &p.url] {
+    // The authors as a post shows them: one author before "et al." without a comma.
+    let authors = layout::one_author_et_al(&p.authors);
+    assert_eq!(authors, "Xuekai Zhu et al.");
+    for fact in [&p.title, &authors, &p.orgs, &p.link, &p.url] {
         assert!(post.text.contains(fact.as_str()), "{fact} in {}", post.text);
     }
     // The intro summary, whole: it fits Mastodon's 500.
@@ -287,6 +290,23 @@ fn an_alt_text_that_says_nothing_gives_way_to_the_caption_then_to_a_description(
     assert_eq!(
         without_figure_label("Figure 1(b). The new scaling laws"),
         "The new scaling laws"
+    );
+}
+
+#[test]
+fn an_alt_text_cut_on_the_page_is_trimmed_to_its_last_whole_phrase() {
+    // 2024-01-29: the page's alt attribute stops mid-phrase.
+    assert_eq!(
+        whole_phrases("Equation for reproducible holdout loss selection, aka the"),
+        "Equation for reproducible holdout loss selection"
+    );
+    assert_eq!(
+        whole_phrases("Synthetic dataset generation"),
+        "Synthetic dataset generation"
+    );
+    assert_eq!(
+        whole_phrases("Schematic of the model and the"),
+        "Schematic of the model"
     );
 }
 

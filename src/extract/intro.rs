@@ -287,9 +287,14 @@ fn bullet_markers(text: &str) -> Vec<(usize, usize)> {
     markers
 }
 
+/// Abbreviations whose stop is followed by a capital inside a sentence.
+const ABBREVIATIONS: &[&str] = &[
+    "e.g.", "i.e.", "cf.", "vs.", "fig.", "figs.", "eq.", "eqs.", "no.", "approx.", "resp.",
+];
+
 /// Splits prose into sentences: a sentence ends at `.`, `!` or `?` (and any closing
 /// quotes or brackets) followed by white space and a capital letter, digit or quote.
-/// Abbreviations such as "e.g. the" stay inside their sentence.
+/// Abbreviations such as "e.g. the" or "e.g. Wikipedia" stay inside their sentence.
 pub fn sentences(text: &str) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
     let mut start = 0;
@@ -306,6 +311,16 @@ pub fn sentences(text: &str) -> Vec<(usize, usize)> {
             }
         }
         let end = chars.peek().map_or(text.len(), |&(at, _)| at);
+        // "e.g. Wikipedia, Github, maths": an abbreviation's stop ends no sentence.
+        let word = text[start..end]
+            .rsplit(char::is_whitespace)
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches(['(', '[', '"', '“'])
+            .to_lowercase();
+        if ABBREVIATIONS.contains(&word.as_str()) {
+            continue;
+        }
         let rest = &text[end..];
         let after = rest.trim_start();
         if after.len() == rest.len() {
@@ -331,6 +346,19 @@ mod tests {
 
     fn pieces<'t>(text: &'t str, spans: &[(usize, usize)]) -> Vec<&'t str> {
         spans.iter().map(|(s, e)| text[*s..*e].trim()).collect()
+    }
+
+    #[test]
+    fn an_abbreviation_does_not_end_a_sentence() {
+        // 2025-09-08, the ADMIRE-BayesOpt review.
+        let text = "We have multiple training datasets, e.g. Wikipedia, Github, maths, etc. to finetune our model. Hypothetically, we could train on one.";
+        assert_eq!(
+            pieces(text, &sentences(text)),
+            [
+                "We have multiple training datasets, e.g. Wikipedia, Github, maths, etc. to finetune our model.",
+                "Hypothetically, we could train on one."
+            ]
+        );
     }
 
     #[test]

@@ -57,8 +57,12 @@ fn is_distinctive(word: &str) -> bool {
     if letters < 2 || COMMON_WORDS.contains(&word.to_lowercase().as_str()) {
         return false;
     }
-    let inner_upper =
-        word.chars().skip(1).any(char::is_uppercase) && word.chars().any(char::is_lowercase);
+    // A capital after a lowercase letter ("QuaRot", "SµPar"); a capital after a
+    // hyphen is only a compound in title case ("Test-Time", "Mixture-of-Depths").
+    let chars: Vec<char> = word.chars().collect();
+    let inner_upper = chars
+        .windows(2)
+        .any(|pair| pair[0].is_lowercase() && pair[1].is_uppercase());
     let digits = word.chars().any(|c| c.is_ascii_digit());
     let non_ascii = word.chars().any(|c| c.is_alphabetic() && !c.is_ascii());
     inner_upper || (digits && letters >= 2) || non_ascii
@@ -222,6 +226,20 @@ mod tests {
         let title = "Contextual Position Encoding: Learning to Count What’s Important";
         let intro = "CoPE identifies deficiencies in current relative positional encodings.";
         assert_eq!(mention_with(intro, title, &aliases), Some(0..4));
+    }
+
+    #[test]
+    fn a_title_case_compound_does_not_name_a_paper() {
+        // 2025-02-27: the intro's closing line about all the papers says
+        // "test-time compute", which is not the name of the recurrent-depth paper.
+        let title =
+            "Scaling up Test-Time Compute with Latent Reasoning: A Recurrent Depth Approach";
+        assert!(!names_of(title).iter().any(|n| n == "Test-Time"));
+        assert!(
+            names_of("QuaRot: Outlier-Free 4-Bit Inference in Rotated LLMs")
+                .iter()
+                .any(|n| n == "QuaRot")
+        );
     }
 
     #[test]
