@@ -403,3 +403,66 @@ fn an_expired_token_is_refreshed_and_the_rotated_pair_saved_before_use() {
     );
     x.assert_no_violations();
 }
+
+#[test]
+fn login_with_pkce_writes_a_token_file_the_account_checks_with() {
+    use std::io::{BufRead, Write};
+    let x = XApi::start();
+    let bot = Bot::with_token_file(&x, "", "");
+    std::fs::remove_file(bot.token_path()).expect("no token yet");
+    let mut child = support::command(
+        bot.dir.path(),
+        &["accounts", "login", NAME],
+        &[(CLIENT_ENV, &x.client_id)],
+    )
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("starting the login");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let address = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            let line = line.trim();
+            line.starts_with(&x.authorize_url())
+                .then(|| line.to_owned())
+        })
+        .expect("the authorization address");
+    assert!(
+        address.contains("offline.access") && address.contains("code_challenge_method=S256"),
+        "{address}"
+    );
+    let redirect = x.approve(&address);
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "{redirect}").expect("pasting the address");
+    drop(stdin);
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let out = child.wait_with_output().expect("the login ends");
+    assert!(
+        out.status.success(),
+        "login: {}\n{rest:?}",
+        text(&out.stderr)
+    );
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(bot.token_path()).expect("token file"))
+            .expect("token JSON");
+    assert!(saved["refresh_token"].is_string() && saved["expires_at"].is_string());
+    for line in &rest {
+        assert!(
+            !line.contains(saved["access_token"].as_str().unwrap_or("-")),
+            "{line}"
+        );
+    }
+
+    let check = bot.run(&["accounts", "check"]);
+    assert!(
+        check.status.success() && text(&check.stdout).contains("@GCResearchTeam"),
+        "check: {}{}",
+        text(&check.stdout),
+        text(&check.stderr)
+    );
+    x.assert_no_violations();
+}

@@ -2,7 +2,7 @@
 
 use super::{select_accounts, Failure, EXIT_ACCOUNT_FAILED};
 use anyhow::Context;
-use papercast::config::{Config, TokenSource};
+use papercast::config::{AccountConfig, Config, TokenSource};
 use papercast::model::PlatformKind;
 use papercast::platform::mastodon::login::Login;
 use papercast::platform::{ClientSettings, PlatformError};
@@ -57,6 +57,9 @@ pub(crate) async fn check(config: &Config) -> Result<(), Failure> {
 pub(crate) async fn login(config: &Config, name: &str) -> Result<(), Failure> {
     let account = select_accounts(config, &[name.to_owned()])?[0];
     let settings = ClientSettings::from(config);
+    if account.kind() == PlatformKind::X {
+        return login_x(account, &settings).await;
+    }
     let Some(started) = Login::start(account, &settings).await else {
         println!(
             "A Bluesky account logs in with an app password: make one in Bluesky's Settings \
@@ -93,6 +96,53 @@ pub(crate) async fn login(config: &Config, name: &str) -> Result<(), Failure> {
         TokenSource::Env(variable) => {
             println!("Set this in papercast's environment (keep it secret):");
             println!("   {variable}={}", token.expose());
+        }
+    }
+    println!("Then check it with `papercast accounts check`.");
+    Ok(())
+}
+
+/// `papercast accounts login` for an X account: OAuth 2.0 with PKCE, out of band.
+async fn login_x(account: &AccountConfig, settings: &ClientSettings) -> Result<(), Failure> {
+    use papercast::platform::x::login::{XLogin, REDIRECT_URI};
+    let name = &account.name;
+    let started = XLogin::start(account, settings).map_err(anyhow::Error::from)?;
+    println!(
+        "1. Open this address, logged in as the X account for `{name}`, and authorize \
+         papercast (the X app must list {REDIRECT_URI} as a callback URL):"
+    );
+    println!("   {}", started.authorization_url());
+    println!(
+        "2. X then opens an address starting with {REDIRECT_URI} (the page does not load); \
+         paste that whole address, then press Enter:"
+    );
+    let mut pasted = String::new();
+    std::io::stdin()
+        .read_line(&mut pasted)
+        .context("reading the address from standard input")?;
+    if pasted.trim().is_empty() {
+        return Err(anyhow::anyhow!(
+            "nothing was entered; run `papercast accounts login {name}` again"
+        )
+        .into());
+    }
+    let token = started.finish(&pasted).await.map_err(anyhow::Error::from)?;
+    match account.token_source() {
+        TokenSource::File(path) => {
+            papercast::platform::x::save_token(&path, &token)
+                .with_context(|| format!("writing the token to {}", path.display()))?;
+            println!(
+                "The token is in {} (readable by you only); papercast refreshes it as it expires.",
+                path.display()
+            );
+        }
+        TokenSource::Env(variable) => {
+            println!(
+                "Set this in papercast's environment (keep it secret; it lasts about 2 hours \
+                 and cannot be refreshed from a variable: set token_file instead to keep it \
+                 working):"
+            );
+            println!("   {variable}={}", token.access_token);
         }
     }
     println!("Then check it with `papercast accounts check`.");

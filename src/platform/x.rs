@@ -30,6 +30,8 @@ use serde_json::{json, Value};
 use std::sync::Mutex;
 use std::time::Duration;
 
+pub mod login;
+
 /// X's limit on a post's weighted length (twitter-text v3).
 const MAX_WEIGHTED: usize = 280;
 /// What every URL counts for, whatever its length (t.co).
@@ -486,7 +488,7 @@ impl X {
 }
 
 /// Writes a token file (0600, temp file and rename) through [`Secret::save`].
-pub(crate) fn save_token(path: &std::path::Path, token: &TokenFile) -> std::io::Result<()> {
+pub fn save_token(path: &std::path::Path, token: &TokenFile) -> std::io::Result<()> {
     let text = serde_json::to_string(token).map_err(std::io::Error::other)?;
     Secret::save(path, &text)
 }
