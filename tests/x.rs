@@ -466,3 +466,74 @@ fn login_with_pkce_writes_a_token_file_the_account_checks_with() {
     );
     x.assert_no_violations();
 }
+
+#[test]
+fn a_reply_to_a_papers_post_shows_under_that_paper() {
+    let site = SiteServer::start(Links::Loopback);
+    let url = site.url(&format!("/{SLUG}/"));
+    let x = XApi::start();
+    let bot = Bot::with_token(&x);
+    let out = bot.run(&["announce", &url]);
+    assert!(out.status.success(), "announce: {}", text(&out.stderr));
+    let posts = x.posts_by(&x.bot);
+    let alice = x.add_user("alice_reads", "Alice");
+    let on_paper = x.reply_as(&alice, &posts[1].id, "How does FlowRL compare to GRPO?");
+    let on_head = x.reply_as(&alice, &posts[0].id, "Great roundup, thanks!");
+    // Someone else's post in another conversation is not a reply to the thread.
+    x.post_as(&alice, "Unrelated musings about GRPO");
+
+    let sync = bot.run(&["replies", "sync"]);
+    assert!(
+        sync.status.success(),
+        "sync: {}{}",
+        text(&sync.stdout),
+        text(&sync.stderr)
+    );
+    assert!(
+        text(&sync.stdout).contains("2 new"),
+        "{}",
+        text(&sync.stdout)
+    );
+    let out = bot.run(&["discussions", &url, "--format", "json"]);
+    assert!(out.status.success(), "discussions: {}", text(&out.stderr));
+    let discussion: Value = serde_json::from_slice(&out.stdout).expect("discussion JSON");
+    assert_eq!(discussion["threads"][0]["platform"], "x");
+    let urls = |replies: &Value| -> Vec<(String, String)> {
+        replies
+            .as_array()
+            .expect("replies")
+            .iter()
+            .map(|r| {
+                (
+                    r["url"].as_str().unwrap_or_default().to_owned(),
+                    r["text"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        urls(&discussion["papers"][0]["replies"]),
+        [(
+            format!("https://x.com/alice_reads/status/{on_paper}"),
+            "@GCResearchTeam How does FlowRL compare to GRPO?".to_owned()
+        )],
+        "{discussion:#}"
+    );
+    assert_eq!(
+        urls(&discussion["replies"]),
+        [(
+            format!("https://x.com/alice_reads/status/{on_head}"),
+            "@GCResearchTeam Great roundup, thanks!".to_owned()
+        )]
+    );
+    assert_eq!(discussion["papers"][0]["replies"][0]["author"], "Alice");
+
+    // Read again: nothing new, nothing twice.
+    let again = bot.run(&["replies", "sync"]);
+    assert!(
+        text(&again.stdout).contains("0 new"),
+        "{}",
+        text(&again.stdout)
+    );
+    x.assert_no_violations();
+}
