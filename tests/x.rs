@@ -537,3 +537,53 @@ fn a_reply_to_a_papers_post_shows_under_that_paper() {
     );
     x.assert_no_violations();
 }
+
+#[test]
+fn usage_is_counted_per_month_and_the_monthly_post_limit_stops_before_passing() {
+    let site = SiteServer::start(Links::Loopback);
+    let url = site.url(&format!("/{SLUG}/"));
+    let expected = preview(&url);
+    let x = XApi::start();
+    let limit = expected.len() + 1;
+    let bot = Bot::with_token_file(&x, &x.bot.token, &format!("monthly_post_limit = {limit}\n"));
+    let out = bot.run(&["announce", &url]);
+    assert!(out.status.success(), "announce: {}", text(&out.stderr));
+    assert_thread(&x, &expected, "within the limit");
+    let requests = x.seen().len();
+
+    let check = bot.run(&["accounts", "check"]);
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    assert!(
+        text(&check.stdout).contains(&format!(
+            "{NAME}: usage in {month}: {requests} requests, {} posts of monthly_post_limit = {limit}",
+            expected.len()
+        )),
+        "{}",
+        text(&check.stdout)
+    );
+
+    // Announcing again would pass the limit: nothing is sent, the thread is kept.
+    let again = bot.run(&["announce", &url, "--again"]);
+    assert!(!again.status.success());
+    let all = format!("{}{}", text(&again.stdout), text(&again.stderr));
+    assert!(
+        all.contains("would pass monthly_post_limit") && all.contains("the thread is kept"),
+        "{all}"
+    );
+    assert_thread(&x, &expected, "past the limit");
+    let connection =
+        rusqlite::Connection::open(bot.dir.path().join("state.db")).expect("state database");
+    let kept: i64 = connection
+        .query_row(
+            "SELECT COUNT(*) FROM posts WHERE state = 'pending'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("counting");
+    assert_eq!(
+        kept as usize,
+        expected.len(),
+        "the new thread is kept unsent"
+    );
+    x.assert_no_violations();
+}

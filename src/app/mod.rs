@@ -743,6 +743,14 @@ impl Platform for Stoppable {
         self.inner.kind()
     }
 
+    fn take_requests(&self) -> u64 {
+        self.inner.take_requests()
+    }
+
+    fn monthly_post_limit(&self) -> Option<u32> {
+        self.inner.monthly_post_limit()
+    }
+
     async fn verify(&self) -> Result<Identity, PlatformError> {
         self.inner.verify().await
     }

@@ -10,6 +10,13 @@ use papercast::platform::{ClientSettings, PlatformError};
 pub(crate) async fn check(config: &Config) -> Result<(), Failure> {
     let accounts = select_accounts(config, &[])?;
     let settings = ClientSettings::from(config);
+    // Usage is only read here: a check must not create a database where none is.
+    let store = if config.store.path.exists() {
+        Some(super::open_store(config)?)
+    } else {
+        None
+    };
+    let month = papercast::store::usage_month(chrono::Utc::now());
     let mut failed = 0;
     for account in &accounts {
         let result = async {
@@ -21,24 +28,41 @@ pub(crate) async fn check(config: &Config) -> Result<(), Failure> {
         }
         .await;
         match result {
-            Ok((identity, limits)) => println!(
-                "{}: ok: {} on {} ({}); posts up to {} characters (URLs count {}), {} images \
+            Ok((identity, limits)) => {
+                println!(
+                    "{}: ok: {} on {} ({}); posts up to {} characters (URLs count {}), {} images \
                  per post{}",
-                account.name,
-                identity.handle,
-                account.server,
-                account.platform.as_str(),
-                limits.max_characters,
-                match account.platform.kind() {
-                    PlatformKind::Bluesky | PlatformKind::X => "in full".to_owned(),
-                    PlatformKind::Mastodon => limits.characters_reserved_per_url.to_string(),
-                },
-                limits.max_media_attachments,
-                limits
-                    .image_size_limit
-                    .map(|b| format!(" of up to {:.1} MB", b as f64 / 1e6))
-                    .unwrap_or_default()
-            ),
+                    account.name,
+                    identity.handle,
+                    account.server,
+                    account.platform.as_str(),
+                    limits.max_characters,
+                    match account.platform.kind() {
+                        PlatformKind::Bluesky | PlatformKind::X => "in full".to_owned(),
+                        PlatformKind::Mastodon => limits.characters_reserved_per_url.to_string(),
+                    },
+                    limits.max_media_attachments,
+                    limits
+                        .image_size_limit
+                        .map(|b| format!(" of up to {:.1} MB", b as f64 / 1e6))
+                        .unwrap_or_default()
+                );
+                if account.kind() == PlatformKind::X {
+                    let usage = match &store {
+                        Some(store) => papercast::store::Store::usage(store, &account.name, &month)
+                            .map_err(anyhow::Error::from)?,
+                        None => papercast::store::Usage::default(),
+                    };
+                    let limit = account
+                        .monthly_post_limit()
+                        .map(|l| format!(" of monthly_post_limit = {l}"))
+                        .unwrap_or_default();
+                    println!(
+                        "{}: usage in {month}: {} requests, {} posts{limit}",
+                        account.name, usage.requests, usage.posts
+                    );
+                }
+            }
             Err(error) => {
                 failed += 1;
                 println!("{}: FAILED: {error}", account.name);

@@ -475,6 +475,18 @@ pub trait Platform: Send + Sync {
         Err(self.cannot("read mentions"))
     }
 
+    /// How many requests this client sent since the last call (for networks that bill
+    /// API use; others count none).
+    fn take_requests(&self) -> u64 {
+        0
+    }
+
+    /// The most posts the account may make in a calendar month, if its configuration
+    /// caps them.
+    fn monthly_post_limit(&self) -> Option<u32> {
+        None
+    }
+
     /// The error of a network that cannot do `what` (yet).
     fn cannot(&self, what: &str) -> PlatformError {
         PlatformError::Unsupported(format!(

@@ -118,8 +118,9 @@ pub struct X {
     timeout: Duration,
     lookup_limit: u32,
     identity: Mutex<Option<Identity>>,
-    /// Requests sent, for the account's monthly usage.
+    /// Requests sent since they were last taken, for the account's monthly usage.
     requests: std::sync::atomic::AtomicU64,
+    monthly_post_limit: Option<u32>,
 }
 
 impl std::fmt::Debug for X {
@@ -170,12 +171,8 @@ impl X {
             lookup_limit: settings.lookup_limit.clamp(5, 100),
             identity: Mutex::new(None),
             requests: std::sync::atomic::AtomicU64::new(0),
+            monthly_post_limit: account.monthly_post_limit(),
         })
-    }
-
-    /// How many requests this client has sent to X.
-    pub fn requests_sent(&self) -> u64 {
-        self.requests.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn url(&self, path: &str) -> String {
@@ -506,6 +503,14 @@ impl Platform for X {
 
     fn kind(&self) -> PlatformKind {
         PlatformKind::X
+    }
+
+    fn take_requests(&self) -> u64 {
+        self.requests.swap(0, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn monthly_post_limit(&self) -> Option<u32> {
+        self.monthly_post_limit
     }
 
     async fn verify(&self) -> Result<Identity, PlatformError> {
