@@ -587,3 +587,70 @@ fn usage_is_counted_per_month_and_the_monthly_post_limit_stops_before_passing() 
     );
     x.assert_no_violations();
 }
+
+/// papercast killed (SIGKILL) at random moments while X answers posts slowly, several
+/// times, then run to the end: the thread is complete and nothing is twice. The seed
+/// is printed; `PAPERCAST_TEST_SEED=<seed>` repeats a run's kill times.
+#[test]
+fn killed_at_random_moments_then_rerun_the_thread_is_complete_once() {
+    let seed: u64 = std::env::var("PAPERCAST_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
+    eprintln!("kill test: seed {seed} (PAPERCAST_TEST_SEED={seed} repeats it)");
+    let mut random = fastrand::Rng::with_seed(seed);
+    let site = SiteServer::start(Links::Loopback);
+    let url = site.url(&format!("/{SLUG}/"));
+    let expected = preview(&url);
+    let x = XApi::start();
+    let bot = Bot::with_token(&x);
+    x.inject(
+        When::next("POST /2/tweets").always(),
+        Fault::Slow(Duration::from_millis(400)),
+    );
+    let env: Vec<(&str, &str)> = bot
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut killed = 0;
+    for run in 0..4 {
+        let mut child = support::command(bot.dir.path(), &["announce", &url], &env)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting papercast");
+        let after = Duration::from_millis(random.u64(300..4000));
+        let deadline = std::time::Instant::now() + after;
+        let mut ended = false;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                ended = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if !ended {
+            let _ = child.kill(); // SIGKILL
+            killed += 1;
+        }
+        let _ = child.wait();
+        eprintln!(
+            "kill test: run {run} {} after {after:?}; {} posts on X",
+            if ended { "ended" } else { "killed" },
+            x.posts_by(&x.bot).len()
+        );
+    }
+    assert!(killed > 0, "seed {seed}: no run was killed");
+    let out = bot.run(&["announce", &url]);
+    assert!(
+        out.status.success(),
+        "seed {seed}: final run: {}",
+        text(&out.stderr)
+    );
+    // Posts still landing from a killed run's slow request are on X by now (the final
+    // run waited for them before looking).
+    assert_thread(&x, &expected, &format!("after kills (seed {seed})"));
+    x.assert_no_violations();
+}
