@@ -654,3 +654,23 @@ fn killed_at_random_moments_then_rerun_the_thread_is_complete_once() {
     assert_thread(&x, &expected, &format!("after kills (seed {seed})"));
     x.assert_no_violations();
 }
+
+#[test]
+fn a_spent_posting_window_is_waited_out_without_a_429() {
+    let site = SiteServer::start(Links::Loopback);
+    let url = site.url(&format!("/{SLUG}/"));
+    let expected = preview(&url);
+    let x = XApi::start();
+    let bot = Bot::with_token(&x);
+    x.set_rate_limit("POST /2/tweets", 4, Duration::from_secs(3));
+    let out = bot.run(&["announce", &url]);
+    assert!(out.status.success(), "announce: {}", text(&out.stderr));
+    assert_thread(&x, &expected, "a small window");
+    let limited = x
+        .seen()
+        .iter()
+        .filter(|r| r.route == "POST /2/tweets" && r.status == 429)
+        .count();
+    assert_eq!(limited, 0, "x-rate-limit-remaining = 0 was respected");
+    x.assert_no_violations();
+}

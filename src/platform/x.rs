@@ -121,6 +121,9 @@ pub struct X {
     /// Requests sent since they were last taken, for the account's monthly usage.
     requests: std::sync::atomic::AtomicU64,
     monthly_post_limit: Option<u32>,
+    /// What X's last answer to a post said of the posting window: requests left and
+    /// when it resets. A post is not sent into a window known to be spent.
+    post_window: Mutex<Option<(u64, DateTime<Utc>)>>,
 }
 
 impl std::fmt::Debug for X {
@@ -172,6 +175,7 @@ impl X {
             identity: Mutex::new(None),
             requests: std::sync::atomic::AtomicU64::new(0),
             monthly_post_limit: account.monthly_post_limit(),
+            post_window: Mutex::new(None),
         })
     }
 
@@ -490,6 +494,14 @@ pub fn save_token(path: &std::path::Path, token: &TokenFile) -> std::io::Result<
     Secret::save(path, &text)
 }
 
+/// `x-rate-limit-remaining` and `x-rate-limit-reset` (epoch seconds) of an answer.
+fn rate_window(headers: &HeaderMap) -> Option<(u64, DateTime<Utc>)> {
+    let value = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<i64>().ok();
+    let remaining = u64::try_from(value("x-rate-limit-remaining")?).ok()?;
+    let reset = DateTime::from_timestamp(value("x-rate-limit-reset")?, 0)?;
+    Some((remaining, reset))
+}
+
 /// A post's address on x.com.
 fn post_url(username: &str, id: &str) -> String {
     format!("https://x.com/{username}/status/{id}")
@@ -587,9 +599,33 @@ impl Platform for X {
             let ids: Vec<&String> = post.media_ids.iter().take(MAX_IMAGES).collect();
             body["media"] = json!({"media_ids": ids});
         }
-        let created: One<PostJson> = self
-            .authed_json(what, |http| http.post(&url).json(&body))
+        let spent_until = self
+            .post_window
+            .lock()
+            .ok()
+            .and_then(|w| *w)
+            .filter(|(remaining, reset)| {
+                *remaining == 0 && *reset + chrono::Duration::seconds(1) > Utc::now()
+            })
+            // The header has whole seconds; the window may end within the next one.
+            .map(|(_, reset)| reset + chrono::Duration::seconds(1));
+        if let Some(reset) = spent_until {
+            // Nothing is sent: waiting costs less than a 429 counted against the app.
+            return Err(PlatformError::RateLimited {
+                account: self.account.clone(),
+                what: "posting (x-rate-limit-remaining is 0)".into(),
+                retry_at: Some(reset),
+            });
+        }
+        let answer = self
+            .authed(what, |http| http.post(&url).json(&body))
             .await?;
+        if let Some(window) = rate_window(&answer.headers) {
+            if let Ok(mut slot) = self.post_window.lock() {
+                *slot = Some(window);
+            }
+        }
+        let created: One<PostJson> = self.judge(what, answer)?;
         let created = created.data.ok_or_else(|| PlatformError::Malformed {
             account: self.account.clone(),
             what: what.into(),
@@ -898,6 +934,17 @@ mod tests {
         assert_eq!(error_code(body), Some(187));
         assert_eq!(error_message(b""), "no details");
         assert_eq!(error_code(b"<html>"), None);
+    }
+
+    #[test]
+    fn the_rate_window_is_read_from_x_headers() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(rate_window(&headers), None);
+        headers.insert("x-rate-limit-remaining", "0".parse().expect("header"));
+        headers.insert("x-rate-limit-reset", "1800000000".parse().expect("header"));
+        let (remaining, reset) = rate_window(&headers).expect("a window");
+        assert_eq!(remaining, 0);
+        assert_eq!(reset.timestamp(), 1_800_000_000);
     }
 
     #[test]
