@@ -154,6 +154,14 @@ pub enum NetworkAccount {
         handle: String,
         password: TokenSource,
     },
+    /// An X account: an OAuth 2.0 user token (in a file the login wrote, with its
+    /// refresh token, or a plain access token), the app's client id for login and
+    /// refresh, and an optional cap on the posts of a calendar month.
+    X {
+        token: TokenSource,
+        client_id_env: Option<String>,
+        monthly_post_limit: Option<u32>,
+    },
 }
 
 /// An `[[accounts]]` table as written: its `platform` picks the variant, and each
@@ -169,6 +177,7 @@ enum AccountTable {
     Firefish(MastodonTable),
     Pixelfed(MastodonTable),
     Bluesky(BlueskyTable),
+    X(XTable),
 }
 
 /// A Mastodon-family account's keys. Bluesky's keys are read only to say where they
@@ -213,6 +222,63 @@ struct BlueskyTable {
     visibility: Option<serde::de::IgnoredAny>,
 }
 
+/// An X account's keys.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct XTable {
+    name: String,
+    server: String,
+    /// The environment variable holding a plain OAuth 2.0 user access token.
+    token_env: Option<String>,
+    /// The file `papercast accounts login` writes (access and refresh token, expiry).
+    token_file: Option<PathBuf>,
+    /// The environment variable holding the X app's OAuth 2.0 client id.
+    client_id_env: Option<String>,
+    /// Posts per calendar month (UTC) papercast stops before.
+    monthly_post_limit: Option<u32>,
+    language: Option<String>,
+    #[serde(default)]
+    review: Review,
+}
+
+impl XTable {
+    fn check(self) -> Result<AccountConfig, String> {
+        let name = self.name;
+        check_common(&name, &self.server)?;
+        let token = one_secret(
+            &name,
+            self.token_env,
+            self.token_file,
+            ("token_env", "token_file", "token"),
+        )?;
+        if let Some(var) = &self.client_id_env {
+            if var.is_empty() || var.contains('=') {
+                return Err(format!(
+                    "account `{name}`: client_id_env must be the name of an environment variable"
+                ));
+            }
+        }
+        if self.monthly_post_limit == Some(0) {
+            return Err(format!(
+                "account `{name}`: monthly_post_limit = 0 would never post; remove it for no \
+                 limit"
+            ));
+        }
+        Ok(AccountConfig {
+            name,
+            platform: AccountPlatform::X,
+            server: self.server,
+            language: self.language,
+            review: self.review,
+            network: NetworkAccount::X {
+                token,
+                client_id_env: self.client_id_env,
+                monthly_post_limit: self.monthly_post_limit,
+            },
+        })
+    }
+}
+
 impl TryFrom<AccountTable> for AccountConfig {
     type Error = String;
 
@@ -225,6 +291,7 @@ impl TryFrom<AccountTable> for AccountConfig {
             AccountTable::Firefish(t) => (AccountPlatform::Firefish, t),
             AccountTable::Pixelfed(t) => (AccountPlatform::Pixelfed, t),
             AccountTable::Bluesky(t) => return t.check(),
+            AccountTable::X(t) => return t.check(),
         };
         table.check(platform)
     }
@@ -392,6 +459,7 @@ pub enum AccountPlatform {
     Firefish,
     Pixelfed,
     Bluesky,
+    X,
 }
 
 impl AccountPlatform {
@@ -406,6 +474,7 @@ impl AccountPlatform {
             | AccountPlatform::Firefish
             | AccountPlatform::Pixelfed => PlatformKind::Mastodon,
             AccountPlatform::Bluesky => PlatformKind::Bluesky,
+            AccountPlatform::X => PlatformKind::X,
         }
     }
 
@@ -418,6 +487,7 @@ impl AccountPlatform {
             AccountPlatform::Firefish => "firefish",
             AccountPlatform::Pixelfed => "pixelfed",
             AccountPlatform::Bluesky => "bluesky",
+            AccountPlatform::X => "x",
         }
     }
 }
@@ -464,7 +534,9 @@ impl AccountConfig {
     /// Where the secret is: the token, or for Bluesky the app password.
     pub fn token_source(&self) -> TokenSource {
         match &self.network {
-            NetworkAccount::Mastodon { token, .. } => token.clone(),
+            NetworkAccount::Mastodon { token, .. } | NetworkAccount::X { token, .. } => {
+                token.clone()
+            }
             NetworkAccount::Bluesky { password, .. } => password.clone(),
         }
     }
@@ -473,7 +545,7 @@ impl AccountConfig {
     pub fn handle(&self) -> Option<&str> {
         match &self.network {
             NetworkAccount::Bluesky { handle, .. } => Some(handle),
-            NetworkAccount::Mastodon { .. } => None,
+            NetworkAccount::Mastodon { .. } | NetworkAccount::X { .. } => None,
         }
     }
 
@@ -481,7 +553,25 @@ impl AccountConfig {
     pub fn visibility(&self) -> Visibility {
         match &self.network {
             NetworkAccount::Mastodon { visibility, .. } => *visibility,
-            NetworkAccount::Bluesky { .. } => Visibility::Public,
+            NetworkAccount::Bluesky { .. } | NetworkAccount::X { .. } => Visibility::Public,
+        }
+    }
+
+    /// The environment variable naming an X account's OAuth 2.0 client id.
+    pub fn client_id_env(&self) -> Option<&str> {
+        match &self.network {
+            NetworkAccount::X { client_id_env, .. } => client_id_env.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The most posts an account may make in a calendar month (UTC), if capped.
+    pub fn monthly_post_limit(&self) -> Option<u32> {
+        match &self.network {
+            NetworkAccount::X {
+                monthly_post_limit, ..
+            } => *monthly_post_limit,
+            _ => None,
         }
     }
 
@@ -1579,6 +1669,45 @@ mod tests {
         )
         .expect("rules");
         assert_eq!(config.replies.hide_keywords, ["spam"]);
+    }
+
+    #[test]
+    fn an_x_account_has_a_token_a_client_id_and_an_optional_monthly_limit() {
+        let account = "[[accounts]]\nname = \"gc-x\"\nplatform = \"x\"\n\
+                       server = \"https://api.x.com\"\n";
+        let file = format!(
+            "{account}token_file = \"/t/gc-x.json\"\nclient_id_env = \"X_ID\"\n\
+             monthly_post_limit = 400\n"
+        );
+        let config = load(Some(&file), &[], &[]).expect("config");
+        let x = &config.accounts[0];
+        assert_eq!(x.platform, AccountPlatform::X);
+        assert_eq!(x.kind(), crate::model::PlatformKind::X);
+        assert_eq!(x.token_source(), TokenSource::File("/t/gc-x.json".into()));
+        assert_eq!(x.client_id_env(), Some("X_ID"));
+        assert_eq!(x.monthly_post_limit(), Some(400));
+        assert_eq!(x.review, Review::Required);
+
+        let error = load(Some(account), &[], &[]).expect_err("no token");
+        assert!(error.to_string().contains("token_env"), "{error}");
+        let error = load(
+            Some(&format!(
+                "{account}token_env = \"T\"\nmonthly_post_limit = 0\n"
+            )),
+            &[],
+            &[],
+        )
+        .expect_err("a zero limit");
+        assert!(error.to_string().contains("monthly_post_limit"), "{error}");
+        let error = load(
+            Some(&format!(
+                "{account}token_env = \"T\"\nvisibility = \"public\"\n"
+            )),
+            &[],
+            &[],
+        )
+        .expect_err("a Mastodon key");
+        assert!(error.to_string().contains("visibility"), "{error}");
     }
 
     #[test]

@@ -764,6 +764,14 @@ impl Platform for Stoppable {
         self.inner.kind()
     }
 
+    fn take_requests(&self) -> u64 {
+        self.inner.take_requests()
+    }
+
+    fn monthly_post_limit(&self) -> Option<u32> {
+        self.inner.monthly_post_limit()
+    }
+
     async fn verify(&self) -> Result<Identity, PlatformError> {
         self.inner.verify().await
     }
@@ -795,6 +803,20 @@ impl Platform for Stoppable {
 
     async fn status(&self, id: &str) -> Result<Option<ServerStatus>, PlatformError> {
         self.inner.status(id).await
+    }
+
+    async fn statuses(
+        &self,
+        ids: &[String],
+    ) -> Result<Option<std::collections::HashMap<String, ServerStatus>>, PlatformError> {
+        self.inner.statuses(ids).await
+    }
+
+    async fn engagement(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<(String, crate::model::Engagement)>, PlatformError> {
+        self.inner.engagement(ids).await
     }
 
     async fn mentions(

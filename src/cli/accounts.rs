@@ -2,7 +2,7 @@
 
 use super::{select_accounts, Failure, EXIT_ACCOUNT_FAILED};
 use anyhow::Context;
-use papercast::config::{Config, TokenSource};
+use papercast::config::{AccountConfig, Config, TokenSource};
 use papercast::model::PlatformKind;
 use papercast::platform::mastodon::login::Login;
 use papercast::platform::{ClientSettings, PlatformError};
@@ -10,6 +10,13 @@ use papercast::platform::{ClientSettings, PlatformError};
 pub(crate) async fn check(config: &Config) -> Result<(), Failure> {
     let accounts = select_accounts(config, &[])?;
     let settings = ClientSettings::from(config);
+    // Usage is only read here: a check must not create a database where none is.
+    let store = if config.store.path.exists() {
+        Some(super::open_store(config)?)
+    } else {
+        None
+    };
+    let month = papercast::store::usage_month(chrono::Utc::now());
     let mut failed = 0;
     for account in &accounts {
         let result = async {
@@ -21,24 +28,41 @@ pub(crate) async fn check(config: &Config) -> Result<(), Failure> {
         }
         .await;
         match result {
-            Ok((identity, limits)) => println!(
-                "{}: ok: {} on {} ({}); posts up to {} characters (URLs count {}), {} images \
+            Ok((identity, limits)) => {
+                println!(
+                    "{}: ok: {} on {} ({}); posts up to {} characters (URLs count {}), {} images \
                  per post{}",
-                account.name,
-                identity.handle,
-                account.server,
-                account.platform.as_str(),
-                limits.max_characters,
-                match account.platform.kind() {
-                    PlatformKind::Bluesky | PlatformKind::X => "in full".to_owned(),
-                    PlatformKind::Mastodon => limits.characters_reserved_per_url.to_string(),
-                },
-                limits.max_media_attachments,
-                limits
-                    .image_size_limit
-                    .map(|b| format!(" of up to {:.1} MB", b as f64 / 1e6))
-                    .unwrap_or_default()
-            ),
+                    account.name,
+                    identity.handle,
+                    account.server,
+                    account.platform.as_str(),
+                    limits.max_characters,
+                    match account.platform.kind() {
+                        PlatformKind::Bluesky | PlatformKind::X => "in full".to_owned(),
+                        PlatformKind::Mastodon => limits.characters_reserved_per_url.to_string(),
+                    },
+                    limits.max_media_attachments,
+                    limits
+                        .image_size_limit
+                        .map(|b| format!(" of up to {:.1} MB", b as f64 / 1e6))
+                        .unwrap_or_default()
+                );
+                if account.kind() == PlatformKind::X {
+                    let usage = match &store {
+                        Some(store) => papercast::store::Store::usage(store, &account.name, &month)
+                            .map_err(anyhow::Error::from)?,
+                        None => papercast::store::Usage::default(),
+                    };
+                    let limit = account
+                        .monthly_post_limit()
+                        .map(|l| format!(" of monthly_post_limit = {l}"))
+                        .unwrap_or_default();
+                    println!(
+                        "{}: usage in {month}: {} requests, {} posts{limit}",
+                        account.name, usage.requests, usage.posts
+                    );
+                }
+            }
             Err(error) => {
                 failed += 1;
                 // The error names the account; one line on stderr, none on stdout.
@@ -58,6 +82,9 @@ pub(crate) async fn check(config: &Config) -> Result<(), Failure> {
 pub(crate) async fn login(config: &Config, name: &str) -> Result<(), Failure> {
     let account = select_accounts(config, &[name.to_owned()])?[0];
     let settings = ClientSettings::from(config);
+    if account.kind() == PlatformKind::X {
+        return login_x(account, &settings).await;
+    }
     let Some(started) = Login::start(account, &settings).await else {
         println!(
             "A Bluesky account logs in with an app password: make one in Bluesky's Settings \
@@ -94,6 +121,53 @@ pub(crate) async fn login(config: &Config, name: &str) -> Result<(), Failure> {
         TokenSource::Env(variable) => {
             println!("Set this in papercast's environment (keep it secret):");
             println!("   {variable}={}", token.expose());
+        }
+    }
+    println!("Then check it with `papercast accounts check`.");
+    Ok(())
+}
+
+/// `papercast accounts login` for an X account: OAuth 2.0 with PKCE, out of band.
+async fn login_x(account: &AccountConfig, settings: &ClientSettings) -> Result<(), Failure> {
+    use papercast::platform::x::login::{XLogin, REDIRECT_URI};
+    let name = &account.name;
+    let started = XLogin::start(account, settings).map_err(anyhow::Error::from)?;
+    println!(
+        "1. Open this address, logged in as the X account for `{name}`, and authorize \
+         papercast (the X app must list {REDIRECT_URI} as a callback URL):"
+    );
+    println!("   {}", started.authorization_url());
+    println!(
+        "2. X then opens an address starting with {REDIRECT_URI} (the page does not load); \
+         paste that whole address, then press Enter:"
+    );
+    let mut pasted = String::new();
+    std::io::stdin()
+        .read_line(&mut pasted)
+        .context("reading the address from standard input")?;
+    if pasted.trim().is_empty() {
+        return Err(anyhow::anyhow!(
+            "nothing was entered; run `papercast accounts login {name}` again"
+        )
+        .into());
+    }
+    let token = started.finish(&pasted).await.map_err(anyhow::Error::from)?;
+    match account.token_source() {
+        TokenSource::File(path) => {
+            papercast::platform::x::save_token(&path, &token)
+                .with_context(|| format!("writing the token to {}", path.display()))?;
+            println!(
+                "The token is in {} (readable by you only); papercast refreshes it as it expires.",
+                path.display()
+            );
+        }
+        TokenSource::Env(variable) => {
+            println!(
+                "Set this in papercast's environment (keep it secret; it lasts about 2 hours \
+                 and cannot be refreshed from a variable: set token_file instead to keep it \
+                 working):"
+            );
+            println!("   {variable}={}", token.access_token);
         }
     }
     println!("Then check it with `papercast accounts check`.");

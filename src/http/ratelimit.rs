@@ -17,7 +17,7 @@ pub fn retry_at(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>
             .map(str::trim)
             .filter(|v| !v.is_empty())
     };
-    ["x-ratelimit-reset", "ratelimit-reset"]
+    ["x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset"]
         .iter()
         .find_map(|name| value(name).and_then(|v| parse_reset(v, now)))
         .or_else(|| value("retry-after").and_then(|v| parse_retry_after(v, now)))

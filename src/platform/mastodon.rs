@@ -90,7 +90,7 @@ pub fn sns(platform: AccountPlatform) -> Option<megalodon::SNS> {
         AccountPlatform::Friendica => megalodon::SNS::Friendica,
         AccountPlatform::Firefish => megalodon::SNS::Firefish,
         AccountPlatform::Pixelfed => megalodon::SNS::Pixelfed,
-        AccountPlatform::Bluesky => return None,
+        AccountPlatform::Bluesky | AccountPlatform::X => return None,
     })
 }
 

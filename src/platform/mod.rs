@@ -9,6 +9,7 @@ use thiserror::Error;
 
 pub mod bluesky;
 pub mod mastodon;
+pub mod x;
 
 pub use crate::http::retry_at;
 pub use mastodon::ClientSettings;
@@ -19,7 +20,7 @@ pub fn credentials(account: &AccountConfig) -> Result<Secret, PlatformError> {
     match account.platform.kind() {
         PlatformKind::Mastodon => Secret::load(&account.name, &account.token_source()),
         PlatformKind::Bluesky => bluesky::Bluesky::load_password(account),
-        PlatformKind::X => Err(no_client(account)),
+        PlatformKind::X => Secret::load(&account.name, &account.token_source()),
     }
 }
 
@@ -33,17 +34,10 @@ pub fn connect(
     Ok(match account.platform.kind() {
         PlatformKind::Mastodon => Box::new(mastodon::Mastodon::new(account, secret, settings)?),
         PlatformKind::Bluesky => Box::new(bluesky::Bluesky::new(account, secret, settings)?),
-        PlatformKind::X => return Err(no_client(account)),
+        PlatformKind::X => Box::new(x::X::new(account, secret, settings)?),
     })
 }
 
-fn no_client(account: &AccountConfig) -> PlatformError {
-    PlatformError::Unsupported(format!(
-        "account `{}`: papercast has no client for {} yet",
-        account.name,
-        account.platform.kind()
-    ))
-}
 pub use crate::model::{LengthRules, PlatformKind};
 
 /// An access token. Its `Debug` and `Display` never show it.
@@ -305,6 +299,13 @@ pub enum PlatformError {
         what: String,
         reason: String,
     },
+    /// The server refused the post as a repeat of a recent one (X): it may exist, so
+    /// it is looked up, never taken as sent or sent with another text.
+    #[error(
+        "account `{account}`: the server refused {what} as a duplicate of a recent post; \
+         looking for it before anything is sent again"
+    )]
+    Duplicate { account: String, what: String },
     #[error("{0}")]
     Unsupported(String),
     /// The server answered a post with a status that is not the one sent (another
@@ -383,7 +384,8 @@ impl PlatformError {
         match self {
             PlatformError::Server { .. }
             | PlatformError::Timeout { .. }
-            | PlatformError::Malformed { .. } => true,
+            | PlatformError::Malformed { .. }
+            | PlatformError::Duplicate { .. } => true,
             PlatformError::Transport { connect, .. } => !connect,
             _ => false,
         }
@@ -397,6 +399,7 @@ impl PlatformError {
                 | PlatformError::Timeout { .. }
                 | PlatformError::Malformed { .. }
                 | PlatformError::Transport { .. }
+                | PlatformError::Duplicate { .. }
         )
     }
 }
@@ -490,6 +493,18 @@ pub trait Platform: Send + Sync {
     ) -> Result<Mentions, PlatformError> {
         let _ = (since, not_before);
         Err(self.cannot("read mentions"))
+    }
+
+    /// How many requests this client sent since the last call (for networks that bill
+    /// API use; others count none).
+    fn take_requests(&self) -> u64 {
+        0
+    }
+
+    /// The most posts the account may make in a calendar month, if its configuration
+    /// caps them.
+    fn monthly_post_limit(&self) -> Option<u32> {
+        None
     }
 
     /// The error of a network that cannot do `what` (yet).

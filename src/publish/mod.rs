@@ -50,6 +50,18 @@ pub enum PublishError {
     Compose { account: String, message: String },
     #[error("{0}; the thread is kept as it is and the next `papercast announce` resumes it")]
     Exhausted(#[from] Exhausted<PlatformError>),
+    #[error(
+        "account `{account}`: posting the {needed} remaining post(s) would pass \
+         monthly_post_limit = {limit} ({used} posted in {month}); nothing was sent and the \
+         thread is kept: it is posted by `papercast announce` next month, or raise the limit"
+    )]
+    MonthlyLimit {
+        account: String,
+        limit: u32,
+        used: u64,
+        needed: usize,
+        month: String,
+    },
     #[error("account `{account}`: the post {key} is still too long after refitting: {last}")]
     StillTooLong {
         account: String,
@@ -275,14 +287,17 @@ impl Publisher<'_> {
             sent: 0,
         };
         let result = run.prepare(announcement, existing).await;
-        let thread = match result {
+        let thread = match result.and_then(|thread| run.within_monthly_limit(thread)) {
             Ok(thread) => thread,
             Err(error) => {
                 self.record_failure(announcement, name, &error);
+                run.count_usage();
                 return failed(error, None);
             }
         };
-        match run.post_thread(&thread).await {
+        let posted = run.post_thread(&thread).await;
+        run.count_usage();
+        match posted {
             Ok(thread) => {
                 let _ = self
                     .store
@@ -394,6 +409,54 @@ struct AccountRun<'a> {
 impl AccountRun<'_> {
     fn account(&self) -> &str {
         self.platform.account()
+    }
+
+    /// Stops before a thread whose unsent posts would pass the account's monthly post
+    /// limit; the thread stays recorded as it is.
+    fn within_monthly_limit(&self, thread: ThreadRecord) -> Result<ThreadRecord, PublishError> {
+        let Some(limit) = self.platform.monthly_post_limit() else {
+            return Ok(thread);
+        };
+        let month = crate::store::usage_month(Utc::now());
+        let used = self.store.usage(self.account(), &month)?.posts;
+        let needed = plan::plan(&thread)
+            .steps
+            .iter()
+            .filter(|s| !matches!(s, Step::Keep { .. }))
+            .count();
+        if used + needed as u64 > u64::from(limit) {
+            let _ = self.store.set_thread_state(
+                thread.id,
+                ThreadState::Failed,
+                Some("monthly_post_limit reached"),
+            );
+            return Err(PublishError::MonthlyLimit {
+                account: self.account().into(),
+                limit,
+                used,
+                needed,
+                month,
+            });
+        }
+        Ok(thread)
+    }
+
+    /// Adds this run's requests and posts to the account's usage of the month.
+    fn count_usage(&self) {
+        let usage = crate::store::Usage {
+            requests: self.platform.take_requests(),
+            posts: self.sent as u64,
+        };
+        if usage == crate::store::Usage::default() {
+            return;
+        }
+        let month = crate::store::usage_month(Utc::now());
+        if let Err(error) = self.store.add_usage(self.account(), &month, usage) {
+            tracing::warn!(
+                "account `{}`: counting its API usage: {error}",
+                self.account()
+            );
+        }
     }
 
     /// Checks the account, reads the server's limits, and returns the recorded thread

@@ -220,6 +220,18 @@ impl ThreadRecord {
     }
 }
 
+/// Requests sent to an account's network and posts made there, over some period.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub requests: u64,
+    pub posts: u64,
+}
+
+/// The calendar month (UTC) `time` falls in, as usage is counted: `YYYY-MM`.
+pub fn usage_month(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.format("%Y-%m").to_string()
+}
+
 /// Where papercast keeps its state. Every method is one transaction: after it returns,
 /// the change survives a crash of the process. [`ReviewStore`] holds the watcher's and
 /// the review queue's part.
@@ -275,6 +287,13 @@ pub trait Store: ReviewStore + Send + Sync {
 
     /// Records that every thread of an announcement is complete.
     fn mark_announced(&self, announcement_id: i64) -> Result<(), StoreError>;
+
+    /// Adds to an account's usage of its network's API in `month` (`YYYY-MM`, UTC).
+    fn add_usage(&self, account: &str, month: &str, usage: Usage) -> Result<(), StoreError>;
+
+    /// An account's usage of its network's API in `month` (`YYYY-MM`, UTC); zero when
+    /// nothing was counted.
+    fn usage(&self, account: &str, month: &str) -> Result<Usage, StoreError>;
 
     /// Replaces the posts from `from_index` on — none of them sent — with `posts` (the
     /// rest of the thread refitted to a lower limit). The new posts get new keys.

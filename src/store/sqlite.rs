@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_feeds_drafts_audit.sql"),
     include_str!("migrations/0005_post_last_sent_at.sql"),
     include_str!("migrations/0006_post_links.sql"),
+    include_str!("migrations/0007_api_usage.sql"),
     include_str!("migrations/0008_engagement.sql"),
     include_str!("migrations/0009_notifications.sql"),
 ];
@@ -609,6 +610,38 @@ impl Store for SqliteStore {
             params![announcement_id, now()],
         )?;
         Ok(())
+    }
+
+    fn add_usage(&self, account: &str, month: &str, usage: Usage) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        connection.run(
+            "INSERT INTO api_usage (account, month, requests, posts) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (account, month) DO UPDATE SET \
+             requests = requests + excluded.requests, posts = posts + excluded.posts",
+            params![
+                account,
+                month,
+                i64::try_from(usage.requests).unwrap_or(i64::MAX),
+                i64::try_from(usage.posts).unwrap_or(i64::MAX)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn usage(&self, account: &str, month: &str) -> Result<Usage, StoreError> {
+        let connection = self.lock()?;
+        let (requests, posts): (i64, i64) = connection
+            .row(
+                "SELECT requests, posts FROM api_usage WHERE account = ?1 AND month = ?2",
+                params![account, month],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?
+            .unwrap_or((0, 0));
+        Ok(Usage {
+            requests: requests.max(0) as u64,
+            posts: posts.max(0) as u64,
+        })
     }
 
     fn replan_rest(
