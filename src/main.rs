@@ -4,7 +4,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::args::{AccountsCommand, Cli, Command, ConfigCommand, ModeratorsCommand};
+use cli::args::{AccountsCommand, Cli, Command, ConfigCommand, ModeratorsCommand, StoreCommand};
 use cli::{Failure, EXIT_CONFIG, EXIT_FAILURE};
 use papercast::config::{Config, ConfigSources};
 use std::process::ExitCode;
@@ -109,6 +109,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             export,
         } => cli::replies::discussions(&config, post.as_deref(), format, export.as_deref()),
         Command::Moderators(ModeratorsCommand::HashPassword) => cli::accounts::hash_password(),
+        Command::Store(StoreCommand::Copy { to }) => cli::store_copy(&config, &to),
     }
 }
 
