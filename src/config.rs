@@ -1258,6 +1258,44 @@ mod tests {
                            server = \"https://example.social\"\n";
 
     #[test]
+    fn the_store_is_sqlite_with_a_minute_lease_unless_a_postgres_url_is_set() {
+        let config = load(None, &[], &[]).expect("defaults");
+        assert_eq!(config.store.url, None);
+        assert_eq!(config.store.lease(), std::time::Duration::from_secs(60));
+        let env = [
+            (
+                "PAPERCAST__STORE__URL",
+                "postgres://bot:hunter2@db.example:5432/papercast",
+            ),
+            ("PAPERCAST__STORE__LEASE", "2m"),
+        ];
+        let config = load(None, &env, &[]).expect("PostgreSQL");
+        assert_eq!(config.store.lease(), std::time::Duration::from_secs(120));
+        let shown = format!("{:?} {:?}", config.store, config.store.redacted_url());
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("postgres://bot:***@db.example:5432/papercast"),
+            "{shown}"
+        );
+        let error = load(
+            None,
+            &[("PAPERCAST__STORE__URL", "mysql://db/papercast")],
+            &[],
+        )
+        .expect_err("not PostgreSQL");
+        assert!(
+            error.to_string().contains("not a PostgreSQL URL"),
+            "{error}"
+        );
+        let error = load(None, &[("PAPERCAST__STORE__LEASE", "1s")], &[]).expect_err("short");
+        assert!(error.to_string().contains("store.lease"), "{error}");
+        assert_eq!(
+            redact_url("postgres://db/p?user=bot&password=hunter2"),
+            "postgres://db/p?user=bot&password=***"
+        );
+    }
+
+    #[test]
     fn no_accounts_by_default() {
         let config = load(None, &[], &[]).expect("defaults");
         assert!(config.accounts.is_empty());

@@ -812,3 +812,38 @@ fn one_thread_per_announcement_and_account_whoever_drafts_it(store: &dyn ReplySt
     assert_eq!(store.threads(record.id).expect("threads").len(), 1);
     assert_eq!(store.drafts(DraftFilter::All).expect("drafts").len(), 1);
 }
+
+/// PostgreSQL's migrations are checked as SQLite's are: an applied one that changed
+/// is refused, and so is a schema from a newer papercast.
+#[test]
+fn a_postgres_schema_refuses_edited_migrations_and_newer_versions() {
+    let db = support::postgres::database();
+    PostgresStore::open(&db.url).expect("migrated");
+    PostgresStore::open(&db.url).expect("opened again, nothing to do");
+    db.psql("UPDATE schema_migrations SET sql = sql || ' ' WHERE version = 1");
+    let error = PostgresStore::open(&db.url).expect_err("edited migration");
+    assert!(
+        matches!(error, StoreError::MigrationChanged { version: 1, .. }),
+        "{error}"
+    );
+    db.psql("UPDATE schema_migrations SET sql = rtrim(sql, ' ') WHERE version = 1");
+    db.psql("INSERT INTO schema_migrations VALUES (999, 'SELECT 1', 'later')");
+    let error = PostgresStore::open(&db.url).expect_err("newer schema");
+    assert!(
+        matches!(error, StoreError::TooNew { found: 999, .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_wrong_postgres_password_is_said_without_the_password() {
+    let cluster = support::postgres::cluster();
+    let url = format!(
+        "postgres://nobody:hunter2@127.0.0.1:{}/missing_database",
+        cluster.port
+    );
+    let error = PostgresStore::open(&url).expect_err("no such database");
+    let text = error.to_string();
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(text.contains("missing_database"), "{text}");
+}
