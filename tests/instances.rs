@@ -1,7 +1,8 @@
 //! Several papercast instances on one PostgreSQL server: two `papercast run` daemons
 //! watching one feed post a new post's thread once; the one posting it is killed
 //! (SIGKILL) part-way and the other finishes the thread, nothing twice. And a SQLite
-//! state copied to PostgreSQL announces nothing again.
+//! state copied to PostgreSQL announces nothing again. Two web servers on the store
+//! with one secret: a session is good on both, and a logout on one ends it on both.
 
 mod support;
 
@@ -201,4 +202,109 @@ fn a_sqlite_state_copied_to_postgres_announces_nothing_again_and_keeps_its_discu
         db.psql("SELECT count(DISTINCT id) FROM replies").trim(),
         "2"
     );
+}
+
+/// A web server on the database at `url` with the moderator `ann` (password hash
+/// `hash`, as in the config file the instances share) and the session secret every
+/// instance shares; its base URL.
+async fn web_instance(dir: &std::path::Path, url: &str, hash: &str) -> String {
+    use papercast::config::{Config, ConfigSources};
+    let file = dir.join("papercast.toml");
+    std::fs::write(
+        &file,
+        format!("[store]\nurl = \"{url}\"\n[[moderators]]\nname = \"ann\"\npassword_hash = \"{hash}\"\n"),
+    )
+    .expect("write config");
+    let config = Config::load(&ConfigSources {
+        file: Some(file),
+        environment: Some(vec![]),
+        ..Default::default()
+    })
+    .expect("config");
+    let secrets = papercast::web::WebSecrets {
+        session: Some("one-secret-for-all-instances".into()),
+        hook: None,
+    };
+    let store = papercast::store::open(&config.store).expect("the shared store");
+    let state = std::sync::Arc::new(
+        papercast::web::WebState::new(&config, secrets, Default::default())
+            .expect("web state")
+            .with_store(store),
+    );
+    let listener = papercast::web::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(papercast::web::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_is_good_on_every_instance_and_a_logout_on_one_ends_it_on_all() {
+    let db = support::postgres::database();
+    let (one, two) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let hash = papercast::web::auth::hash_password("s3cret pass").expect("hash");
+    let first = web_instance(one.path(), &db.url, &hash).await;
+    let second = web_instance(two.path(), &db.url, &hash).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let answer = client
+        .post(format!("{first}/login"))
+        .form(&[("name", "ann"), ("password", "s3cret pass")])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(answer.status(), 303);
+    let cookie = answer.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .split(';')
+        .next()
+        .expect("a pair")
+        .to_owned();
+    let page = |base: String| {
+        let (client, cookie) = (client.clone(), cookie.clone());
+        async move {
+            let answer = client
+                .get(format!("{base}/replies"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .expect("the replies page");
+            let status = answer.status().as_u16();
+            (status, answer.text().await.unwrap_or_default())
+        }
+    };
+    let (status, body) = page(second.clone()).await;
+    assert_eq!(status, 200, "logged in on the other instance too");
+    // The CSRF token of the session, as the other instance's forms carry it.
+    let csrf = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF token in the page")
+        .to_owned();
+    let answer = client
+        .post(format!("{first}/logout"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(
+        answer.status(),
+        303,
+        "the other instance's CSRF token is good here"
+    );
+    let (status, _) = page(second).await;
+    assert_eq!(status, 303, "logged out on the other instance as well");
+    let (status, _) = page(first).await;
+    assert_eq!(status, 303);
 }

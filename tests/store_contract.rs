@@ -52,6 +52,7 @@ contract!(
     a_claim_keeps_others_out_until_it_ends_or_its_holder_is_gone,
     two_claims_at_once_give_the_draft_to_one,
     one_thread_per_announcement_and_account_whoever_drafts_it,
+    the_last_time_an_actor_did_something_is_kept,
 );
 
 fn announcement() -> Announcement {
@@ -846,4 +847,29 @@ fn a_wrong_postgres_password_is_said_without_the_password() {
     let text = error.to_string();
     assert!(!text.contains("hunter2"), "{text}");
     assert!(text.contains("missing_database"), "{text}");
+}
+
+fn the_last_time_an_actor_did_something_is_kept(store: &dyn ReplyStore) {
+    assert_eq!(
+        store.last_action_at("ann", "logout").expect("none yet"),
+        None
+    );
+    let before = Utc::now() - Duration::seconds(1);
+    for actor in ["ann", "bob", "ann"] {
+        store
+            .audit(&AuditNote {
+                actor,
+                action: "logout",
+                thread_id: None,
+                details: "",
+            })
+            .expect("audit");
+    }
+    let at = store
+        .last_action_at("ann", "logout")
+        .expect("read")
+        .expect("ann logged out");
+    assert!(at >= before && at <= Utc::now(), "{at}");
+    assert_eq!(store.last_action_at("ann", "login").expect("read"), None);
+    assert_eq!(store.last_action_at("carol", "logout").expect("read"), None);
 }

@@ -622,6 +622,23 @@ impl ReviewStore for PostgresStore {
         Self::insert_audit(&mut conn, note)
     }
 
+    fn last_action_at(
+        &self,
+        actor: &str,
+        action: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut conn = self.conn()?;
+        let at: Option<String> = conn
+            .row(
+                "SELECT MAX(at) FROM audit_log WHERE actor = $1 AND action = $2",
+                &[&actor, &action],
+            )?
+            .map(|row| get(&row, 0))
+            .transpose()?
+            .flatten();
+        time(at)
+    }
+
     fn audit_log(&self, draft: Option<i64>) -> Result<Vec<AuditEntry>, StoreError> {
         let mut conn = self.conn()?;
         conn.rows(

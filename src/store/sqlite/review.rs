@@ -719,6 +719,20 @@ impl ReviewStore for SqliteStore {
         Self::insert_audit(&connection, note)
     }
 
+    fn last_action_at(
+        &self,
+        actor: &str,
+        action: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let connection = self.lock()?;
+        let at: Option<String> = connection.row(
+            "SELECT MAX(at) FROM audit_log WHERE actor = ?1 AND action = ?2",
+            params![actor, action],
+            |row| row.get(0),
+        )?;
+        time(at)
+    }
+
     fn audit_log(&self, draft: Option<i64>) -> Result<Vec<AuditEntry>, StoreError> {
         let connection = self.lock()?;
         let mut statement = connection.prepare_cached(
