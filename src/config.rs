@@ -103,11 +103,69 @@ impl ComposeConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
-    /// The SQLite database file.
+    /// The SQLite database file (when `url` is not set).
     pub path: PathBuf,
+    /// A PostgreSQL server shared by several instances (`postgres://user@host/db`);
+    /// `None` = SQLite at `path`. It may hold a password: never print it, use
+    /// [`StoreConfig::redacted_url`].
+    #[serde(default)]
+    pub url: Option<String>,
+    /// How long a claim on a draft holds without being renewed.
+    pub lease: String,
+}
+
+impl StoreConfig {
+    /// How long a claim holds (validated when the configuration is loaded).
+    pub fn lease(&self) -> std::time::Duration {
+        parse_duration(&self.lease).unwrap_or(std::time::Duration::from_secs(60))
+    }
+
+    /// `url` without its password, for messages and logs.
+    pub fn redacted_url(&self) -> Option<String> {
+        self.url.as_deref().map(redact_url)
+    }
+}
+
+/// A database URL with any password replaced by `***` (in the user part and in a
+/// `password=` parameter).
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            let pairs: Vec<(String, String)> = parsed
+                .query_pairs()
+                .map(|(k, v)| {
+                    let v = if k == "password" {
+                        "***".into()
+                    } else {
+                        v.into_owned()
+                    };
+                    (k.into_owned(), v)
+                })
+                .collect();
+            if !pairs.is_empty() {
+                parsed.query_pairs_mut().clear().extend_pairs(pairs);
+            }
+            parsed.to_string()
+        }
+        // Not a URL: say nothing of it but that it is set.
+        Err(_) => "(store.url, not a URL)".into(),
+    }
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("path", &self.path)
+            .field("url", &self.redacted_url())
+            .field("lease", &self.lease)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -920,6 +978,25 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.validate_bounds()?;
+        let lease = parse_duration(&self.store.lease)
+            .map_err(|e| ConfigError::Invalid(format!("store.lease: {e}")))?;
+        if lease < std::time::Duration::from_secs(5) {
+            return Err(ConfigError::Invalid(format!(
+                "store.lease is {}; a claim must hold at least 5s (it is renewed every \
+                 third of it while a thread posts)",
+                self.store.lease
+            )));
+        }
+        if let Some(url) = &self.store.url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "store.url {} is not a PostgreSQL URL; write it like \
+                     postgres://user@host:5432/papercast, or remove it to use SQLite at \
+                     store.path",
+                    redact_url(url)
+                )));
+            }
+        }
         if self.fetch.timeout_secs == 0 {
             return Err(ConfigError::Invalid(
                 "fetch.timeout_secs is 0; set it to a number of seconds, e.g. 20".into(),
@@ -1462,6 +1539,44 @@ mod tests {
 
     const ACCOUNT: &str = "[[accounts]]\nname = \"gc\"\nplatform = \"gotosocial\"\n\
                            server = \"https://example.social\"\n";
+
+    #[test]
+    fn the_store_is_sqlite_with_a_minute_lease_unless_a_postgres_url_is_set() {
+        let config = load(None, &[], &[]).expect("defaults");
+        assert_eq!(config.store.url, None);
+        assert_eq!(config.store.lease(), std::time::Duration::from_secs(60));
+        let env = [
+            (
+                "PAPERCAST__STORE__URL",
+                "postgres://bot:hunter2@db.example:5432/papercast",
+            ),
+            ("PAPERCAST__STORE__LEASE", "2m"),
+        ];
+        let config = load(None, &env, &[]).expect("PostgreSQL");
+        assert_eq!(config.store.lease(), std::time::Duration::from_secs(120));
+        let shown = format!("{:?} {:?}", config.store, config.store.redacted_url());
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("postgres://bot:***@db.example:5432/papercast"),
+            "{shown}"
+        );
+        let error = load(
+            None,
+            &[("PAPERCAST__STORE__URL", "mysql://db/papercast")],
+            &[],
+        )
+        .expect_err("not PostgreSQL");
+        assert!(
+            error.to_string().contains("not a PostgreSQL URL"),
+            "{error}"
+        );
+        let error = load(None, &[("PAPERCAST__STORE__LEASE", "1s")], &[]).expect_err("short");
+        assert!(error.to_string().contains("store.lease"), "{error}");
+        assert_eq!(
+            redact_url("postgres://db/p?user=bot&password=hunter2"),
+            "postgres://db/p?user=bot&password=***"
+        );
+    }
 
     #[test]
     fn no_accounts_by_default() {

@@ -4,7 +4,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::args::{AccountsCommand, Cli, Command, ConfigCommand, ModeratorsCommand};
+use cli::args::{AccountsCommand, Cli, Command, ConfigCommand, ModeratorsCommand, StoreCommand};
 use cli::{Failure, EXIT_CONFIG, EXIT_FAILURE};
 use papercast::config::{Config, ConfigSources};
 use std::process::ExitCode;
@@ -117,6 +117,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Report { post, format } => cli::replies::report(&config, post.as_deref(), format),
         Command::Moderators(ModeratorsCommand::HashPassword) => cli::accounts::hash_password(),
         Command::Notify(command) => cli::notify::notify(config, command).await,
+        Command::Store(StoreCommand::Copy { to }) => cli::store_copy(&config, &to),
     }
 }
 

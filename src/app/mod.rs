@@ -29,12 +29,9 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::Notify;
 
-/// How long a claim on a draft lasts without renewal: a process that dies holding one
-/// keeps others from posting that draft at most this long (less when it is on this
-/// machine: a claim of a process that is gone is taken over at once).
-const LEASE: Duration = Duration::from_secs(120);
-/// How often a claim is renewed while the thread is being posted.
-const LEASE_RENEW: Duration = Duration::from_secs(30);
+/// How often a claim is renewed while the thread is being posted, as a part of the
+/// lease (`store.lease`): two renewals may fail before the claim runs out.
+const LEASE_RENEWALS: u32 = 3;
 
 #[derive(Debug, Error)]
 pub enum AppError {
@@ -432,7 +429,11 @@ impl App {
     /// Claims a draft for this process; `Some(holder)` when another live one has it.
     fn claim(&self, id: i64) -> Result<Option<String>, StoreError> {
         let now = Utc::now();
-        let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+        // A process that dies holding a claim keeps others from posting that draft at
+        // most this long (less when it is on this machine: a claim of a process that is
+        // gone is taken over at once).
+        let lease = self.config.store.lease();
+        let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
         match self.store.claim_draft(id, &self.owner, until, now, None)? {
             Claim::Claimed => Ok(None),
             Claim::HeldBy(holder) if holder_is_gone(&holder) => {
@@ -476,7 +477,7 @@ impl App {
         );
         let work = publisher.announce(&record, vec![self.target(account)], &composer);
         tokio::pin!(work);
-        let mut renew = tokio::time::interval(LEASE_RENEW);
+        let mut renew = tokio::time::interval(self.config.store.lease() / LEASE_RENEWALS);
         renew.tick().await;
         let mut failed_renewals = 0;
         let mut reports = loop {
@@ -495,7 +496,7 @@ impl App {
                         Err(error) => {
                             failed_renewals += 1;
                             tracing::warn!("draft {id}: renewing the claim: {error}");
-                            // Two misses are a minute: stop well before the lease runs out.
+                            // Two misses are two thirds of the lease: stop before it runs out.
                             if failed_renewals >= 2 {
                                 return Err(error.into());
                             }

@@ -49,8 +49,10 @@ pub(crate) async fn check(config: &Config) -> Result<(), Failure> {
                 );
                 if account.kind() == PlatformKind::X {
                     let usage = match &store {
-                        Some(store) => papercast::store::Store::usage(store, &account.name, &month)
-                            .map_err(anyhow::Error::from)?,
+                        Some(store) => {
+                            papercast::store::Store::usage(store.as_ref(), &account.name, &month)
+                                .map_err(anyhow::Error::from)?
+                        }
                         None => papercast::store::Usage::default(),
                     };
                     let limit = account

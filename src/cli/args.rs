@@ -106,6 +106,9 @@ pub(crate) enum Command {
     /// Collect and moderate the replies to papercast's threads.
     #[command(subcommand)]
     Replies(RepliesCommand),
+    /// Move the state between backends.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Print a post's discussion (its threads and visible replies), or write every
     /// post's discussion as files with --export.
     Discussions {
@@ -284,6 +287,18 @@ impl StateChoice {
             StateChoice::Failed => DraftState::Failed,
         }
     }
+}
+
+#[derive(Subcommand)]
+pub(crate) enum StoreCommand {
+    /// Copy the SQLite state at store.path (announcements, posts, drafts, audit,
+    /// replies, feeds) into an empty PostgreSQL database, so that instances on it
+    /// announce nothing again. The password comes from PGPASSWORD or `?passfile=`.
+    Copy {
+        /// The target: postgres://user@host:5432/papercast (must hold no state yet).
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]

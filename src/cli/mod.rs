@@ -5,7 +5,7 @@ use anyhow::Context;
 use papercast::app::App;
 use papercast::config::{AccountConfig, Config};
 use papercast::source::Fetcher;
-use papercast::store::SqliteStore;
+use papercast::store::ReplyStore;
 use papercast::Announcement;
 use std::sync::Arc;
 
@@ -103,7 +103,7 @@ pub(crate) fn time_text(time: Option<chrono::DateTime<chrono::Utc>>) -> String {
 /// The wired-up pipeline on the configured store.
 pub(crate) fn open_app(config: Config) -> Result<Arc<App>, Failure> {
     let store = open_store(&config)?;
-    let app = App::new(config, Arc::new(store)).map_err(|e| match e {
+    let app = App::new(config, store).map_err(|e| match e {
         papercast::app::AppError::Templates(_) => Failure::config(e),
         other => Failure::from(anyhow::Error::from(other)),
     })?;
@@ -129,6 +129,9 @@ pub(crate) fn warn_about_setup(config: &Config, web: bool) {
 /// For a command that only reads: why there is nothing to read when the state database
 /// does not exist yet, so that reading never creates it.
 pub(crate) fn no_store_yet(config: &Config) -> Option<String> {
+    if config.store.url.is_some() {
+        return None;
+    }
     let path = &config.store.path;
     (!path.exists()).then(|| {
         format!(
@@ -138,8 +141,36 @@ pub(crate) fn no_store_yet(config: &Config) -> Option<String> {
     })
 }
 
-pub(crate) fn open_store(config: &Config) -> Result<SqliteStore, Failure> {
-    SqliteStore::open(&config.store.path).map_err(|e| Failure::from(anyhow::Error::from(e)))
+/// The configured store: PostgreSQL at `store.url`, or SQLite at `store.path`.
+pub(crate) fn open_store(config: &Config) -> Result<Arc<dyn ReplyStore>, Failure> {
+    papercast::store::open(&config.store).map_err(|e| Failure::from(anyhow::Error::from(e)))
+}
+
+/// `papercast store copy --to URL`: the SQLite state into an empty PostgreSQL database.
+pub(crate) fn store_copy(config: &Config, to: &str) -> Result<(), Failure> {
+    use anyhow::Context;
+    let target = papercast::config::redact_url(to);
+    if !config.store.path.is_file() {
+        return Err(Failure::from(anyhow::anyhow!(
+            "there is no SQLite state at {} to copy; set store.path to the database file",
+            config.store.path.display()
+        )));
+    }
+    let from = papercast::store::SqliteStore::open(&config.store.path)
+        .with_context(|| format!("opening {}", config.store.path.display()))?;
+    let tables = from.export().context("reading the SQLite state")?;
+    let into =
+        papercast::store::PostgresStore::open(to).with_context(|| format!("opening {target}"))?;
+    into.copy_in(&tables)
+        .with_context(|| format!("copying into {target}"))?;
+    for table in &tables {
+        println!("{:>8} {}", table.rows.len(), table.name);
+    }
+    println!(
+        "copied {} into {target}; set store.url to it (and keep the SQLite file as a backup)",
+        config.store.path.display()
+    );
+    Ok(())
 }
 
 /// Reads and extracts a post (URL or saved page).

@@ -5,7 +5,6 @@ use super::args::{Format, NotifyCommand};
 use super::{open_app, open_store, print_json, Failure};
 use anyhow::anyhow;
 use papercast::config::Config;
-use papercast::store::NotifyStore;
 
 pub(crate) async fn notify(config: Config, command: NotifyCommand) -> Result<(), Failure> {
     if config.notify.is_empty() {

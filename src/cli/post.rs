@@ -9,7 +9,6 @@ use papercast::app::Posting;
 use papercast::compose::{self, ComposeOptions, Templates, Thread};
 use papercast::config::Config;
 use papercast::publish::Outcome;
-use std::sync::Arc;
 
 pub(crate) async fn extract(
     config: &Config,
@@ -89,12 +88,14 @@ pub(crate) async fn announce(
     let announcement = load_announcement(config, location).await?;
     if request.dry_run {
         // Nothing is written: the store is read only if it exists already.
-        let store = if config.store.path.exists() {
+        let store = if config.store.url.is_some() || config.store.path.exists() {
             Some(open_store(config)?)
         } else {
             None
         };
-        let store = store.as_ref().map(|s| s as &dyn papercast::store::Store);
+        let store = store
+            .as_ref()
+            .map(|s| s.as_ref() as &dyn papercast::store::Store);
         let previews = announce::dry_run(config, store, &announcement, &accounts, request.again)
             .await
             .map_err(|e| match e {
@@ -112,8 +113,7 @@ pub(crate) async fn announce(
         return Ok(());
     }
     let store = open_store(config)?;
-    let app =
-        papercast::app::App::new(config.clone(), Arc::new(store)).map_err(anyhow::Error::from)?;
+    let app = papercast::app::App::new(config.clone(), store).map_err(anyhow::Error::from)?;
     let actor = actor_name(None);
     let announced = app
         .announce(&announcement, &accounts, request, &actor)

@@ -5,21 +5,21 @@ use super::render::render_reply_list;
 use super::{open_store, print_json, select_accounts, Failure, EXIT_ACCOUNT_FAILED};
 use papercast::app::{targets, Secrets};
 use papercast::config::Config;
-use papercast::store::SqliteStore;
+use papercast::store::ReplyStore;
 
 pub(crate) async fn replies(config: &Config, command: RepliesCommand) -> Result<(), Failure> {
-    use papercast::store::ReplyStore;
     if let (RepliesCommand::List { .. }, Some(why)) = (&command, super::no_store_yet(config)) {
         println!("no replies recorded ({why})");
         return Ok(());
     }
     let store = open_store(config)?;
+    let store = &*store;
     match command {
-        RepliesCommand::Sync { accounts } => sync(config, &store, &accounts).await?,
-        RepliesCommand::List { post, format } => list(&store, post.as_deref(), format)?,
+        RepliesCommand::Sync { accounts } => sync(config, store, &accounts).await?,
+        RepliesCommand::List { post, format } => list(store, post.as_deref(), format)?,
         RepliesCommand::Hide { reply, reason, by } => {
             let by = super::actor_name(by.as_deref());
-            let record = find_reply(&store, &reply)?;
+            let record = find_reply(store, &reply)?;
             store
                 .set_reply_hidden(record.id, true, &by, reason.as_deref())
                 .map_err(anyhow::Error::from)?;
@@ -30,7 +30,7 @@ pub(crate) async fn replies(config: &Config, command: RepliesCommand) -> Result<
         }
         RepliesCommand::Unhide { reply, by } => {
             let by = super::actor_name(by.as_deref());
-            let record = find_reply(&store, &reply)?;
+            let record = find_reply(store, &reply)?;
             store
                 .set_reply_hidden(record.id, false, &by, None)
                 .map_err(anyhow::Error::from)?;
@@ -46,7 +46,7 @@ pub(crate) async fn replies(config: &Config, command: RepliesCommand) -> Result<
             );
         }
         RepliesCommand::HideAuthor { handle, reason, by } => hide_author(
-            &store,
+            store,
             &handle,
             reason.as_deref(),
             &super::actor_name(by.as_deref()),
@@ -68,7 +68,7 @@ pub(crate) async fn replies(config: &Config, command: RepliesCommand) -> Result<
 }
 
 /// `replies sync`: reads the accounts' threads and mentions, and records the replies.
-async fn sync(config: &Config, store: &SqliteStore, accounts: &[String]) -> Result<(), Failure> {
+async fn sync(config: &Config, store: &dyn ReplyStore, accounts: &[String]) -> Result<(), Failure> {
     use papercast::replies::{self, SyncMode, SyncSettings};
     let accounts = select_accounts(config, accounts)?;
     let targets = targets(config, &accounts, Secrets::Required);
@@ -126,9 +126,8 @@ async fn sync(config: &Config, store: &SqliteStore, accounts: &[String]) -> Resu
 }
 
 /// `replies list`: the recorded replies of a post, or of every post.
-fn list(store: &SqliteStore, post: Option<&str>, format: Format) -> Result<(), Failure> {
+fn list(store: &dyn ReplyStore, post: Option<&str>, format: Format) -> Result<(), Failure> {
     use papercast::replies::discussions;
-    use papercast::store::ReplyStore;
     let posts = match post {
         Some(post) => by_post_key(post, |key| {
             discussions::list(store, Some(key)).map(|p| Some(p).filter(|p| !p.is_empty()))
@@ -159,13 +158,12 @@ fn list(store: &SqliteStore, post: Option<&str>, format: Format) -> Result<(), F
 
 /// `replies hide-author`: hides every reply by an author, now and later.
 fn hide_author(
-    store: &SqliteStore,
+    store: &dyn ReplyStore,
     handle: &str,
     reason: Option<&str>,
     by: &str,
 ) -> Result<(), Failure> {
     use papercast::replies::discussions;
-    use papercast::store::ReplyStore;
     let canonical = papercast::store::canonical_handle(handle);
     if !canonical.contains('@') || canonical.starts_with('@') || canonical.ends_with('@') {
         return Err(Failure::from(anyhow::anyhow!(
@@ -231,10 +229,9 @@ pub(crate) fn not_posted(post: &str) -> Failure {
 }
 
 pub(crate) fn find_reply(
-    store: &SqliteStore,
+    store: &dyn ReplyStore,
     reply: &str,
 ) -> Result<papercast::store::ReplyRecord, Failure> {
-    use papercast::store::ReplyStore;
     let found = match reply.trim().parse::<i64>() {
         Ok(id) => store.reply(id),
         Err(_) => store.reply_by_url(reply.trim()),
@@ -258,8 +255,9 @@ pub(crate) fn discussions(
         return Err(anyhow::anyhow!("no discussions: {why}").into());
     }
     let store = open_store(config)?;
+    let store = &*store;
     if let Some(dir) = export {
-        let report = discussions::export(&store, dir).map_err(anyhow::Error::from)?;
+        let report = discussions::export(store, dir).map_err(anyhow::Error::from)?;
         for path in &report.written {
             println!("wrote {}", path.display());
         }
@@ -276,7 +274,7 @@ pub(crate) fn discussions(
             "give a post's URL or slug, or --export DIR"
         )));
     };
-    let discussion = by_post_key(post, |key| discussions::discussion(&store, key))?
+    let discussion = by_post_key(post, |key| discussions::discussion(store, key))?
         .ok_or_else(|| not_posted(post))?;
     match format {
         DiscussionFormat::Json => print!("{}", discussions::to_json(&discussion)),
@@ -299,9 +297,11 @@ pub(crate) fn report(
     use papercast::replies::report;
     let store = open_store(config)?;
     let reports = match post {
-        Some(post) => vec![by_post_key(post, |key| report::report(&store, key))?
-            .ok_or_else(|| not_posted(post))?],
-        None => report::reports(&store).map_err(anyhow::Error::from)?,
+        Some(post) => vec![
+            by_post_key(post, |key| report::report(store.as_ref(), key))?
+                .ok_or_else(|| not_posted(post))?,
+        ],
+        None => report::reports(store.as_ref()).map_err(anyhow::Error::from)?,
     };
     match format {
         ReportFormat::Json => match post {

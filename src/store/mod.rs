@@ -2,16 +2,20 @@
 //! post of it with its fate on the server — recorded before and after each send, so that
 //! a rerun after a crash never posts twice.
 //!
-//! [`Store`] is the interface, [`ReplyStore`] its reply side (issue 5); [`SqliteStore`]
-//! the default (embedded) implementation of both.
-//! A PostgreSQL store can follow behind the same trait.
+//! [`Store`] is the interface, [`ReplyStore`] and [`ReviewStore`] its other sides;
+//! [`SqliteStore`] the default (embedded) implementation, [`PostgresStore`] the one
+//! several instances share. What both backends decide alike outside SQL is in
+//! [`decide`].
 
+pub mod decide;
 pub mod notify;
+mod postgres;
 mod replies;
 pub mod review;
 mod sqlite;
 
 pub use notify::{NewNotification, NotificationRecord, NotifyStore};
+pub use postgres::{CopiedTable, CopyValue, PostgresStore};
 pub use replies::{
     canonical_handle, AnswerLink, EngagementRecord, HiddenAuthor, Hiding, ReplyRecord, ReplySource,
     ReplyStore, Saved, WatchedThread,
@@ -27,6 +31,16 @@ pub use crate::model::{RemotePost, ServerStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+/// Opens the configured store: PostgreSQL at `store.url`, or SQLite at `store.path`.
+pub fn open(
+    config: &crate::config::StoreConfig,
+) -> Result<std::sync::Arc<dyn ReplyStore>, StoreError> {
+    Ok(match &config.url {
+        Some(url) => std::sync::Arc::new(PostgresStore::open(url)?),
+        None => std::sync::Arc::new(SqliteStore::open(&config.path)?),
+    })
+}
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -56,6 +70,19 @@ pub enum StoreError {
     /// process got there first).
     #[error("{0}")]
     Conflict(String),
+}
+
+/// Now, as the store writes times: RFC 3339 in UTC with milliseconds, text that sorts
+/// as the times do (both backends keep times as this text).
+pub(crate) fn now() -> String {
+    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A time as the store writes it.
+pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("time `{text}`: {e}")))
 }
 
 impl From<rusqlite::Error> for StoreError {

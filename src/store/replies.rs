@@ -3,9 +3,11 @@
 //!
 //! [`ReplyStore`] extends [`Store`]; [`super::SqliteStore`] implements both.
 
+use super::parse_time;
 use super::{AnnouncementRecord, RemotePost, ServerStatus, Store, StoreError, ThreadRecord};
 use crate::model::Engagement;
 use chrono::{DateTime, Utc};
+use std::collections::HashSet;
 
 /// How a reply was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,4 +244,82 @@ pub trait ReplyStore: Store + super::NotifyStore {
 
     /// The latest announcement of each post with at least one posted thread head.
     fn announced_posts(&self) -> Result<Vec<AnnouncementRecord>, StoreError>;
+}
+
+/// A reply row before its times are parsed (shared by the backends).
+pub(crate) struct Raw {
+    pub(crate) id: i64,
+    pub(crate) thread_id: i64,
+    pub(crate) account: String,
+    pub(crate) remote_id: String,
+    pub(crate) in_reply_to: String,
+    pub(crate) author_id: String,
+    pub(crate) author_handle: String,
+    pub(crate) author_name: String,
+    pub(crate) author_url: String,
+    pub(crate) author_avatar: Option<String>,
+    pub(crate) author_bot: bool,
+    pub(crate) url: String,
+    pub(crate) visibility: String,
+    pub(crate) created_at: String,
+    pub(crate) edited_at: Option<String>,
+    pub(crate) content_html: String,
+    pub(crate) spoiler_text: String,
+    pub(crate) source: String,
+    pub(crate) first_seen_at: String,
+    pub(crate) deleted_at: Option<String>,
+    pub(crate) hidden: bool,
+    pub(crate) hidden_by: Option<String>,
+    pub(crate) hidden_reason: Option<String>,
+    pub(crate) hidden_at: Option<String>,
+    pub(crate) moderated: bool,
+}
+
+impl Raw {
+    pub(crate) fn record(
+        self,
+        hidden_authors: &HashSet<String>,
+    ) -> Result<ReplyRecord, StoreError> {
+        let hidden = match (self.hidden, self.hidden_at) {
+            (true, Some(at)) => Some(Hiding {
+                by: self.hidden_by.unwrap_or_default(),
+                reason: self.hidden_reason,
+                at: parse_time(&at)?,
+            }),
+            (true, None) => {
+                return Err(StoreError::Corrupt(format!(
+                    "reply {} is hidden without a time",
+                    self.id
+                )))
+            }
+            (false, _) => None,
+        };
+        Ok(ReplyRecord {
+            author_hidden: hidden_authors.contains(&canonical_handle(&self.author_handle)),
+            id: self.id,
+            thread_id: self.thread_id,
+            account: self.account,
+            status: ServerStatus {
+                id: self.remote_id,
+                in_reply_to: Some(self.in_reply_to),
+                author_id: self.author_id,
+                author_handle: self.author_handle,
+                author_name: self.author_name,
+                author_url: self.author_url,
+                author_avatar: self.author_avatar,
+                author_bot: self.author_bot,
+                url: self.url,
+                visibility: self.visibility,
+                created_at: parse_time(&self.created_at)?,
+                edited_at: self.edited_at.as_deref().map(parse_time).transpose()?,
+                content_html: self.content_html,
+                spoiler_text: self.spoiler_text,
+            },
+            source: ReplySource::parse(&self.source)?,
+            first_seen_at: parse_time(&self.first_seen_at)?,
+            deleted_at: self.deleted_at.as_deref().map(parse_time).transpose()?,
+            hidden,
+            moderated: self.moderated,
+        })
+    }
 }

@@ -353,4 +353,11 @@ pub trait ReviewStore {
 
     /// The audit log of one draft (or, with `None`, all of it), oldest first.
     fn audit_log(&self, draft: Option<i64>) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// When `actor` last did `action` (e.g. a moderator's last `logout`), if ever.
+    fn last_action_at(
+        &self,
+        actor: &str,
+        action: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
 }

@@ -26,7 +26,7 @@ mod review;
 
 /// Migrations in order; version N is `MIGRATIONS[N - 1]`. Applied ones are recorded
 /// with their text, and a changed text is refused, so that they cannot drift.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_announcements_threads_posts.sql"),
     include_str!("migrations/0002_thread_revision.sql"),
     include_str!("migrations/0003_replies.sql"),
@@ -208,6 +208,60 @@ impl SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Every table of the state with all its rows, in the order they were created (so
+    /// that each one's references come before it), for `store copy`.
+    pub fn export(&self) -> Result<Vec<CopiedTable>, StoreError> {
+        let connection = self.lock()?;
+        let names: Vec<String> = {
+            let mut statement = connection.prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations' ORDER BY rowid",
+            )?;
+            let names = statement
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            names
+        };
+        let mut tables = Vec::with_capacity(names.len());
+        for name in names {
+            let mut statement =
+                connection.prepare(&format!("SELECT * FROM \"{name}\" ORDER BY rowid"))?;
+            let columns: Vec<String> = statement.column_names().map(str::to_owned).collect();
+            let width = columns.len();
+            let rows = statement
+                .query_map([], |row| {
+                    (0..width)
+                        .map(|i| {
+                            Ok(match row.get_ref(i)? {
+                                rusqlite::types::ValueRef::Null => None,
+                                rusqlite::types::ValueRef::Integer(value) => {
+                                    Some(CopyValue::Int(value))
+                                }
+                                rusqlite::types::ValueRef::Text(text) => Some(CopyValue::Text(
+                                    String::from_utf8_lossy(text).into_owned(),
+                                )),
+                                // papercast writes no floats nor blobs.
+                                other => {
+                                    return Err(rusqlite::Error::InvalidColumnType(
+                                        i,
+                                        columns[i].clone(),
+                                        other.data_type(),
+                                    ))
+                                }
+                            })
+                        })
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            tables.push(CopiedTable {
+                name,
+                columns,
+                rows,
+            });
+        }
+        Ok(tables)
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
@@ -416,7 +470,7 @@ impl SqliteStore {
                 params![
                     thread_id,
                     index as i64,
-                    format!("{prefix}/{account}/{index}"),
+                    decide::post_key(&prefix, account, index),
                     post.role,
                     post.text,
                     images,
@@ -435,16 +489,6 @@ impl SqliteStore {
             Err(StoreError::Missing(format!("post {key}")))
         }
     }
-}
-
-fn now() -> String {
-    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| StoreError::Corrupt(format!("time `{text}`: {e}")))
 }
 
 impl Store for SqliteStore {
@@ -671,11 +715,7 @@ impl Store for SqliteStore {
             )
             .optional()?
             .ok_or_else(|| StoreError::Missing(format!("thread {thread_id}")))?;
-        // `<announcement>/<account>/0`: the new keys share its first two parts.
-        let base = first_key
-            .rsplit_once('/')
-            .map(|(base, _)| base.to_owned())
-            .ok_or_else(|| StoreError::Corrupt(format!("post key {first_key}")))?;
+        let base = decide::key_base(&first_key)?;
         tx.run(
             "UPDATE threads SET revision = revision + 1, updated_at = ?2 WHERE id = ?1",
             params![thread_id, now()],
@@ -690,7 +730,7 @@ impl Store for SqliteStore {
             params![thread_id, from],
         )?;
         for (offset, post) in posts.iter().enumerate() {
-            let index = from + offset as i64;
+            let index = from_index + offset;
             let images = serde_json::to_string(&post.images)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let links = serde_json::to_string(&post.links)
@@ -700,8 +740,8 @@ impl Store for SqliteStore {
                  links_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)",
                 params![
                     thread_id,
-                    index,
-                    format!("{base}/{index}~{revision}"),
+                    index as i64,
+                    decide::replanned_key(base, index, revision),
                     post.role,
                     post.text,
                     images,
@@ -795,177 +835,6 @@ mod tests {
                 },
             })
             .collect()
-    }
-
-    #[test]
-    fn a_planned_thread_round_trips_with_stable_keys() {
-        let store = SqliteStore::in_memory().expect("store");
-        let record = store
-            .record_announcement(&announcement(), false)
-            .expect("record");
-        assert_eq!(record.generation, 0);
-        assert_eq!(record.announcement, announcement());
-        let thread = store
-            .plan_thread(&record, "gc", "mastodon", &planned(3), "{}")
-            .expect("plan");
-        assert_eq!(thread.state, ThreadState::Planned);
-        let keys: Vec<&str> = thread.posts.iter().map(|p| p.key.as_str()).collect();
-        assert_eq!(
-            keys,
-            [
-                "2025-10-07-potm-12d9476e6f97.0/gc/0",
-                "2025-10-07-potm-12d9476e6f97.0/gc/1",
-                "2025-10-07-potm-12d9476e6f97.0/gc/2"
-            ]
-        );
-        assert_eq!(thread.posts[1].images.len(), 1);
-        assert!(thread.posts.iter().all(|p| p.state == PostState::Pending));
-
-        // Planning again returns what was recorded, even if the composer changed its mind.
-        let again = store
-            .plan_thread(&record, "gc", "mastodon", &planned(5), "{}")
-            .expect("plan again");
-        assert_eq!(again, thread);
-        assert_eq!(store.thread(record.id, "gc").expect("load"), Some(thread));
-        assert_eq!(store.thread(record.id, "other").expect("load"), None);
-    }
-
-    #[test]
-    fn post_states_follow_sends() {
-        let store = SqliteStore::in_memory().expect("store");
-        let record = store
-            .record_announcement(&announcement(), false)
-            .expect("record");
-        let thread = store
-            .plan_thread(&record, "gc", "mastodon", &planned(2), "{}")
-            .expect("plan");
-        let key = &thread.posts[0].key;
-        store.mark_sending(key).expect("sending");
-        store.mark_unsent(key).expect("unsent");
-        store.mark_sending(key).expect("sending again");
-        let post = &store
-            .thread(record.id, "gc")
-            .expect("load")
-            .expect("thread")
-            .posts[0];
-        assert_eq!(post.state, PostState::Sending);
-        assert_eq!(post.attempts, 2);
-        assert!(post.sending_at.is_some());
-
-        let remote = RemotePost {
-            id: "109".into(),
-            url: Some("https://example.social/@bot/109".into()),
-        };
-        store.mark_sent(key, &remote).expect("sent");
-        store
-            .replan_rest(thread.id, 0, &planned(1))
-            .expect_err("a sent post is not replanned");
-        store
-            .mark_sending(key)
-            .expect_err("a sent post is not sent again");
-        store
-            .set_thread_state(thread.id, ThreadState::Posting, None)
-            .expect("state");
-        assert_eq!(store.remote_ids("gc").expect("ids"), ["109"]);
-        assert!(store.remote_ids("other").expect("ids").is_empty());
-        store.mark_announced(record.id).expect("announced");
-        let record = store
-            .announcement(&record.url)
-            .expect("load")
-            .expect("some");
-        assert!(record.announced_at.is_some());
-        let thread = store
-            .thread(record.id, "gc")
-            .expect("load")
-            .expect("thread");
-        assert_eq!(thread.state, ThreadState::Posting);
-        assert_eq!(thread.posts[0].state, PostState::Sent);
-        assert_eq!(thread.head(), Some(&remote));
-        assert_eq!(thread.posts[0].text, "post 0");
-    }
-
-    #[test]
-    fn replanning_replaces_the_unsent_rest_with_new_keys() {
-        let store = SqliteStore::in_memory().expect("store");
-        let record = store
-            .record_announcement(&announcement(), false)
-            .expect("record");
-        let thread = store
-            .plan_thread(&record, "gc", "mastodon", &planned(3), "{}")
-            .expect("plan");
-        let remote = RemotePost {
-            id: "1".into(),
-            url: None,
-        };
-        store.mark_sending(&thread.posts[0].key).expect("sending");
-        store
-            .mark_sent(&thread.posts[0].key, &remote)
-            .expect("sent");
-        let replanned = store
-            .replan_rest(thread.id, 1, &planned(3))
-            .expect("replan");
-        let keys: Vec<&str> = replanned.posts.iter().map(|p| p.key.as_str()).collect();
-        assert_eq!(
-            keys,
-            [
-                "2025-10-07-potm-12d9476e6f97.0/gc/0",
-                "2025-10-07-potm-12d9476e6f97.0/gc/1~1",
-                "2025-10-07-potm-12d9476e6f97.0/gc/2~1",
-                "2025-10-07-potm-12d9476e6f97.0/gc/3~1"
-            ]
-        );
-        assert_eq!(replanned.posts[0].remote, Some(remote));
-        assert_eq!(replanned.posts[1].text, "post 0");
-        let again = store.replan_rest(thread.id, 3, &planned(1)).expect("again");
-        assert_eq!(again.posts[3].key, "2025-10-07-potm-12d9476e6f97.0/gc/3~2");
-        assert_eq!(again.posts.len(), 4);
-    }
-
-    #[test]
-    fn again_starts_a_new_generation_with_new_keys() {
-        let store = SqliteStore::in_memory().expect("store");
-        let first = store
-            .record_announcement(&announcement(), false)
-            .expect("first");
-        let same = store
-            .record_announcement(&announcement(), false)
-            .expect("same");
-        assert_eq!(first.id, same.id);
-        let second = store
-            .record_announcement(&announcement(), true)
-            .expect("again");
-        assert_eq!(second.generation, 1);
-        assert_eq!(
-            store.announcement(&announcement().url).expect("latest"),
-            Some(second.clone())
-        );
-        let thread = store
-            .plan_thread(&second, "gc", "mastodon", &planned(1), "{}")
-            .expect("plan");
-        assert_eq!(thread.posts[0].key, "2025-10-07-potm-12d9476e6f97.1/gc/0");
-    }
-
-    #[test]
-    fn post_keys_are_unique_per_post_url_when_last_segments_match() {
-        let store = SqliteStore::in_memory().expect("store");
-        let mut october = announcement();
-        october.url = "https://blog.example/2025/10/potm/".into();
-        october.slug = "potm".into();
-        let mut november = october.clone();
-        november.url = "https://blog.example/2025/11/potm/".into();
-        let mut keys = Vec::new();
-        for post in [&october, &november] {
-            let record = store.record_announcement(post, false).expect("record");
-            for account in ["gc", "gc2"] {
-                let thread = store
-                    .plan_thread(&record, account, "mastodon", &planned(2), "{}")
-                    .expect("both posts are planned on one database");
-                keys.extend(thread.posts.into_iter().map(|p| p.key));
-            }
-        }
-        let unique: std::collections::HashSet<_> = keys.iter().collect();
-        assert_eq!(unique.len(), 8, "{keys:?}");
-        assert!(keys[0].starts_with("potm-"), "{keys:?}");
     }
 
     #[test]

@@ -170,6 +170,12 @@ impl Sessions {
         (genuine && fresh && !ended).then(|| name.to_owned())
     }
 
+    /// When a session cookie says it was issued (ms since the epoch); trust it only
+    /// after [`Sessions::verify`].
+    pub fn issued_millis(cookie: &str) -> Option<u128> {
+        cookie.rsplit('.').nth(2)?.parse().ok()
+    }
+
     /// Ends every session of `name` issued up to `now` (logout).
     pub fn end_all(&self, name: &str, now: SystemTime) {
         self.ended

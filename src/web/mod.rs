@@ -12,7 +12,7 @@ pub mod report;
 pub mod throttle;
 
 use crate::config::{Config, ModeratorConfig};
-use crate::store::ReplyStore;
+use crate::store::{AuditNote, ReplyStore};
 use auth::Sessions;
 use axum::extract::{ConnectInfo, Form, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -31,6 +31,8 @@ const SESSION_COOKIE: &str = "papercast_session";
 /// A random value set with the login form, whose CSRF token the form carries: a login
 /// posted from another site has neither.
 const LOGIN_COOKIE: &str = "papercast_login";
+/// The audit action of a logout: every instance sharing the store ends the sessions.
+const LOGOUT: &str = "logout";
 
 /// How many publish hook deliveries are remembered to refuse a replay.
 const HOOK_DELIVERIES_KEPT: usize = 4096;
@@ -239,7 +241,35 @@ impl WebState {
                 .find(|m| m.name == name)
                 .map(|m| m.password_hash.as_str())
         })?;
+        if self.logged_out_elsewhere(&name, &cookie) {
+            return None;
+        }
         Some((name, cookie))
+    }
+
+    /// The store this server shares with other instances, if any.
+    fn shared_store(&self) -> Option<&dyn ReplyStore> {
+        self.store
+            .as_deref()
+            .or_else(|| self.app.as_ref().map(|app| app.store.as_ref()))
+    }
+
+    /// Whether the moderator logged out after this session was issued, on any instance
+    /// sharing the store (this one's logouts are known without asking).
+    fn logged_out_elsewhere(&self, name: &str, cookie: &str) -> bool {
+        let (Some(store), Some(issued)) = (self.shared_store(), Sessions::issued_millis(cookie))
+        else {
+            return false;
+        };
+        match store.last_action_at(name, LOGOUT) {
+            Ok(Some(at)) => u128::try_from(at.timestamp_millis()).is_ok_and(|at| issued <= at),
+            Ok(None) => false,
+            Err(error) => {
+                // Refuse rather than let a session live past a logout unseen.
+                tracing::warn!("checking {name}'s last logout: {error}");
+                true
+            }
+        }
     }
 }
 
@@ -543,6 +573,18 @@ async fn logout(
     // Every session of this moderator ends, not only this browser's cookie: a copied
     // cookie must not outlive the logout.
     state.sessions.end_all(&moderator, SystemTime::now());
+    // Recorded in the store too, so that every instance sharing it ends them as well.
+    if let Some(store) = state.shared_store() {
+        let note = AuditNote {
+            actor: &moderator,
+            action: LOGOUT,
+            thread_id: None,
+            details: "every session ended",
+        };
+        if let Err(error) = store.audit(&note) {
+            tracing::warn!("recording {moderator}'s logout: {error}");
+        }
+    }
     let cookie = format!("{SESSION_COOKIE}=; {}; Max-Age=0", state.cookie_attributes);
     ([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
 }

@@ -2,6 +2,8 @@
 
 use super::{now, parse_time, Cached, SqliteStore};
 use crate::model::Engagement;
+use crate::store::decide;
+use crate::store::replies::Raw;
 use crate::store::replies::*;
 use crate::store::{AnnouncementRecord, RemotePost, ServerStatus, StoreError};
 use chrono::{DateTime, Utc};
@@ -17,109 +19,35 @@ fn time(value: DateTime<Utc>) -> String {
     value.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// A reply row before its times are parsed (rusqlite closures cannot return ours).
-struct Raw {
-    id: i64,
-    thread_id: i64,
-    account: String,
-    remote_id: String,
-    in_reply_to: String,
-    author_id: String,
-    author_handle: String,
-    author_name: String,
-    author_url: String,
-    author_avatar: Option<String>,
-    author_bot: bool,
-    url: String,
-    visibility: String,
-    created_at: String,
-    edited_at: Option<String>,
-    content_html: String,
-    spoiler_text: String,
-    source: String,
-    first_seen_at: String,
-    deleted_at: Option<String>,
-    hidden: bool,
-    hidden_by: Option<String>,
-    hidden_reason: Option<String>,
-    hidden_at: Option<String>,
-    moderated: bool,
-}
-
-impl Raw {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<Raw> {
-        Ok(Raw {
-            id: row.get(0)?,
-            thread_id: row.get(1)?,
-            account: row.get(2)?,
-            remote_id: row.get(3)?,
-            in_reply_to: row.get(4)?,
-            author_id: row.get(5)?,
-            author_handle: row.get(6)?,
-            author_name: row.get(7)?,
-            author_url: row.get(8)?,
-            author_avatar: row.get(9)?,
-            author_bot: row.get(10)?,
-            url: row.get(11)?,
-            visibility: row.get(12)?,
-            created_at: row.get(13)?,
-            edited_at: row.get(14)?,
-            content_html: row.get(15)?,
-            spoiler_text: row.get(16)?,
-            source: row.get(17)?,
-            first_seen_at: row.get(18)?,
-            deleted_at: row.get(19)?,
-            hidden: row.get(20)?,
-            hidden_by: row.get(21)?,
-            hidden_reason: row.get(22)?,
-            hidden_at: row.get(23)?,
-            moderated: row.get(24)?,
-        })
-    }
-
-    fn record(self, hidden_authors: &HashSet<String>) -> Result<ReplyRecord, StoreError> {
-        let hidden = match (self.hidden, self.hidden_at) {
-            (true, Some(at)) => Some(Hiding {
-                by: self.hidden_by.unwrap_or_default(),
-                reason: self.hidden_reason,
-                at: parse_time(&at)?,
-            }),
-            (true, None) => {
-                return Err(StoreError::Corrupt(format!(
-                    "reply {} is hidden without a time",
-                    self.id
-                )))
-            }
-            (false, _) => None,
-        };
-        Ok(ReplyRecord {
-            author_hidden: hidden_authors.contains(&canonical_handle(&self.author_handle)),
-            id: self.id,
-            thread_id: self.thread_id,
-            account: self.account,
-            status: ServerStatus {
-                id: self.remote_id,
-                in_reply_to: Some(self.in_reply_to),
-                author_id: self.author_id,
-                author_handle: self.author_handle,
-                author_name: self.author_name,
-                author_url: self.author_url,
-                author_avatar: self.author_avatar,
-                author_bot: self.author_bot,
-                url: self.url,
-                visibility: self.visibility,
-                created_at: parse_time(&self.created_at)?,
-                edited_at: self.edited_at.as_deref().map(parse_time).transpose()?,
-                content_html: self.content_html,
-                spoiler_text: self.spoiler_text,
-            },
-            source: ReplySource::parse(&self.source)?,
-            first_seen_at: parse_time(&self.first_seen_at)?,
-            deleted_at: self.deleted_at.as_deref().map(parse_time).transpose()?,
-            hidden,
-            moderated: self.moderated,
-        })
-    }
+/// A reply row as SQLite gives it.
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Raw> {
+    Ok(Raw {
+        id: row.get(0)?,
+        thread_id: row.get(1)?,
+        account: row.get(2)?,
+        remote_id: row.get(3)?,
+        in_reply_to: row.get(4)?,
+        author_id: row.get(5)?,
+        author_handle: row.get(6)?,
+        author_name: row.get(7)?,
+        author_url: row.get(8)?,
+        author_avatar: row.get(9)?,
+        author_bot: row.get(10)?,
+        url: row.get(11)?,
+        visibility: row.get(12)?,
+        created_at: row.get(13)?,
+        edited_at: row.get(14)?,
+        content_html: row.get(15)?,
+        spoiler_text: row.get(16)?,
+        source: row.get(17)?,
+        first_seen_at: row.get(18)?,
+        deleted_at: row.get(19)?,
+        hidden: row.get(20)?,
+        hidden_by: row.get(21)?,
+        hidden_reason: row.get(22)?,
+        hidden_at: row.get(23)?,
+        moderated: row.get(24)?,
+    })
 }
 
 impl SqliteStore {
@@ -133,7 +61,7 @@ impl SqliteStore {
             "SELECT {REPLY_COLUMNS} FROM replies WHERE {where_clause} ORDER BY created_at, id"
         ))?;
         let raws = statement
-            .query_map(args, Raw::from_row)?
+            .query_map(args, from_row)?
             .collect::<Result<Vec<_>, _>>()?;
         raws.into_iter().map(|raw| raw.record(&hidden)).collect()
     }
@@ -161,13 +89,6 @@ impl SqliteStore {
             .map(|id| Self::load_announcement(connection, id))
             .collect()
     }
-}
-
-/// The fields that make a visible difference when they change.
-fn content_differs(old: &ServerStatus, new: &ServerStatus) -> bool {
-    old.content_html != new.content_html
-        || old.spoiler_text != new.spoiler_text
-        || old.edited_at != new.edited_at
 }
 
 impl ReplyStore for SqliteStore {
@@ -322,7 +243,7 @@ impl ReplyStore for SqliteStore {
                         at
                     ],
                 )?;
-                if let Some(rule) = rule {
+                if let Some(rule) = rule.filter(|_| decide::new_reply(rule).hide_by_rule) {
                     tx.run(
                         "UPDATE replies SET hidden = 1, hidden_by = 'rule', hidden_reason = ?2, \
                          hidden_at = ?3 WHERE id = ?1",
@@ -334,9 +255,8 @@ impl ReplyStore for SqliteStore {
             Some(old) => {
                 let mut current = status.clone();
                 current.in_reply_to = Some(in_reply_to.to_owned());
-                let edited = content_differs(&old.status, &current);
-                let restored = old.deleted_at.is_some();
-                if old.status != current || restored {
+                let update = decide::seen_again(&old, &current, rule);
+                if update.write {
                     tx.run(
                         "UPDATE replies SET in_reply_to = ?2, author_id = ?3, author_handle = ?4, \
                          author_name = ?5, author_url = ?6, author_avatar = ?7, author_bot = ?8, \
@@ -362,22 +282,14 @@ impl ReplyStore for SqliteStore {
                         ],
                     )?;
                 }
-                if let Some(rule) =
-                    rule.filter(|_| edited && !old.moderated && old.hidden.is_none())
-                {
+                if let Some(rule) = rule.filter(|_| update.hide_by_rule) {
                     tx.run(
                         "UPDATE replies SET hidden = 1, hidden_by = 'rule', hidden_reason = ?2, \
                          hidden_at = ?3 WHERE id = ?1",
                         params![old.id, rule, at],
                     )?;
                 }
-                if restored {
-                    Saved::Restored
-                } else if edited {
-                    Saved::Edited
-                } else {
-                    Saved::Unchanged
-                }
+                update.saved
             }
         };
         tx.commit()?;
@@ -668,365 +580,5 @@ impl ReplyStore for SqliteStore {
              WHERE p.remote_id IS NOT NULL GROUP BY a.url)",
             [],
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{Announcement, Paper};
-    use crate::store::{PlannedPost, RemotePost, ServerStatus, Store};
-
-    fn announcement() -> Announcement {
-        Announcement {
-            url: "https://graphcore-research.github.io/2025-10-07-potm/".into(),
-            slug: "2025-10-07-potm".into(),
-            title: "September Papers".into(),
-            date: "2025-10-07".into(),
-            tags: vec![],
-            social_image: None,
-            intro_theme: None,
-            papers: vec![Paper {
-                position: 0,
-                title: "FlowRL".into(),
-                authors: "X. Zhu".into(),
-                orgs: "Lab".into(),
-                link: "https://arxiv.org/abs/2509.15207".into(),
-                anchor: "flowrl".into(),
-                url: "https://graphcore-research.github.io/2025-10-07-potm/#flowrl".into(),
-                intro_summary: None,
-                intro_sentence: None,
-                key_idea: "Idea.".into(),
-                figure: None,
-            }],
-        }
-    }
-
-    /// A store with one posted thread of two posts (ids 100, 101) on account `gc`.
-    fn posted() -> (SqliteStore, i64) {
-        let store = SqliteStore::in_memory().expect("store");
-        let record = store
-            .record_announcement(&announcement(), false)
-            .expect("record");
-        let posts: Vec<PlannedPost> = [r#"{"kind":"head"}"#, r#"{"kind":"paper","position":0}"#]
-            .iter()
-            .map(|role| PlannedPost {
-                role: (*role).into(),
-                text: "t".into(),
-                links: vec![],
-                images: vec![],
-            })
-            .collect();
-        let thread = store
-            .plan_thread(&record, "gc", "mastodon", &posts, "{}")
-            .expect("plan");
-        for (post, id) in thread.posts.iter().zip(["100", "101"]) {
-            store
-                .mark_sent(
-                    &post.key,
-                    &RemotePost {
-                        id: id.into(),
-                        url: Some(format!("https://social.example/@gc/{id}")),
-                    },
-                )
-                .expect("sent");
-        }
-        (store, thread.id)
-    }
-
-    fn status(id: &str, parent: &str, html: &str) -> ServerStatus {
-        ServerStatus {
-            id: id.into(),
-            in_reply_to: Some(parent.into()),
-            author_id: "7".into(),
-            author_handle: "@Alice@Social.Example".into(),
-            author_name: "Alice".into(),
-            author_url: "https://social.example/@alice".into(),
-            author_avatar: None,
-            author_bot: false,
-            url: format!("https://social.example/@alice/{id}"),
-            visibility: "public".into(),
-            created_at: DateTime::from_timestamp(1_800_000_000, 0).expect("time"),
-            edited_at: None,
-            content_html: html.into(),
-            spoiler_text: String::new(),
-        }
-    }
-
-    #[test]
-    fn engagement_is_a_series_of_changes_with_unknown_counts_kept_unknown() {
-        let (store, thread) = posted();
-        let at = |secs: i64| DateTime::from_timestamp(1_800_000_000 + secs, 0).expect("time");
-        let counts = |likes: u64| Engagement {
-            replies: Some(1),
-            reposts: Some(0),
-            likes: Some(likes),
-            quotes: None,
-        };
-        assert!(store
-            .record_engagement(thread, "100", at(0), &counts(2))
-            .expect("first"));
-        // The same counts again: no row, even with the unknown quote count.
-        assert!(!store
-            .record_engagement(thread, "100", at(60), &counts(2))
-            .expect("same"));
-        assert!(store
-            .record_engagement(thread, "101", at(60), &counts(2))
-            .expect("another post"));
-        assert!(store
-            .record_engagement(thread, "100", at(120), &counts(5))
-            .expect("changed"));
-        let record = store
-            .announcements_of("2025-10-07-potm")
-            .expect("announcements");
-        let history = store.engagement_history(&[record[0].id]).expect("history");
-        let rows: Vec<(&str, i64, Option<u64>, Option<u64>)> = history
-            .iter()
-            .map(|r| {
-                (
-                    r.remote_id.as_str(),
-                    r.recorded_at.timestamp() - 1_800_000_000,
-                    r.counts.likes,
-                    r.counts.quotes,
-                )
-            })
-            .collect();
-        assert_eq!(
-            rows,
-            [
-                ("100", 0, Some(2), None),
-                ("101", 60, Some(2), None),
-                ("100", 120, Some(5), None)
-            ]
-        );
-    }
-
-    #[test]
-    fn saving_tells_new_edited_unchanged_and_restored_replies_apart() {
-        let (store, thread) = posted();
-        let first = status("200", "101", "<p>first</p>");
-        let save = |s: &ServerStatus| {
-            store
-                .save_reply(thread, "gc", s, ReplySource::Context, None)
-                .expect("save")
-        };
-        assert_eq!(save(&first), Saved::Added);
-        assert_eq!(save(&first), Saved::Unchanged);
-        let mut edited = first.clone();
-        edited.content_html = "<p>second</p>".into();
-        edited.edited_at = Some(first.created_at + chrono::Duration::minutes(5));
-        assert_eq!(save(&edited), Saved::Edited);
-        let mut avatar = edited.clone();
-        avatar.author_avatar = Some("https://social.example/a.png".into());
-        assert_eq!(save(&avatar), Saved::Unchanged, "a new avatar is no edit");
-
-        let record = store
-            .reply_by_remote("gc", "200")
-            .expect("load")
-            .expect("recorded");
-        assert_eq!(record.status, avatar);
-        store.mark_reply_deleted(record.id).expect("deleted");
-        assert!(store
-            .reply(record.id)
-            .expect("load")
-            .expect("recorded")
-            .deleted_at
-            .is_some());
-        assert_eq!(save(&avatar), Saved::Restored);
-        assert_eq!(store.thread_replies(thread).expect("replies").len(), 1);
-        assert_eq!(
-            store.thread_of_post("gc", "101").expect("post"),
-            Some(thread)
-        );
-        assert_eq!(store.thread_of_post("other", "101").expect("post"), None);
-    }
-
-    #[test]
-    fn rules_hide_new_replies_but_never_overrule_a_moderator() {
-        let (store, thread) = posted();
-        let spam = status("200", "100", "<p>spam</p>");
-        store
-            .save_reply(thread, "gc", &spam, ReplySource::Context, Some("spam"))
-            .expect("save");
-        let record = store
-            .reply_by_remote("gc", "200")
-            .expect("load")
-            .expect("some");
-        let hiding = record.hidden.clone().expect("hidden by the rule");
-        assert_eq!(
-            (hiding.by.as_str(), hiding.reason.as_deref()),
-            ("rule", Some("spam"))
-        );
-
-        store
-            .set_reply_hidden(record.id, false, "ann", None)
-            .expect("unhide");
-        let mut edited = spam.clone();
-        edited.content_html = "<p>still spam</p>".into();
-        store
-            .save_reply(thread, "gc", &edited, ReplySource::Context, Some("spam"))
-            .expect("save");
-        let record = store.reply(record.id).expect("load").expect("some");
-        assert!(
-            record.hidden.is_none() && record.moderated,
-            "the moderator decided"
-        );
-
-        let fine = status("201", "100", "<p>fine</p>");
-        store
-            .save_reply(thread, "gc", &fine, ReplySource::Mention, None)
-            .expect("save");
-        let mut now_spam = fine.clone();
-        now_spam.content_html = "<p>spam now</p>".into();
-        store
-            .save_reply(thread, "gc", &now_spam, ReplySource::Context, Some("spam"))
-            .expect("save");
-        let record = store
-            .reply_by_remote("gc", "201")
-            .expect("load")
-            .expect("some");
-        assert!(
-            record.hidden.is_some(),
-            "an edit that matches a rule is hidden"
-        );
-        assert_eq!(
-            record.source,
-            ReplySource::Mention,
-            "found first as a mention"
-        );
-    }
-
-    #[test]
-    fn hidden_authors_match_any_spelling_of_the_handle() {
-        let (store, thread) = posted();
-        store
-            .save_reply(
-                thread,
-                "gc",
-                &status("200", "100", "x"),
-                ReplySource::Context,
-                None,
-            )
-            .expect("save");
-        assert!(store
-            .hide_author("alice@social.example", "ann", Some("troll"))
-            .expect("hide"));
-        assert!(!store
-            .hide_author("@ALICE@social.example", "bob", None)
-            .expect("again"));
-        let record = store
-            .reply_by_remote("gc", "200")
-            .expect("load")
-            .expect("some");
-        assert!(record.author_hidden && record.is_hidden() && record.hidden.is_none());
-        let authors = store.hidden_authors().expect("authors");
-        assert_eq!(authors.len(), 1);
-        assert_eq!(
-            (authors[0].handle.as_str(), authors[0].by.as_str()),
-            ("alice@social.example", "ann")
-        );
-        assert!(store
-            .unhide_author("@alice@social.example")
-            .expect("unhide"));
-        assert!(!store.unhide_author("alice@social.example").expect("twice"));
-        assert!(!store
-            .reply(record.id)
-            .expect("load")
-            .expect("some")
-            .is_hidden());
-    }
-
-    #[test]
-    fn an_answer_is_begun_once_only() {
-        let (store, thread) = posted();
-        store
-            .save_reply(
-                thread,
-                "gc",
-                &status("200", "101", "?"),
-                ReplySource::Context,
-                None,
-            )
-            .expect("save");
-        let id = store
-            .reply_by_remote("gc", "200")
-            .expect("load")
-            .expect("some")
-            .id;
-        assert!(store.begin_answer(id).expect("begin"));
-        assert!(!store.begin_answer(id).expect("begin again"));
-        assert!(store.answer_ids("gc").expect("ids").is_empty());
-        store
-            .finish_answer(
-                id,
-                &RemotePost {
-                    id: "300".into(),
-                    url: None,
-                },
-            )
-            .expect("finish");
-        assert_eq!(store.answer_ids("gc").expect("ids"), ["300"]);
-        let announcement = store
-            .announcement(&announcement().url)
-            .expect("load")
-            .expect("recorded");
-        assert_eq!(
-            store.answers(&[announcement.id]).expect("answers"),
-            [AnswerLink {
-                account: "gc".into(),
-                remote_id: "300".into(),
-                in_reply_to: "200".into()
-            }]
-        );
-        assert!(store.answer_ids("other").expect("ids").is_empty());
-    }
-
-    #[test]
-    fn watched_threads_follow_the_window_and_record_checks() {
-        let (store, thread) = posted();
-        let long_ago = Utc::now() - chrono::Duration::days(1);
-        let watched = store.watched_threads(long_ago).expect("watched");
-        assert_eq!(watched.len(), 1);
-        assert_eq!(watched[0].thread.id, thread);
-        assert_eq!(watched[0].checked_at, None);
-        assert!(store
-            .watched_threads(Utc::now() + chrono::Duration::minutes(1))
-            .expect("watched")
-            .is_empty());
-
-        let at = Utc::now();
-        store
-            .mark_thread_checked(thread, at, Some(long_ago))
-            .expect("checked");
-        store
-            .mark_thread_checked(thread, at, None)
-            .expect("checked");
-        let watched = store.watched_threads(long_ago).expect("watched");
-        assert!(watched[0].checked_at.is_some());
-        assert_eq!(
-            watched[0].activity_at.map(|t| t.timestamp_millis()),
-            Some(long_ago.timestamp_millis()),
-            "a check without activity keeps the last one"
-        );
-
-        assert_eq!(store.mention_cursor("gc").expect("cursor"), None);
-        store.set_mention_cursor("gc", "55").expect("set");
-        store.set_mention_cursor("gc", "56").expect("set");
-        assert_eq!(
-            store.mention_cursor("gc").expect("cursor").as_deref(),
-            Some("56")
-        );
-
-        let url = &announcement().url;
-        assert_eq!(store.announcements_of(url).expect("by url").len(), 1);
-        assert_eq!(
-            store
-                .announcements_of("2025-10-07-potm")
-                .expect("by slug")
-                .len(),
-            1
-        );
-        assert!(store.announcements_of("nope").expect("none").is_empty());
-        assert_eq!(store.announced_posts().expect("posts").len(), 1);
     }
 }

@@ -4,6 +4,7 @@ use super::{now, parse_time, Cached, SqliteStore};
 use crate::model::Announcement;
 use crate::model::LengthRules;
 use crate::model::{FeedEntry, Validators};
+use crate::store::decide;
 use crate::store::review::*;
 use crate::store::{AnnouncementRecord, PlannedPost, StoreError, ThreadState};
 use chrono::{DateTime, Utc};
@@ -592,25 +593,24 @@ impl ReviewStore for SqliteStore {
             )
             .optional()?
             .ok_or_else(|| StoreError::Missing(format!("posts of draft {id}")))?;
-        // `<announcement>/<account>/<index>`: the new posts share the first two parts.
-        let key_base = first_key
-            .rsplit_once('/')
-            .map(|(base, _)| base.to_owned())
-            .ok_or_else(|| StoreError::Corrupt(format!("post key {first_key}")))?;
+        let key_base = decide::key_base(&first_key)?;
         tx.run("DELETE FROM posts WHERE thread_id = ?1", [id])?;
         for (index, post) in posts.iter().enumerate() {
             let images = serde_json::to_string(&post.images)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let links = serde_json::to_string(&post.links)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             tx.run(
-                "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
+                "INSERT INTO posts (thread_id, idx, key, role_json, text, images_json, state, \
+                 links_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)",
                 params![
                     id,
                     index as i64,
-                    format!("{key_base}/{index}"),
+                    decide::key_at(key_base, index),
                     post.role,
                     post.text,
-                    images
+                    images,
+                    links
                 ],
             )?;
         }
@@ -670,11 +670,9 @@ impl ReviewStore for SqliteStore {
         let Some((holder, held_until)) = holder else {
             return Err(StoreError::Missing(format!("draft {id}")));
         };
-        if let Some(holder) = holder {
-            let expired = time(held_until)?.is_none_or(|until| until < now_);
-            if holder != owner && !expired && take_over != Some(holder.as_str()) {
-                return Ok(Claim::HeldBy(holder));
-            }
+        let decision = decide::claim(holder.as_deref(), time(held_until)?, owner, now_, take_over);
+        if decision != Claim::Claimed {
+            return Ok(decision);
         }
         tx.run(
             "UPDATE drafts SET lease_owner = ?2, lease_until = ?3 WHERE thread_id = ?1",
@@ -721,6 +719,20 @@ impl ReviewStore for SqliteStore {
         Self::insert_audit(&connection, note)
     }
 
+    fn last_action_at(
+        &self,
+        actor: &str,
+        action: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let connection = self.lock()?;
+        let at: Option<String> = connection.row(
+            "SELECT MAX(at) FROM audit_log WHERE actor = ?1 AND action = ?2",
+            params![actor, action],
+            |row| row.get(0),
+        )?;
+        time(at)
+    }
+
     fn audit_log(&self, draft: Option<i64>) -> Result<Vec<AuditEntry>, StoreError> {
         let connection = self.lock()?;
         let mut statement = connection.prepare_cached(
@@ -758,221 +770,6 @@ impl ReviewStore for SqliteStore {
 mod tests {
     use super::super::MIGRATIONS;
     use super::*;
-    use crate::store::{PlannedPost, Store};
-    use chrono::Duration;
-
-    fn entry(id: &str) -> FeedEntry {
-        FeedEntry {
-            id: format!("https://blog.example/{id}/"),
-            url: format!("https://blog.example/{id}/"),
-            title: id.to_uppercase(),
-            categories: vec!["Papers of the Month".into()],
-            published: None,
-        }
-    }
-
-    #[test]
-    fn a_failed_poll_changes_nothing_but_the_failure_count() {
-        let store = SqliteStore::in_memory().expect("store");
-        assert_eq!(store.feed_state("blog").expect("state"), None);
-        let next = Utc::now() + Duration::minutes(10);
-        let good = Validators {
-            etag: Some("\"abc\"".into()),
-            last_modified: None,
-        };
-        let first = store
-            .record_poll(
-                "blog",
-                "https://blog.example/feed.xml",
-                PollRecord::Fetched { validators: &good },
-                next,
-            )
-            .expect("fetched");
-        assert!(first.initialized_at.is_some());
-        assert_eq!(first.validators, good);
-        let failed = store
-            .record_poll(
-                "blog",
-                "https://blog.example/feed.xml",
-                PollRecord::Failed { error: "500" },
-                next,
-            )
-            .expect("failed");
-        let failed = store
-            .record_poll(
-                "blog",
-                "https://blog.example/feed.xml",
-                PollRecord::Failed { error: "timeout" },
-                failed.next_poll_at.unwrap_or(next),
-            )
-            .expect("failed again");
-        assert_eq!(failed.consecutive_failures, 2);
-        assert_eq!(failed.last_error.as_deref(), Some("timeout"));
-        assert_eq!(failed.validators, good);
-        assert_eq!(failed.initialized_at, first.initialized_at);
-        assert_eq!(failed.last_success_at, first.last_success_at);
-        let back = store
-            .record_poll(
-                "blog",
-                "https://blog.example/feed.xml",
-                PollRecord::NotModified,
-                next,
-            )
-            .expect("304");
-        assert_eq!(back.consecutive_failures, 0);
-        assert_eq!(back.last_error, None);
-        assert_eq!(back.validators, good, "a 304 keeps the validators");
-    }
-
-    #[test]
-    fn a_whole_feed_is_recorded_at_once_without_touching_other_sources() {
-        let store = SqliteStore::in_memory().expect("store");
-        store
-            .record_entry("blog", &entry("a"), EntryOutcome::Failed, Some("404"), None)
-            .expect("failed");
-        store
-            .record_entries("blog", &[entry("a"), entry("b"), entry("c")])
-            .expect("recorded");
-        let seen = store.seen_entries("blog").expect("seen");
-        let outcomes: Vec<_> = seen
-            .iter()
-            .map(|e| {
-                (
-                    e.entry_id.as_str(),
-                    e.outcome,
-                    e.attempts,
-                    e.last_error.clone(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            outcomes,
-            [
-                ("https://blog.example/a/", EntryOutcome::Recorded, 1, None),
-                ("https://blog.example/b/", EntryOutcome::Recorded, 0, None),
-                ("https://blog.example/c/", EntryOutcome::Recorded, 0, None),
-            ]
-        );
-        assert!(store.seen_entries("other").expect("seen").is_empty());
-        store
-            .record_entries("blog", &[])
-            .expect("nothing to record");
-        assert_eq!(store.seen_entries("blog").expect("seen").len(), 3);
-    }
-
-    #[test]
-    fn entries_are_recorded_once_and_count_their_tries() {
-        let store = SqliteStore::in_memory().expect("store");
-        store
-            .record_entry("blog", &entry("a"), EntryOutcome::Recorded, None, None)
-            .expect("recorded");
-        store
-            .record_entry("blog", &entry("b"), EntryOutcome::Failed, Some("404"), None)
-            .expect("failed");
-        let again = store
-            .record_entry("blog", &entry("b"), EntryOutcome::Failed, Some("404"), None)
-            .expect("failed again");
-        assert_eq!((again.outcome, again.attempts), (EntryOutcome::Failed, 2));
-        let mut renamed = entry("b");
-        renamed.title = "B, retitled".into();
-        let done = store
-            .record_entry("blog", &renamed, EntryOutcome::Drafted, None, None)
-            .expect("drafted");
-        assert_eq!((done.outcome, done.attempts), (EntryOutcome::Drafted, 3));
-        assert_eq!(done.last_error, None);
-        assert_eq!(done.title, "B", "the first title is kept");
-        let seen = store.seen_entries("blog").expect("seen");
-        assert_eq!(seen.len(), 2);
-        assert!(store.seen_entries("other").expect("seen").is_empty());
-    }
-
-    fn draft(store: &SqliteStore) -> i64 {
-        let record = store
-            .record_announcement(
-                &Announcement {
-                    url: "https://blog.example/p/".into(),
-                    slug: "p".into(),
-                    title: "P".into(),
-                    date: "2026-11-01".into(),
-                    tags: vec![],
-                    social_image: None,
-                    papers: vec![],
-                    intro_theme: None,
-                },
-                false,
-            )
-            .expect("record");
-        let posts = vec![PlannedPost {
-            role: "{\"kind\":\"head\"}".into(),
-            text: "head".into(),
-            links: vec![],
-            images: vec![],
-        }];
-        store
-            .create_draft(
-                &record,
-                &NewDraft {
-                    account: "gc",
-                    platform: "mastodon",
-                    posts: &posts,
-                    plan_json: "[]",
-                    rules: &LengthRules::mastodon(500, 23),
-                    review: ReviewState::Pending,
-                    origin: "announce",
-                    actor: "ann",
-                    details: "",
-                },
-            )
-            .expect("draft")
-            .0
-            .id
-    }
-
-    #[test]
-    fn a_claim_keeps_others_out_until_it_ends_or_its_holder_is_gone() {
-        let store = SqliteStore::in_memory().expect("store");
-        let id = draft(&store);
-        let now = Utc::now();
-        let until = now + Duration::minutes(2);
-        assert_eq!(
-            store.claim_draft(id, "a", until, now, None).expect("claim"),
-            Claim::Claimed
-        );
-        assert_eq!(
-            store.claim_draft(id, "a", until, now, None).expect("claim"),
-            Claim::Claimed,
-            "renewed"
-        );
-        assert_eq!(
-            store.claim_draft(id, "b", until, now, None).expect("claim"),
-            Claim::HeldBy("a".into())
-        );
-        assert_eq!(
-            store
-                .claim_draft(id, "b", until, now, Some("a"))
-                .expect("claim"),
-            Claim::Claimed,
-            "taken over from a holder known to be gone"
-        );
-        let later = until + Duration::seconds(1);
-        assert_eq!(
-            store
-                .claim_draft(id, "c", later + Duration::minutes(2), later, None)
-                .expect("claim"),
-            Claim::Claimed,
-            "b's claim ran out"
-        );
-        store.release_draft(id, "b").expect("not b's: nothing");
-        assert_eq!(
-            store.claim_draft(id, "d", until, now, None).expect("claim"),
-            Claim::HeldBy("c".into())
-        );
-        assert_eq!(store.release_leases("c").expect("release"), 1);
-        assert_eq!(
-            store.claim_draft(id, "d", until, now, None).expect("claim"),
-            Claim::Claimed
-        );
-    }
 
     #[test]
     fn threads_from_before_review_become_approved_drafts() {
