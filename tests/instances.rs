@@ -255,12 +255,7 @@ async fn a_session_is_good_on_every_instance_and_a_logout_on_one_ends_it_on_all(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    let answer = client
-        .post(format!("{first}/login"))
-        .form(&[("name", "ann"), ("password", "s3cret pass")])
-        .send()
-        .await
-        .expect("login");
+    let answer = support::post_login(&client, &first, "ann", "s3cret pass").await;
     assert_eq!(answer.status(), 303);
     let cookie = answer.headers()["set-cookie"]
         .to_str()
