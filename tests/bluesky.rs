@@ -445,3 +445,64 @@ fn a_post_on_the_pds_but_not_recorded_sent_is_found_not_duplicated() {
         "the post is back under its record key"
     );
 }
+
+#[test]
+fn a_figure_over_blueskys_limit_goes_out_scaled_down_with_its_alt_text() {
+    let site = SiteServer::start(Links::Loopback);
+    // No corpus figure is over Bluesky's 1 MB: serve the post's first figure enlarged
+    // three times, with a little noise so that it does not compress, in its place.
+    let path = "/potm/2025/09/flowrl/figure_1.png";
+    let original = std::fs::read(
+        support::corpus_dir()
+            .join("site")
+            .join(path.trim_start_matches('/')),
+    )
+    .expect("the corpus figure");
+    let figure = image::load_from_memory(&original).expect("a PNG");
+    let mut big = figure
+        .resize(
+            figure.width() * 3,
+            figure.height() * 3,
+            image::imageops::FilterType::Triangle,
+        )
+        .to_rgba8();
+    let mut state = 0x9e37_79b9_u32;
+    for pixel in big.pixels_mut() {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        pixel.0[0] = pixel.0[0].wrapping_add((state & 7) as u8);
+    }
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgba8(big)
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .expect("encoding");
+    let bytes = bytes.into_inner();
+    assert!(bytes.len() > 1_000_000, "the figure is {} bytes", bytes.len());
+    site.control().extra.insert(path.into(), bytes);
+
+    let pds = Pds::start();
+    let bot = Bot::new(&pds, "papercast-big");
+    let out = bot.run(&["announce", &site.url(&format!("/{SLUG}/"))]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "announce: {stderr}");
+    assert!(stderr.contains("scaled down to"), "{stderr}");
+    let images: Vec<Value> = pds
+        .posts(&bot.account)
+        .iter()
+        .flat_map(|r| {
+            r["value"]["embed"]["images"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect();
+    let resized = images
+        .iter()
+        .find(|i| i["alt"] == "Distribution matching vs reward maximisation")
+        .unwrap_or_else(|| panic!("the enlarged figure is missing: {images:?}"));
+    let size = resized["image"]["size"].as_u64().expect("blob size");
+    assert!(size <= 1_000_000, "uploaded {size} bytes");
+    let cid = resized["image"]["ref"]["$link"].as_str().expect("blob cid");
+    assert!(pds.has_blob(&bot.account, cid), "the blob is on the PDS");
+}

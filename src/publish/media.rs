@@ -1,9 +1,9 @@
 //! Getting a post's figures ready to upload: download, name, check against the server's
 //! limits. A figure that cannot be used leaves the post without it, with a warning.
 //!
-//! Images over the server's `image_size_limit` are not recompressed yet: the corpus
-//! figures are all under 1 MB, far below Mastodon's 10–16 MB limits. Such an image is
-//! skipped with a warning (Bluesky's 1 MB limit will need resizing).
+//! An image over the server's `image_size_limit` (Bluesky's 1 MB, X's 5 MB) is scaled
+//! down to fit ([`super::resize`]), off the async workers; one that cannot be is left
+//! out with a warning.
 
 use crate::model::Figure;
 use crate::platform::{MediaUpload, ServerLimits};
@@ -25,16 +25,14 @@ pub async fn prepare(
     limits: &ServerLimits,
     max_bytes: u64,
 ) -> Result<MediaUpload, Skip> {
-    let max = limits
-        .image_size_limit
-        .map_or(max_bytes, |l| l.min(max_bytes));
+    let server_max = limits.image_size_limit.unwrap_or(max_bytes);
+    let max = max_bytes;
     let (bytes, content_type) = fetcher.bytes(&figure.url, max).await.map_err(|e| match e {
         SourceError::Status { status, .. } if status.is_client_error() => {
             Skip::Permanent(format!("{} answered {status}", figure.url))
         }
         SourceError::TooLarge { .. } => Skip::Permanent(format!(
-            "{} is larger than the {max} bytes allowed (the server's image size limit \
-                 or publish.max_image_bytes); recompressing is not supported yet",
+            "{} is larger than publish.max_image_bytes ({max} bytes)",
             figure.url
         )),
         SourceError::BadUrl { .. } => Skip::Permanent(e.to_string()),
@@ -46,6 +44,29 @@ pub async fn prepare(
             "{}: not an image papercast recognises",
             figure.url
         )));
+    };
+    let (bytes, file_name, mime) = if bytes.len() as u64 > server_max {
+        let url = figure.url.clone();
+        let original = bytes.len();
+        let fitted = tokio::task::spawn_blocking(move || super::resize::fit(&bytes, server_max))
+            .await
+            .map_err(|e| Skip::Permanent(format!("{url}: resizing it failed: {e}")))?
+            .map_err(|reason| {
+                Skip::Permanent(format!(
+                    "{url} is over the server's {server_max}-byte image limit and {reason}"
+                ))
+            })?;
+        let (bytes, mime) = fitted;
+        tracing::info!(
+            "{}: {original} bytes, over the server's limit of {server_max}: scaled down to {} bytes",
+            figure.url,
+            bytes.len()
+        );
+        let stem = file_name.rsplit_once('.').map_or(file_name.as_str(), |(stem, _)| stem);
+        let extension = if mime == "image/png" { "png" } else { "jpg" };
+        (bytes, format!("{stem}.{extension}"), mime)
+    } else {
+        (bytes, file_name, mime)
     };
     if !limits.accepts(mime) {
         return Err(Skip::Permanent(format!(

@@ -9,6 +9,7 @@
 //! `Idempotency-Key`. Accounts run side by side; one failing never stops another.
 
 mod media;
+mod resize;
 pub mod plan;
 
 use crate::compose::{ComposeError, Thread};

@@ -52,6 +52,9 @@ pub struct Control {
     /// Path → `(from, to)` text replacements made in what that path serves: a real page
     /// changed in one place, for cases the corpus lacks (e.g. a title with markup).
     pub rewrites: HashMap<String, Vec<(String, String)>>,
+    /// Path → bytes served for it: files the corpus lacks, made from corpus files by the
+    /// test (e.g. a figure enlarged past a server's size limit).
+    pub extra: HashMap<String, Vec<u8>>,
     /// Requests seen, per path, and how many of them were answered 304.
     pub requests: HashMap<String, usize>,
     pub not_modified: HashMap<String, usize>,
@@ -133,7 +136,7 @@ fn respond(
         .next()
         .unwrap_or("/")
         .to_owned();
-    let (fault, hidden, replacements) = {
+    let (fault, hidden, replacements, extra) = {
         let mut control = control
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -143,8 +146,12 @@ fn respond(
             control.faults.get(&path).cloned(),
             control.hidden.clone(),
             replacements,
+            control.extra.get(&path).cloned(),
         )
     };
+    if let Some(bytes) = extra {
+        return tiny_http::Response::from_data(bytes);
+    }
     match fault {
         Some(Fault::Status(code)) => return status(code),
         Some(Fault::Delay(delay)) => thread::sleep(delay),
