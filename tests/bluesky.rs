@@ -478,7 +478,11 @@ fn a_figure_over_blueskys_limit_goes_out_scaled_down_with_its_alt_text() {
         .write_to(&mut bytes, image::ImageFormat::Png)
         .expect("encoding");
     let bytes = bytes.into_inner();
-    assert!(bytes.len() > 1_000_000, "the figure is {} bytes", bytes.len());
+    assert!(
+        bytes.len() > 1_000_000,
+        "the figure is {} bytes",
+        bytes.len()
+    );
     site.control().extra.insert(path.into(), bytes);
 
     let pds = Pds::start();

@@ -62,7 +62,9 @@ pub async fn prepare(
             figure.url,
             bytes.len()
         );
-        let stem = file_name.rsplit_once('.').map_or(file_name.as_str(), |(stem, _)| stem);
+        let stem = file_name
+            .rsplit_once('.')
+            .map_or(file_name.as_str(), |(stem, _)| stem);
         let extension = if mime == "image/png" { "png" } else { "jpg" };
         (bytes, format!("{stem}.{extension}"), mime)
     } else {

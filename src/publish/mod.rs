@@ -9,8 +9,8 @@
 //! `Idempotency-Key`. Accounts run side by side; one failing never stops another.
 
 mod media;
-mod resize;
 pub mod plan;
+mod resize;
 
 use crate::compose::{ComposeError, Thread};
 use crate::config::PublishConfig;

@@ -10,7 +10,9 @@ const MIN_WIDTH: u32 = 320;
 /// `bytes` re-encoded within `limit` bytes, with its MIME type; or why it cannot be.
 pub fn fit(bytes: &[u8], limit: u64) -> Result<(Vec<u8>, &'static str), String> {
     let image = image::load_from_memory(bytes).map_err(|e| format!("cannot read it: {e}"))?;
-    let mut scale = ((limit as f64) / (bytes.len().max(1) as f64)).sqrt().min(1.0);
+    let mut scale = ((limit as f64) / (bytes.len().max(1) as f64))
+        .sqrt()
+        .min(1.0);
     loop {
         let width = ((image.width() as f64) * scale).round() as u32;
         let height = ((image.height() as f64) * scale).round().max(1.0) as u32;
@@ -87,7 +89,9 @@ mod tests {
 
     #[test]
     fn what_cannot_be_read_or_made_small_enough_says_so() {
-        assert!(fit(b"not an image", 1_000).unwrap_err().contains("cannot read"));
+        assert!(fit(b"not an image", 1_000)
+            .unwrap_err()
+            .contains("cannot read"));
         let big = noisy_png(400, 400);
         assert!(fit(&big, 2_000).unwrap_err().contains("pixels wide"));
     }
