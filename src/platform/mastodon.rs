@@ -177,11 +177,7 @@ impl Mastodon {
     }
 
     fn timeout_error(&self, what: &str) -> PlatformError {
-        PlatformError::Timeout {
-            account: self.account.clone(),
-            what: what.into(),
-            secs: self.timeout.as_secs(),
-        }
+        PlatformError::timeout(&self.account, what, self.timeout)
     }
 
     fn megalodon_error(&self, what: &str, error: MegalodonError) -> PlatformError {
@@ -210,21 +206,14 @@ impl Mastodon {
     }
 
     fn reqwest_error(&self, what: &str, error: reqwest::Error) -> PlatformError {
-        if error.is_timeout() {
-            self.timeout_error(what)
-        } else if error.is_decode() {
+        if error.is_decode() {
             PlatformError::Malformed {
                 account: self.account.clone(),
                 what: what.into(),
                 reason: crate::http::root_cause(&error),
             }
         } else {
-            PlatformError::Transport {
-                account: self.account.clone(),
-                what: what.into(),
-                reason: format!("{} ({})", crate::http::root_cause(&error), self.base_url),
-                connect: error.is_connect(),
-            }
+            PlatformError::from_reqwest(&self.account, what, &self.base_url, self.timeout, error)
         }
     }
 
@@ -276,11 +265,7 @@ impl Mastodon {
                     &String::from_utf8_lossy(&body),
                 ));
             }
-            serde_json::from_slice::<T>(&body).map_err(|e| PlatformError::Malformed {
-                account: self.account.clone(),
-                what: what.into(),
-                reason: e.to_string(),
-            })
+            PlatformError::parse_json::<T>(&self.account, what, &body)
         };
         let started = std::time::Instant::now();
         let result = tokio::time::timeout(self.timeout, exchange).await;

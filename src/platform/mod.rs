@@ -341,6 +341,48 @@ fn until(retry_at: &Option<DateTime<Utc>>) -> String {
 }
 
 impl PlatformError {
+    /// No answer to `what` within the client's request timeout.
+    pub(crate) fn timeout(account: &str, what: &str, timeout: std::time::Duration) -> Self {
+        PlatformError::Timeout {
+            account: account.to_owned(),
+            what: what.into(),
+            secs: timeout.as_secs(),
+        }
+    }
+
+    /// A request to `base_url` that got no answer: it timed out, or the connection failed.
+    pub(crate) fn from_reqwest(
+        account: &str,
+        what: &str,
+        base_url: &str,
+        timeout: std::time::Duration,
+        error: reqwest::Error,
+    ) -> Self {
+        if error.is_timeout() {
+            PlatformError::timeout(account, what, timeout)
+        } else {
+            PlatformError::Transport {
+                account: account.to_owned(),
+                what: what.into(),
+                reason: format!("{} ({base_url})", crate::http::root_cause(&error)),
+                connect: error.is_connect(),
+            }
+        }
+    }
+
+    /// The JSON body of a successful answer to `what`, or `Malformed` saying why not.
+    pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+        account: &str,
+        what: &str,
+        body: &[u8],
+    ) -> Result<T, Self> {
+        serde_json::from_slice(body).map_err(|e| PlatformError::Malformed {
+            account: account.to_owned(),
+            what: what.into(),
+            reason: e.to_string(),
+        })
+    }
+
     /// What an error answer means, once the platform has recognised its own refusals
     /// of the credentials: a rate limit, a refusal on length (`too_long`: `Some` with
     /// the limit the server named, if any), a server fault, or any other refusal.

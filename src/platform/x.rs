@@ -376,32 +376,15 @@ impl X {
         if !answer.status.is_success() {
             return Err(self.status_error(what, &answer));
         }
-        serde_json::from_slice(&answer.body).map_err(|e| PlatformError::Malformed {
-            account: self.account.clone(),
-            what: what.into(),
-            reason: e.to_string(),
-        })
+        PlatformError::parse_json(&self.account, what, &answer.body)
     }
 
     fn timeout_error(&self, what: &str) -> PlatformError {
-        PlatformError::Timeout {
-            account: self.account.clone(),
-            what: what.into(),
-            secs: self.timeout.as_secs(),
-        }
+        PlatformError::timeout(&self.account, what, self.timeout)
     }
 
     fn reqwest_error(&self, what: &str, error: reqwest::Error) -> PlatformError {
-        if error.is_timeout() {
-            self.timeout_error(what)
-        } else {
-            PlatformError::Transport {
-                account: self.account.clone(),
-                what: what.into(),
-                reason: format!("{} ({})", crate::http::root_cause(&error), self.base_url),
-                connect: error.is_connect(),
-            }
-        }
+        PlatformError::from_reqwest(&self.account, what, &self.base_url, self.timeout, error)
     }
 
     /// Maps an X error answer to what papercast does about it.
